@@ -1,0 +1,33 @@
+// The ggml tensor type ids as GGUF stores them, with block geometry, so any
+// GGUF can be sized and validated even when we cannot compute with its type.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace qat {
+
+enum class TensorType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q8_0 = 8,
+  BF16 = 30,
+};
+
+struct TensorTypeInfo {
+  uint32_t id;
+  const char* name;      // "F32", "Q4_0", ... as llama.cpp prints them
+  uint32_t block_size;   // elements per block
+  uint32_t block_bytes;  // bytes per block
+};
+
+// nullptr when the id is not a ggml type we know the geometry of.
+const TensorTypeInfo* tensor_type_info(uint32_t id);
+const TensorTypeInfo& tensor_type_info(TensorType t);
+const char* tensor_type_name(TensorType t);
+// Parses "f32", "F16", "bf16", "q8_0", ... ; throws on anything else.
+TensorType parse_tensor_type(const std::string& name);
+// Bytes for n elements (n must be a multiple of the block size); checked.
+uint64_t tensor_bytes(uint32_t type_id, uint64_t n_elements);
+
+}  // namespace qat
