@@ -98,6 +98,7 @@ class GgufFile {
  private:
   std::string path_;
   std::unique_ptr<MappedFile> map_;
+  uint64_t file_size_ = 0;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::vector<std::pair<std::string, GgufValue>> kv_;

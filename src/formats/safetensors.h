@@ -42,6 +42,7 @@ class SafetensorsFile {
   std::vector<StTensor> tensors_;
   std::map<std::string, size_t> index_;
   std::map<std::string, std::string> metadata_;
+  friend class StParser;
 };
 
 struct StWriteTensor {
