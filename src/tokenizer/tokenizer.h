@@ -31,6 +31,10 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> from_gguf(const GgufFile& gguf);
   // A HF checkpoint directory: tokenizer.json if present, else tokenizer.model.
   static std::unique_ptr<Tokenizer> from_hf_dir(const std::string& dir);
+  // A Gemma-style vocabulary with no merges: <pad> <eos> <bos> <unk> <mask>,
+  // <start_of_turn> <end_of_turn>, the 256 byte tokens, then unused fillers up
+  // to vocab_size (>= 263). For random-weight demo and test models.
+  static std::unique_ptr<Tokenizer> byte_level(int vocab_size);
 
   // Text -> ids. Special tokens written in the text (e.g. "<start_of_turn>")
   // become their ids, as HF tokenizers does. add_bos prepends <bos>.
@@ -43,12 +47,21 @@ class Tokenizer {
   virtual std::string token_bytes(int32_t id) const = 0;
 
   virtual int32_t vocab_size() const = 0;
+  // What the checkpoint's config says: prepend <bos> by default (true for Gemma).
+  virtual bool add_bos_token() const = 0;
+  // The checkpoint's chat template (jinja text), empty when it had none.
+  virtual const std::string& chat_template() const = 0;
   virtual const SpecialIds& special() const = 0;
   virtual bool is_special(int32_t id) const = 0;
 
   // Writes tokenizer.ggml.* keys (model "llama", tokens, scores, token_type,
   // special ids, add_bos/add_eos) the way llama.cpp's converter does for Gemma.
   virtual void write_gguf(GgufWriter& w) const = 0;
+  // The same, with the token list padded to n_vocab entries ("[PAD<i>]",
+  // type unused) when the model's embedding has more rows than the tokenizer
+  // has tokens (Gemma 3 checkpoints: 262,208 rows), as llama.cpp's converter
+  // does: llama.cpp requires one token per embedding row.
+  virtual void write_gguf_padded(GgufWriter& w, int32_t n_vocab) const = 0;
   // Writes tokenizer.json and tokenizer_config.json into a HF directory.
   virtual void write_hf(const std::string& dir) const = 0;
 };

@@ -1,0 +1,120 @@
+// qat info: what a model file holds: architecture, shapes, parameter count,
+// tensor types and bytes. Validates the whole file on the way.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <map>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "formats/gguf.h"
+#include "formats/safetensors.h"
+#include "model/model.h"
+
+namespace qat::cli {
+
+namespace {
+
+std::string human_bytes(uint64_t b) {
+  char buf[32];
+  if (b >= (uint64_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", double(b) / (1 << 30));
+  else if (b >= (1 << 20)) std::snprintf(buf, sizeof buf, "%.2f MiB", double(b) / (1 << 20));
+  else if (b >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", double(b) / 1024);
+  else std::snprintf(buf, sizeof buf, "%llu B", (unsigned long long)b);
+  return buf;
+}
+
+void print_config(const ModelConfig& c) {
+  const auto specs = c.layers();
+  int n_global = 0, n_shared = 0;
+  for (const auto& s : specs) n_global += !s.sliding, n_shared += s.kv_source >= 0;
+  std::printf("  layers:           %d (%d sliding, %d global; window %d)\n", c.num_hidden_layers,
+              c.num_hidden_layers - n_global, n_global, c.sliding_window);
+  std::printf("  hidden / ffn:     %d / %d%s\n", c.hidden_size, c.intermediate_size,
+              c.use_double_wide_mlp ? " (x2 on KV-sharing layers)" : "");
+  std::printf("  heads:            %d query, %d KV, head dim %d", c.num_attention_heads,
+              c.num_key_value_heads, c.head_dim);
+  if (c.family == Family::Gemma4)
+    std::printf(" (global: %d KV, head dim %d%s)", specs.back().n_kv_heads, specs.back().head_dim,
+                c.attention_k_eq_v ? ", K=V" : "");
+  std::printf("\n  vocab:            %d\n", c.vocab_size);
+  std::printf("  rope theta:       %g local, %g global", c.rope_theta_local, c.rope_theta_global);
+  if (c.rope_global_factor != 1.0f) std::printf(" (linear x%g)", c.rope_global_factor);
+  if (c.family == Family::Gemma4) std::printf(" (%g%% rotated)", c.rope_global_partial * 100);
+  std::printf("\n");
+  if (c.hidden_size_per_layer_input > 0)
+    std::printf("  per-layer embed:  %d per layer\n", c.hidden_size_per_layer_input);
+  if (c.num_kv_shared_layers > 0)
+    std::printf("  KV sharing:       last %d layers reuse earlier K/V\n", c.num_kv_shared_layers);
+  if (c.final_logit_softcapping > 0) std::printf("  logit softcap:    %g\n", c.final_logit_softcapping);
+  std::printf("  parameters:       %llu\n", (unsigned long long)parameter_count(c));
+}
+
+void info_gguf(const std::string& path) {
+  auto f = GgufFile::open(path);
+  std::printf("%s: GGUF v%u, %s, %zu metadata keys, %zu tensors, alignment %llu\n", path.c_str(),
+              f->version(), human_bytes(f->file_size()).c_str(), f->kv().size(), f->tensors().size(),
+              (unsigned long long)f->alignment());
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_type;  // name -> (count, bytes)
+  uint64_t params = 0;
+  for (const auto& t : f->tensors()) {
+    auto& e = by_type[tensor_type_info(t.type)->name];
+    e.first++;
+    e.second += t.n_bytes;
+    params += t.n_elements;
+  }
+  std::printf("  architecture:     %s\n", f->get_string_opt("general.architecture").value_or("?").c_str());
+  if (auto name = f->get_string_opt("general.name")) std::printf("  name:             %s\n", name->c_str());
+  std::printf("  tensor elements:  %llu\n", (unsigned long long)params);
+  for (const auto& [type, e] : by_type)
+    std::printf("  %-6s tensors:    %llu (%s)\n", type.c_str(), (unsigned long long)e.first,
+                human_bytes(e.second).c_str());
+  auto model = load_gguf_model(path);
+  print_config(model->config);
+  std::printf("  tokenizer:        %s\n",
+              model->tokenizer ? (std::to_string(model->tokenizer->vocab_size()) + " tokens").c_str() : "none");
+}
+
+void info_safetensors(const std::string& path) {
+  auto f = SafetensorsFile::open(path);
+  uint64_t bytes = 0, params = 0;
+  for (const auto& t : f->tensors()) bytes += t.n_bytes, params += t.n_elements;
+  std::printf("%s: safetensors, %zu tensors, %llu elements, %s of data\n", path.c_str(),
+              f->tensors().size(), (unsigned long long)params, human_bytes(bytes).c_str());
+}
+
+void info_hf_dir(const std::string& dir) {
+  auto model = load_hf_model(dir);
+  std::printf("%s: HF checkpoint, %s\n", dir.c_str(), family_name(model->config.family));
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_type;
+  for (const auto& s : tensor_slots(model->config, model->weights)) {
+    if (!s.tensor->present()) continue;
+    auto& e = by_type[tensor_type_name(s.tensor->type)];
+    e.first++;
+    e.second += s.tensor->nbytes();
+  }
+  for (const auto& [type, e] : by_type)
+    std::printf("  %-6s tensors:    %llu (%s in memory)\n", type.c_str(), (unsigned long long)e.first,
+                human_bytes(e.second).c_str());
+  print_config(model->config);
+  std::printf("  tokenizer:        %s\n",
+              model->tokenizer ? (std::to_string(model->tokenizer->vocab_size()) + " tokens").c_str() : "none");
+}
+
+}  // namespace
+
+void add_info(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("info", "Show what a model file holds (GGUF, safetensors or HF directory)");
+  cmd->add_option("FILE", *path, "GGUF file, .safetensors file or HF checkpoint directory")->required();
+  cmd->callback([path] {
+    struct stat st {};
+    QAT_CHECK(::stat(path->c_str(), &st) == 0, *path, ": no such file or directory");
+    if (S_ISDIR(st.st_mode)) return info_hf_dir(*path);
+    const std::string& p = *path;
+    if (p.size() > 12 && p.substr(p.size() - 12) == ".safetensors") return info_safetensors(p);
+    info_gguf(p);
+  });
+}
+
+}  // namespace qat::cli

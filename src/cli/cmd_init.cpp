@@ -1,0 +1,54 @@
+// qat init: a model with random weights in a published or test shape.
+#include <cstdio>
+
+#include "base/error.h"
+#include "cli/commands.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace qat::cli {
+
+void add_init(CLI::App& app) {
+  struct Opts {
+    std::string arch = "gemma3", preset = "tiny", out, dtype = "f32", tokenizer;
+    uint64_t seed = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand("init", "Create a model with random weights (tests, benchmarks)");
+  cmd->add_option("--arch", o->arch, "Model family: gemma3 | gemma4")->capture_default_str();
+  cmd->add_option("--preset", o->preset,
+                  "Shape: gemma3: tiny 270m 1b 4b; gemma4: tiny e2b e4b 31b")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype, "Storage type of matrices: f32 | f16 | bf16")->capture_default_str();
+  cmd->add_option("--tokenizer", o->tokenizer,
+                  "tokenizer.json or tokenizer.model to embed (default: a byte-level Gemma-style vocabulary)");
+  cmd->add_option("-o,--output", o->out, "Output file (.gguf) or directory (HF checkpoint)")->required();
+  cmd->callback([o] {
+    const Family family = parse_family(o->arch);
+    ModelConfig config = preset_config(family, o->preset);
+    const TensorType type = parse_tensor_type(o->dtype);
+    QAT_CHECK(type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16,
+              "--dtype must be f32, f16 or bf16");
+    auto model = init_random_model(config, o->seed, type);
+    if (!o->tokenizer.empty()) {
+      const bool is_json = o->tokenizer.size() >= 5 && o->tokenizer.substr(o->tokenizer.size() - 5) == ".json";
+      model->tokenizer = is_json ? Tokenizer::from_tokenizer_json(o->tokenizer)
+                                 : Tokenizer::from_sentencepiece(o->tokenizer);
+    } else {
+      model->tokenizer = Tokenizer::byte_level(config.vocab_size);
+    }
+    QAT_CHECK(model->tokenizer->vocab_size() <= config.vocab_size, "tokenizer has ",
+              model->tokenizer->vocab_size(), " tokens but the ", o->preset, " preset only ",
+              config.vocab_size, " embedding rows");
+    const bool hf = o->out.size() < 5 || o->out.substr(o->out.size() - 5) != ".gguf";
+    if (hf)
+      save_hf_model(*model, o->out, type);
+    else
+      save_gguf_model(*model, o->out, type);
+    std::printf("wrote %s: %s %s, %llu parameters, seed %llu\n", o->out.c_str(), o->arch.c_str(),
+                o->preset.c_str(), (unsigned long long)parameter_count(config),
+                (unsigned long long)o->seed);
+  });
+}
+
+}  // namespace qat::cli

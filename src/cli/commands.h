@@ -1,0 +1,18 @@
+// One function per subcommand: registers its flags on the app and the action
+// to run when it is chosen.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace qat::cli {
+
+void add_info(CLI::App& app);
+void add_init(CLI::App& app);
+void add_convert(CLI::App& app);
+void add_run(CLI::App& app);
+void add_chat(CLI::App& app);
+void add_demo(CLI::App& app);
+
+// Applies --threads (0 = all cores) to OpenMP.
+void set_threads(int threads);
+
+}  // namespace qat::cli

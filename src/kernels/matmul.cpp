@@ -1,0 +1,102 @@
+#include "kernels/matmul.h"
+
+#include <omp.h>
+
+#include "base/error.h"
+#include "base/fp16.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#define QAT_AVX2 1
+#endif
+
+namespace qat {
+
+namespace {
+
+inline float load_scalar(TensorType t, const void* row, int64_t c) {
+  switch (t) {
+    case TensorType::F32: return static_cast<const float*>(row)[c];
+    case TensorType::F16: return fp16_to_f32(static_cast<const uint16_t*>(row)[c]);
+    case TensorType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(row)[c]);
+    default: fail("matmul: unsupported weight type ", tensor_type_name(t));
+  }
+}
+
+size_t element_bytes(TensorType t) { return t == TensorType::F32 ? 4 : 2; }
+
+#ifdef QAT_AVX2
+inline __m256 load8(TensorType t, const void* row, int64_t c) {
+  if (t == TensorType::F32) return _mm256_loadu_ps(static_cast<const float*>(row) + c);
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(row) + c));
+  if (t == TensorType::F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // BF16
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// NT tokens against one weight row: the row is loaded once per 8 columns.
+template <int NT>
+inline void dot_rows(TensorType t, const void* row, const float* x, int64_t ldx, int64_t cols,
+                     float* out, int64_t ldo) {
+  __m256 acc[NT];
+  for (int j = 0; j < NT; ++j) acc[j] = _mm256_setzero_ps();
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    const __m256 w = load8(t, row, c);
+    for (int j = 0; j < NT; ++j) acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(x + j * ldx + c), acc[j]);
+  }
+  for (int j = 0; j < NT; ++j) {
+    float s = hsum(acc[j]);
+    for (int64_t k = c; k < cols; ++k) s += load_scalar(t, row, k) * x[j * ldx + k];
+    out[j * ldo] = s;
+  }
+}
+#endif
+
+}  // namespace
+
+void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n) {
+  const size_t eb = element_bytes(w.type);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t r = 0; r < w.rows; ++r) {
+      const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(w.cols) * eb;
+      float s = 0;
+      for (int64_t c = 0; c < w.cols; ++c) s += load_scalar(w.type, row, c) * x[t * w.cols + c];
+      y[t * w.rows + r] = s;
+    }
+}
+
+void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
+  QAT_CHECK(w.type == TensorType::F32 || w.type == TensorType::F16 || w.type == TensorType::BF16,
+            "matmul: unsupported weight type ", tensor_type_name(w.type),
+            " (quantized kernels are not built yet)");
+#ifdef QAT_AVX2
+  const size_t eb = element_bytes(w.type);
+  const int64_t rows = w.rows, cols = w.cols;
+  // Small products are not worth waking the thread pool.
+  const bool parallel = rows * cols * n >= (1 << 16);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t r = 0; r < rows; ++r) {
+    const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(cols) * eb;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) dot_rows<4>(w.type, row, x + t * cols, cols, cols, y + t * rows + r, rows);
+    for (; t < n; ++t) dot_rows<1>(w.type, row, x + t * cols, cols, cols, y + t * rows + r, rows);
+  }
+#else
+  matmul_ref(w, x, y, n);
+#endif
+}
+
+void row_to_f32(const MatrixView& w, int64_t r, float* out) {
+  QAT_CHECK(r >= 0 && r < w.rows, "row ", r, " out of range [0, ", w.rows, ")");
+  const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(w.cols) * element_bytes(w.type);
+  for (int64_t c = 0; c < w.cols; ++c) out[c] = load_scalar(w.type, row, c);
+}
+
+}  // namespace qat

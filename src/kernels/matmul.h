@@ -1,0 +1,25 @@
+// Matrix products of a weight matrix (F32, F16 or BF16, row-major [rows, cols])
+// with FP32 activations. Y[t, r] = sum_c W[r, c] * X[t, c].
+#pragma once
+#include <cstdint>
+
+#include "formats/tensor_type.h"
+
+namespace qat {
+
+struct MatrixView {
+  TensorType type;
+  const void* data;
+  int64_t rows, cols;  // (rows, cols), cols contiguous
+};
+
+// X: (n, cols) FP32, Y: (n, rows) FP32. Threads over rows (OpenMP).
+void matmul(const MatrixView& w, const float* x, float* y, int64_t n);
+
+// Reference: plain scalar loops, one accumulator, for tests.
+void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n);
+
+// Copies row r of w to FP32 (embedding lookup).
+void row_to_f32(const MatrixView& w, int64_t r, float* out);
+
+}  // namespace qat

@@ -1,0 +1,289 @@
+#include "model/forward.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/error.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+
+namespace qat {
+
+namespace {
+
+MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols()}; }
+
+// Y (n, rows) = X (n, cols) @ W^T
+void linear(const Tensor& w, const float* x, float* y, int64_t n) { matmul(view(w), x, y, n); }
+
+}  // namespace
+
+Session::Session(const Model& model, int max_context, int max_batch)
+    : m_(model), max_context_(max_context), max_batch_(std::max(1, max_batch)) {
+  QAT_CHECK(max_context > 0, "context size must be positive, got ", max_context);
+  const ModelConfig& c = m_.config;
+  const auto& specs = m_.specs;
+  const int L = c.num_hidden_layers;
+  cache_.resize(size_t(L));
+  int max_qd = 0, max_kvd = 0, max_f = 0;
+  for (int i = 0; i < L; ++i) {
+    const LayerSpec& s = specs[size_t(i)];
+    max_qd = std::max(max_qd, c.num_attention_heads * s.head_dim);
+    max_kvd = std::max(max_kvd, s.n_kv_heads * s.head_dim);
+    max_f = std::max(max_f, s.ffn_dim);
+    if (s.stores_kv) {
+      LayerCache& lc = cache_[size_t(i)];
+      lc.cap = s.sliding ? std::min(max_context, c.sliding_window + max_batch_) : max_context;
+      lc.k.assign(size_t(lc.cap) * size_t(s.n_kv_heads * s.head_dim), 0.0f);
+      lc.v.assign(lc.k.size(), 0.0f);
+    }
+    // RoPE table shared by layers with identical parameters.
+    int found = -1;
+    for (size_t t = 0; t < rope_tables_.size(); ++t) {
+      const RopeTable& r = rope_tables_[t];
+      if (r.theta == s.rope_theta && r.factor == s.rope_factor && r.dims == s.rope_dims &&
+          r.head_dim == s.head_dim)
+        found = int(t);
+    }
+    if (found < 0) {
+      RopeTable r{s.rope_theta, s.rope_factor, s.rope_dims, s.head_dim, {}, {}};
+      const int half = s.head_dim / 2;
+      std::vector<float> inv_freq(size_t(half), 0.0f);
+      // HF: inv_freq = 1 / theta^(2j / head_dim) for rotated pairs, in float32,
+      // divided by the linear scaling factor; angle = float(pos) * inv_freq.
+      for (int j = 0; j < s.rope_dims / 2; ++j)
+        inv_freq[size_t(j)] = float(1.0 / std::pow(double(s.rope_theta), double(2 * j) / s.head_dim)) / s.rope_factor;
+      r.cos.resize(size_t(max_context) * half);
+      r.sin.resize(r.cos.size());
+      for (int p = 0; p < max_context; ++p)
+        for (int j = 0; j < half; ++j) {
+          const float angle = float(p) * inv_freq[size_t(j)];
+          r.cos[size_t(p) * half + j] = std::cos(angle);
+          r.sin[size_t(p) * half + j] = std::sin(angle);
+        }
+      rope_tables_.push_back(std::move(r));
+      found = int(rope_tables_.size()) - 1;
+    }
+    layer_rope_.push_back(found);
+  }
+  const size_t B = size_t(max_batch_), H = size_t(c.hidden_size);
+  x_.resize(B * H);
+  h_.resize(B * H);
+  proj_.resize(B * H);
+  q_.resize(B * max_qd);
+  att_.resize(B * max_qd);
+  k_.resize(B * max_kvd);
+  v_.resize(B * max_kvd);
+  gate_.resize(B * max_f);
+  up_.resize(B * max_f);
+  const size_t LP = size_t(L) * size_t(c.hidden_size_per_layer_input);
+  ple_in_.resize(B * LP);
+  ple_tmp_.resize(B * std::max(LP, size_t(1)));
+  scores_.resize(size_t(omp_get_max_threads()) * size_t(max_context));
+}
+
+uint64_t Session::kv_cache_bytes() const {
+  uint64_t n = 0;
+  for (const auto& lc : cache_) n += (lc.k.size() + lc.v.size()) * sizeof(float);
+  return n;
+}
+
+const float* Session::forward(const int32_t* tokens, int n, bool all_logits) {
+  QAT_CHECK(n > 0, "forward: no tokens");
+  QAT_CHECK(n_past_ + n <= max_context_, "context full: ", n_past_, " + ", n,
+            " tokens exceed the context size ", max_context_, " (raise --ctx)");
+  const int V = m_.config.vocab_size;
+  for (int i = 0; i < n; ++i)
+    QAT_CHECK(tokens[i] >= 0 && tokens[i] < V, "token id ", tokens[i], " out of range [0, ", V, ")");
+  logits_.resize(size_t(all_logits ? n : 1) * size_t(V));
+  for (int start = 0; start < n; start += max_batch_) {
+    const int len = std::min(max_batch_, n - start);
+    const bool last_chunk = start + len == n;
+    if (all_logits)
+      forward_chunk(tokens + start, len, logits_.data() + size_t(start) * V, true);
+    else
+      forward_chunk(tokens + start, len, last_chunk ? logits_.data() : nullptr, false);
+  }
+  return logits_.data();
+}
+
+void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits) {
+  const ModelConfig& c = m_.config;
+  const ModelWeights& w = m_.weights;
+  const int64_t H = c.hidden_size, nh = c.num_attention_heads;
+  const float eps = c.rms_norm_eps;
+  const int64_t P = c.hidden_size_per_layer_input, L = c.num_hidden_layers;
+  float* x = x_.data();  // (n, H) residual stream
+
+  // Embedding, scaled by sqrt(H) (rounded like HF).
+  const float escale = m_.embed_scale();
+  for (int t = 0; t < n; ++t) {
+    row_to_f32(view(w.embed), tokens[t], x + t * H);
+    for (int64_t i = 0; i < H; ++i) x[t * H + i] *= escale;
+  }
+
+  // Gemma 4 per-layer inputs: (n, L, P) =
+  //   (RMSNorm(x @ Wple^T * H^-0.5) + E_ple[tok] * sqrt(P)) * 2^-0.5
+  if (P > 0) {
+    float* ple = ple_in_.data();
+    linear(w.ple_model_proj, x, ple, n);
+    const float proj_scale = 1.0f / std::sqrt(float(H));
+    const float pscale = m_.ple_embed_scale();
+    const float* norm_w = w.ple_proj_norm.f32();
+    float* tok = ple_tmp_.data();
+    for (int t = 0; t < n; ++t) {
+      row_to_f32(view(w.ple_embed), tokens[t], tok);
+      for (int64_t l = 0; l < L; ++l) {
+        float* p = ple + (t * L + l) * P;
+        for (int64_t i = 0; i < P; ++i) p[i] *= proj_scale;
+        rms_norm(p, norm_w, p, P, eps);
+        for (int64_t i = 0; i < P; ++i)
+          p[i] = (p[i] + tok[l * P + i] * pscale) * float(M_SQRT1_2);
+      }
+    }
+  }
+
+  for (int64_t l = 0; l < L; ++l) {
+    const LayerSpec& s = m_.specs[size_t(l)];
+    const LayerWeights& lw = w.layers[size_t(l)];
+    const int64_t hd = s.head_dim, nkv = s.n_kv_heads, qd = nh * hd, kvd = nkv * hd;
+    const RopeTable& rt = rope_tables_[size_t(layer_rope_[size_t(l)])];
+    const int64_t half = hd / 2;
+    float* h = h_.data();
+
+    // --- attention ---
+    for (int t = 0; t < n; ++t) rms_norm(x + t * H, lw.attn_norm.f32(), h + t * H, H, eps);
+    float* q = q_.data();
+    linear(lw.wq, h, q, n);
+    for (int t = 0; t < n; ++t) {
+      const int64_t pos = n_past_ + t;
+      for (int64_t hh = 0; hh < nh; ++hh) {
+        float* qh = q + t * qd + hh * hd;
+        rms_norm(qh, lw.q_norm.f32(), qh, hd, eps);
+        rope(qh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
+      }
+    }
+    if (s.stores_kv) {
+      float* k = k_.data();
+      float* v = v_.data();
+      linear(lw.wk, h, k, n);
+      if (s.k_eq_v)
+        std::memcpy(v, k, sizeof(float) * size_t(n * kvd));  // V from the raw K projection
+      else
+        linear(lw.wv, h, v, n);
+      LayerCache& lc = cache_[size_t(l)];
+      for (int t = 0; t < n; ++t) {
+        const int64_t pos = n_past_ + t;
+        const int64_t slot = pos % lc.cap;
+        for (int64_t g = 0; g < nkv; ++g) {
+          float* kh = k + t * kvd + g * hd;
+          float* vh = v + t * kvd + g * hd;
+          rms_norm(kh, lw.k_norm.f32(), kh, hd, eps);
+          rope(kh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
+          if (c.has_v_norm()) rms_norm(vh, nullptr, vh, hd, eps);
+        }
+        std::memcpy(lc.k.data() + slot * kvd, k + t * kvd, sizeof(float) * size_t(kvd));
+        std::memcpy(lc.v.data() + slot * kvd, v + t * kvd, sizeof(float) * size_t(kvd));
+      }
+    }
+    attention(int(l), n, q, att_.data());
+    float* o = proj_.data();
+    linear(lw.wo, att_.data(), o, n);
+    for (int t = 0; t < n; ++t) {
+      rms_norm(o + t * H, lw.post_attn_norm.f32(), o + t * H, H, eps);
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+    }
+
+    // --- feed-forward (GeGLU) ---
+    for (int t = 0; t < n; ++t) rms_norm(x + t * H, lw.ffn_norm.f32(), h + t * H, H, eps);
+    const int64_t F = s.ffn_dim;
+    linear(lw.w_gate, h, gate_.data(), n);
+    linear(lw.w_up, h, up_.data(), n);
+    geglu(gate_.data(), up_.data(), gate_.data(), n * F);
+    linear(lw.w_down, gate_.data(), o, n);
+    for (int t = 0; t < n; ++t) {
+      rms_norm(o + t * H, lw.post_ffn_norm.f32(), o + t * H, H, eps);
+      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+    }
+
+    // --- per-layer embedding (Gemma 4) ---
+    if (P > 0) {
+      float* g = ple_tmp_.data();  // (n, P)
+      linear(lw.ple_gate, x, g, n);
+      for (int t = 0; t < n; ++t) {
+        const float* pin = ple_in_.data() + (t * L + l) * P;
+        for (int64_t i = 0; i < P; ++i) g[t * P + i] = gelu_tanh(g[t * P + i]) * pin[i];
+      }
+      linear(lw.ple_proj, g, o, n);
+      for (int t = 0; t < n; ++t) {
+        rms_norm(o + t * H, lw.ple_post_norm.f32(), o + t * H, H, eps);
+        for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+      }
+    }
+    if (c.has_layer_scalar()) {
+      const float ls = lw.layer_scalar.f32()[0];
+      for (int64_t i = 0; i < n * H; ++i) x[i] *= ls;
+    }
+  }
+
+  if (!logits_out) {
+    n_past_ += n;
+    return;
+  }
+  // Final norm and tied (or separate) output projection.
+  const int first = all_logits ? 0 : n - 1;
+  const int rows = n - first;
+  float* h = h_.data();
+  for (int t = 0; t < rows; ++t) rms_norm(x + (first + t) * H, w.final_norm.f32(), h + t * H, H, eps);
+  const Tensor& out_w = c.tie_word_embeddings ? w.embed : w.output;
+  linear(out_w, h, logits_out, rows);
+  if (c.final_logit_softcapping > 0)
+    softcap(logits_out, int64_t(rows) * c.vocab_size, c.final_logit_softcapping);
+  n_past_ += n;
+}
+
+void Session::attention(int layer, int n, const float* q, float* out) {
+  const ModelConfig& c = m_.config;
+  const LayerSpec& s = m_.specs[size_t(layer)];
+  const int src = s.kv_source >= 0 ? s.kv_source : layer;
+  const LayerCache& lc = cache_[size_t(src)];
+  const int64_t nh = c.num_attention_heads, hd = s.head_dim, nkv = s.n_kv_heads;
+  const int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
+  const float scale = c.attention_scale();
+  const float cap = c.attn_logit_softcapping;
+  const int window = s.sliding ? c.sliding_window : max_context_;
+  const int past = n_past_;
+#pragma omp parallel for collapse(2) schedule(static) if (n * nh >= 4)
+  for (int t = 0; t < n; ++t) {
+    for (int64_t hh = 0; hh < nh; ++hh) {
+      float* sc = scores_.data() + size_t(omp_get_thread_num()) * size_t(max_context_);
+      const int pos = past + t;
+      // Causal, and for sliding layers only the last `window` positions (incl. pos).
+      const int lo = std::max(0, pos - window + 1);
+      const float* qh = q + t * qd + hh * hd;
+      const int64_t g = hh / group;
+      const int cnt = pos - lo + 1;
+      for (int p = lo; p <= pos; ++p) {
+        const float* kh = lc.k.data() + (p % lc.cap) * kvd + g * hd;
+        float d = 0;
+        for (int64_t i = 0; i < hd; ++i) d += qh[i] * kh[i];
+        d *= scale;
+        if (cap > 0) d = cap * std::tanh(d / cap);
+        sc[p - lo] = d;
+      }
+      softmax(sc, cnt);
+      float* oh = out + t * qd + hh * hd;
+      std::fill(oh, oh + hd, 0.0f);
+      for (int p = lo; p <= pos; ++p) {
+        const float* vh = lc.v.data() + (p % lc.cap) * kvd + g * hd;
+        const float a = sc[p - lo];
+        for (int64_t i = 0; i < hd; ++i) oh[i] += a * vh[i];
+      }
+    }
+  }
+}
+
+}  // namespace qat

@@ -1,0 +1,61 @@
+// Inference state of one sequence: KV cache and scratch buffers. The forward
+// pass reads like the paper:
+//   x = embed(tokens) * sqrt(H)            [+ per-layer inputs (Gemma 4)]
+//   per layer: x += PostNorm(Attention(RMSNorm(x)))
+//              x += PostNorm(FFW(RMSNorm(x)))
+//              [x += PostNorm(Proj(gelu(Gate(x)) * ple_l))]  [x *= layer_scalar]
+//   logits = softcap(RMSNorm(x) @ E^T)
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+
+namespace qat {
+
+class Session {
+ public:
+  // max_context: positions this session can hold; max_batch: tokens per forward step.
+  Session(const Model& model, int max_context, int max_batch = 256);
+
+  // Runs n tokens at positions [n_past, n_past + n). Longer inputs are split
+  // into max_batch chunks. Writes (n, vocab) logits when all_logits, else the
+  // last token's (vocab) logits. Returns a pointer to them (valid until the
+  // next call).
+  const float* forward(const int32_t* tokens, int n, bool all_logits = false);
+
+  int n_past() const { return n_past_; }
+  int vocab_size() const { return m_.config.vocab_size; }
+  int max_context() const { return max_context_; }
+  void reset() { n_past_ = 0; }
+  uint64_t kv_cache_bytes() const;
+
+ private:
+  void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits);
+  void attention(int layer, int n, const float* q, float* out);
+
+  const Model& m_;
+  int max_context_, max_batch_, n_past_ = 0;
+
+  // KV cache per layer that stores K/V: ring buffers of `cap` positions,
+  // (cap, n_kv, hd). Sliding layers need only window + max_batch positions.
+  struct LayerCache {
+    int cap = 0;
+    std::vector<float> k, v;
+  };
+  std::vector<LayerCache> cache_;
+  // RoPE tables per distinct (theta, rope_dims, factor, head_dim): (max_context, hd/2).
+  struct RopeTable {
+    float theta, factor;
+    int dims, head_dim;
+    std::vector<float> cos, sin;
+  };
+  std::vector<RopeTable> rope_tables_;
+  std::vector<int> layer_rope_;  // layer -> index into rope_tables_
+
+  // Scratch, sized for max_batch tokens.
+  std::vector<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_, ple_in_, ple_tmp_, logits_;
+  std::vector<float> scores_;  // per-thread attention scores
+};
+
+}  // namespace qat

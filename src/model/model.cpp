@@ -1,0 +1,53 @@
+#include "model/model.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+
+#include "base/error.h"
+#include "base/fp16.h"
+
+namespace qat {
+
+namespace {
+float round_to_storage(float v, TensorType t) {
+  if (t == TensorType::BF16) return bf16_to_f32(f32_to_bf16(v));
+  if (t == TensorType::F16) return fp16_to_f32(f32_to_fp16(v));
+  return v;
+}
+}  // namespace
+
+float Model::embed_scale() const {
+  return round_to_storage(std::sqrt(float(config.hidden_size)), weights.embed.type);
+}
+
+float Model::ple_embed_scale() const {
+  return round_to_storage(std::sqrt(float(config.hidden_size_per_layer_input)), weights.ple_embed.type);
+}
+
+void Model::finalize() {
+  specs = config.layers();
+  for (const TensorSlot& s : tensor_slots(config, weights)) {
+    const Tensor& t = *s.tensor;
+    if (!t.present()) {
+      QAT_CHECK(s.optional, source_path, ": missing tensor '", s.gguf_name, "' (", s.hf_name, ")");
+      continue;
+    }
+    QAT_CHECK(t.shape == s.shape, source_path, ": tensor '", s.gguf_name, "' has the wrong shape");
+    if (s.role == TensorRole::Norm || s.role == TensorRole::Scalar)
+      QAT_CHECK(t.type == TensorType::F32, source_path, ": internal: norm '", s.gguf_name, "' not F32");
+    else
+      QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16,
+                source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
+                ", which this build cannot compute with yet (F32, F16, BF16 are supported)");
+  }
+}
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+  struct stat st {};
+  QAT_CHECK(::stat(path.c_str(), &st) == 0, path, ": no such file or directory");
+  if (S_ISDIR(st.st_mode)) return load_hf_model(path);
+  return load_gguf_model(path);
+}
+
+}  // namespace qat

@@ -1,0 +1,46 @@
+// A loaded model: config, per-layer specs, weights (mostly views into mapped
+// files) and its tokenizer. Loaders live in load_*.cpp, writers in save_*.cpp.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "model/weights.h"
+#include "tokenizer/tokenizer.h"
+
+namespace qat {
+
+struct Model {
+  ModelConfig config;
+  std::vector<LayerSpec> specs;
+  ModelWeights weights;
+  std::unique_ptr<Tokenizer> tokenizer;        // null when the file has none
+  std::vector<std::shared_ptr<void>> sources;  // mapped files the weights point into
+  std::string source_path;
+
+  // sqrt(hidden) and sqrt(ple_dim), rounded to the embedding's storage type as
+  // HF does ("normalizer" cast to the weight dtype before the multiply).
+  float embed_scale() const;
+  float ple_embed_scale() const;
+
+  // Resolves specs, checks every tensor's presence, shape and type.
+  void finalize();
+};
+
+// Opens a GGUF file or a HF checkpoint directory (decided by what the path is).
+std::unique_ptr<Model> load_model(const std::string& path);
+std::unique_ptr<Model> load_gguf_model(const std::string& path);
+std::unique_ptr<Model> load_hf_model(const std::string& dir);
+
+// Random weights for tests and benchmarks: matrices ~ N(0, 1/sqrt(in)),
+// norms ~ 1 + N(0, 0.1) so every norm weight matters. Deterministic for a seed.
+std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t seed,
+                                         TensorType matrix_type = TensorType::F32);
+
+// Writers (atomic). `type` is the storage type of matrices and embeddings;
+// norms and scalars stay F32.
+void save_gguf_model(const Model& model, const std::string& path, TensorType type);
+void save_hf_model(const Model& model, const std::string& dir, TensorType type);
+
+}  // namespace qat

@@ -1,2 +1,0 @@
-// Temporary: keeps the model library non-empty until the model code lands.
-namespace qat {}

@@ -1,0 +1,69 @@
+#include "model/tensor_convert.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "base/fp16.h"
+
+namespace qat {
+
+void to_f32(TensorType type, const void* src, float* dst, int64_t n) {
+  switch (type) {
+    case TensorType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case TensorType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_f32(s[i]);
+      return;
+    }
+    case TensorType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+    default: fail("cannot convert ", tensor_type_name(type), " to F32");
+  }
+}
+
+void from_f32(TensorType type, const float* src, void* dst, int64_t n) {
+  switch (type) {
+    case TensorType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case TensorType::F16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_fp16(src[i]);
+      return;
+    }
+    case TensorType::BF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+      return;
+    }
+    default: fail("cannot convert F32 to ", tensor_type_name(type));
+  }
+}
+
+std::vector<float> tensor_to_f32(const Tensor& t) {
+  std::vector<float> out(size_t(t.numel()));
+  to_f32(t.type, t.data, out.data(), t.numel());
+  return out;
+}
+
+Tensor convert_tensor(const Tensor& t, TensorType type) {
+  if (t.type == type) return t;
+  Tensor out = Tensor::zeros(type, t.shape);
+  if (t.type == TensorType::F32) {
+    from_f32(type, reinterpret_cast<const float*>(t.data), out.owned->data(), t.numel());
+  } else {
+    std::vector<float> tmp = tensor_to_f32(t);
+    from_f32(type, tmp.data(), out.owned->data(), t.numel());
+  }
+  return out;
+}
+
+Tensor f32_tensor(std::vector<int64_t> shape, const std::vector<float>& values) {
+  Tensor t = Tensor::zeros(TensorType::F32, std::move(shape));
+  QAT_CHECK(int64_t(values.size()) == t.numel(), "internal: f32_tensor size mismatch");
+  std::memcpy(t.owned->data(), values.data(), values.size() * 4);
+  return t;
+}
+
+}  // namespace qat

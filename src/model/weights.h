@@ -1,0 +1,84 @@
+// Model weights and the one list of tensors every loader, writer and
+// initializer walks (gemma.cpp's ForEachTensor idea).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "formats/tensor_type.h"
+#include "model/config.h"
+
+namespace qat {
+
+// A weight tensor: either a view into a mapped file or owned bytes.
+// shape is in torch order: a linear layer is [out, in] with `in` contiguous,
+// which is the same memory as GGUF's ne = {in, out}.
+struct Tensor {
+  TensorType type = TensorType::F32;
+  std::vector<int64_t> shape;
+  const uint8_t* data = nullptr;
+  std::shared_ptr<std::vector<uint8_t>> owned;
+
+  bool present() const { return data != nullptr; }
+  int64_t numel() const;
+  int64_t rows() const { return shape.size() >= 2 ? shape[0] : 1; }
+  int64_t cols() const { return shape.empty() ? 0 : shape.back(); }
+  uint64_t nbytes() const;
+  const float* f32() const;  // only for F32 tensors
+  // Allocates owned zeroed storage of the given type and shape.
+  static Tensor zeros(TensorType type, std::vector<int64_t> shape);
+  float* mutable_f32();
+};
+
+struct LayerWeights {
+  Tensor attn_norm;                   // (H)           input_layernorm
+  Tensor wq;                          // (nh*hd, H)
+  Tensor wk, wv;                      // (nkv*hd, H)   absent on KV-sharing layers; wv absent with K=V
+  Tensor wo;                          // (H, nh*hd)
+  Tensor q_norm, k_norm;              // (hd)
+  Tensor post_attn_norm;              // (H)
+  Tensor ffn_norm;                    // (H)           pre_feedforward_layernorm
+  Tensor w_gate, w_up;                // (F, H)
+  Tensor w_down;                      // (H, F)
+  Tensor post_ffn_norm;               // (H)
+  // Gemma 4 per-layer embeddings.
+  Tensor ple_gate;                    // (P, H)        per_layer_input_gate
+  Tensor ple_proj;                    // (H, P)        per_layer_projection
+  Tensor ple_post_norm;               // (H)           post_per_layer_input_norm
+  Tensor layer_scalar;                // (1)           Gemma 4
+};
+
+// Norm weights are kept as the multiplier the forward pass uses: Gemma 3's
+// (1 + w), Gemma 4's w. GGUF gemma3 files store exactly that (llama.cpp's
+// converter adds 1); HF Gemma 3 checkpoints store w, so loaders add 1.
+struct ModelWeights {
+  Tensor embed;                       // (V, H)        tied with the output
+  Tensor output;                      // (V, H)        only when not tied
+  Tensor final_norm;                  // (H)
+  Tensor ple_embed;                   // (V_ple, L*P)
+  Tensor ple_model_proj;              // (L*P, H)
+  Tensor ple_proj_norm;               // (P)
+  std::vector<LayerWeights> layers;
+};
+
+enum class TensorRole { Matrix, Embedding, Norm, Scalar };
+
+// One tensor of the model: its names in both formats, expected shape, and
+// where it lives. `optional` tensors may be absent from a file.
+struct TensorSlot {
+  std::string gguf_name;   // "blk.3.attn_q.weight"
+  std::string hf_name;     // "model.layers.3.self_attn.q_proj.weight"
+  std::vector<int64_t> shape;
+  TensorRole role;
+  Tensor* tensor;
+  bool optional = false;
+};
+
+// Every tensor the config calls for, in a stable order (GGUF file order).
+std::vector<TensorSlot> tensor_slots(const ModelConfig& config, ModelWeights& weights);
+
+uint64_t parameter_count(const ModelConfig& config);
+
+}  // namespace qat
