@@ -58,7 +58,7 @@ inline std::string printable(std::string_view s, size_t max_chars = 80) {
       out += "...";
       break;
     }
-    if (c < 0x20 || c == 0x7f || c == '\'' || c == '\\' || (c >= 0x80 && !utf8)) {
+    if (c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && !utf8)) {
       out += "\\x";
       out += hex[c >> 4];
       out += hex[c & 15];

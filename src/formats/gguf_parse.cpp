@@ -77,9 +77,15 @@ class Cursor {
     return v;
   }
 
+  // A u64 length and that many bytes; `what` names the string ("key", "name").
   std::string read_string(uint64_t max_bytes, const char* what) {
-    const uint64_t n = read<uint64_t>(what);
-    if (n > max_bytes) error(what, " ", n, " exceeds the limit of ", max_bytes, " bytes");
+    if (8 > size_ - pos_)
+      error(what, " length: file truncated: needs 8 bytes at offset ", pos_, " but only ",
+            size_ - pos_, " remain (file is ", size_, " bytes)");
+    uint64_t n;
+    std::memcpy(&n, data_ + pos_, 8);
+    if (n > max_bytes) error(what, " length ", n, " exceeds the limit of ", max_bytes, " bytes");
+    pos_ += 8;
     need(n, what);
     std::string s(reinterpret_cast<const char*>(data_ + pos_), size_t(n));
     pos_ += n;
@@ -124,7 +130,7 @@ GgufValue read_array(Cursor& c) {
       c.error("array of ", n, " strings: file truncated: needs at least ", n * 8,
               " bytes at offset ", c.pos(), " but only ", c.remaining(), " remain");
     v.strs.reserve(size_t(n));
-    for (uint64_t i = 0; i < n; ++i) v.strs.push_back(c.read_string(kMaxStringBytes, "string length"));
+    for (uint64_t i = 0; i < n; ++i) v.strs.push_back(c.read_string(kMaxStringBytes, "string"));
     return v;
   }
   const uint64_t es = gguf_scalar_size(v.elem_type);
@@ -158,7 +164,7 @@ GgufValue read_value(Cursor& c, GgufType type) {
       v.num.u = b;
       break;
     }
-    case GgufType::STRING: v.str = c.read_string(kMaxStringBytes, "string length"); break;
+    case GgufType::STRING: v.str = c.read_string(kMaxStringBytes, "string"); break;
     case GgufType::ARRAY: return read_array(c);
   }
   return v;
@@ -228,7 +234,7 @@ void GgufParser::parse(GgufFile& out, const std::string& name, const uint8_t* da
   // ---- metadata ----
   for (uint64_t i = 0; i < n_kv; ++i) {
     c.set_context(cat("key #", i));
-    std::string key = c.read_string(kMaxKeyBytes, "key length");
+    std::string key = c.read_string(kMaxKeyBytes, "key");
     if (key.empty()) c.error("empty key");
     if (!fmt_detail::valid_utf8(key)) c.error("key '", printable(key), "' is not valid UTF-8");
     c.set_context(cat("key '", printable(key), "'"));
@@ -247,7 +253,7 @@ void GgufParser::parse(GgufFile& out, const std::string& name, const uint8_t* da
   for (uint64_t i = 0; i < n_tensors; ++i) {
     c.set_context(cat("tensor #", i));
     GgufTensorInfo t;
-    t.name = c.read_string(kMaxNameBytes, "name length");
+    t.name = c.read_string(kMaxNameBytes, "name");
     if (t.name.empty()) c.error("empty tensor name");
     if (!fmt_detail::valid_utf8(t.name))
       c.error("tensor name '", printable(t.name), "' is not valid UTF-8");
@@ -299,10 +305,11 @@ void GgufParser::parse(GgufFile& out, const std::string& name, const uint8_t* da
       c.error("data [", begin, ", ", end, ") runs past the end of the file (", size, " bytes)");
     t.data = data + begin;
   }
+  c.set_context("");
   std::vector<const GgufTensorInfo*> by_offset;
   by_offset.reserve(out.tensors_.size());
   for (const GgufTensorInfo& t : out.tensors_) by_offset.push_back(&t);
-  std::sort(by_offset.begin(), by_offset.end(),
+  std::stable_sort(by_offset.begin(), by_offset.end(),  // ties keep file order
             [](const GgufTensorInfo* a, const GgufTensorInfo* b) { return a->offset < b->offset; });
   for (size_t i = 1; i < by_offset.size(); ++i) {
     const GgufTensorInfo& a = *by_offset[i - 1];
