@@ -4,6 +4,7 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/progress.h"
 #include "formats/gguf.h"
 #include "model/gguf_config.h"
 #include "model/model.h"
@@ -103,12 +104,16 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
     add("rope_freqs.weight", keep.back());
   }
   ModelWeights& weights = const_cast<ModelWeights&>(model.weights);  // slots are only read
-  for (const TensorSlot& s : tensor_slots(c, weights)) {
+  const auto slots = tensor_slots(c, weights);
+  Progress progress("convert", slots.size(), "tensors");
+  for (const TensorSlot& s : slots) {
+    progress.add();
     if (!s.tensor->present()) continue;
     const bool small = s.role == TensorRole::Norm || s.role == TensorRole::Scalar;
     keep.push_back(convert_tensor(*s.tensor, small ? TensorType::F32 : type));
     add(s.gguf_name, keep.back());
   }
+  progress.finish();
   w.write(path);
 }
 

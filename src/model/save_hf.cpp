@@ -61,7 +61,9 @@ void save_hf_model(const Model& model, const std::string& dir, TensorType type) 
   std::vector<StWriteTensor> all;
   const auto slots = tensor_slots(model.config, w);
   converted.reserve(slots.size());
+  Progress convert_progress("convert", slots.size(), "tensors");
   for (const TensorSlot& s : slots) {
+    convert_progress.add();
     if (!s.tensor->present()) continue;
     if (s.role == TensorRole::Norm || s.role == TensorRole::Scalar) {
       std::vector<float> v = tensor_to_f32(*s.tensor);
@@ -77,6 +79,7 @@ void save_hf_model(const Model& model, const std::string& dir, TensorType type) 
     all.push_back({s.hf_name, out_dtype, shape, converted.back().data});
   }
 
+  convert_progress.finish();
   // Shard by size.
   std::vector<std::vector<StWriteTensor>> shards(1);
   uint64_t bytes = 0, total = 0;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test:
+#   1. the whole gtest suite (ctest) in a Release build,
+#   2. the loader and model tests again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install_deps.sh
+JOBS="${JOBS:-$(nproc)}"
+
+echo "== Release build + full test suite =="
+./scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$JOBS"
+
+echo "== ASan/UBSan build: loaders, corrupt-file corpus, model =="
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQAT_SANITIZE=ON -DQAT_BENCH=OFF > /dev/null
+ninja -C build-asan -j "$JOBS" qat test_formats test_model test_cli
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|model|cli"
