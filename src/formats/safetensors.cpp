@@ -206,7 +206,7 @@ void StParser::parse(SafetensorsFile& out, const std::string& name, const uint8_
 
   // The ranges must tile [0, data_size): sorted by begin, each starts where
   // the previous one ended. (Empty tensors may sit anywhere in between.)
-  std::sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
+  std::stable_sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t at = 0;
