@@ -104,7 +104,7 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.sliding_window = r.get_int("sliding_window", c.sliding_window);
   c.max_position_embeddings = r.get_int("max_position_embeddings", c.max_position_embeddings);
   c.rms_norm_eps = r.get_float("rms_norm_eps", c.rms_norm_eps);
-  c.query_pre_attn_scalar = r.get_float("query_pre_attn_scalar", float(c.head_dim));
+  c.query_pre_attn_scalar = r.get_float("query_pre_attn_scalar", 256.0f);  // HF default
   c.final_logit_softcapping = r.get_float("final_logit_softcapping", 0.0f);
   c.attn_logit_softcapping = r.get_float("attn_logit_softcapping", 0.0f);
   c.tie_word_embeddings = Reader{root, path}.get_bool("tie_word_embeddings", r.get_bool("tie_word_embeddings", true));
