@@ -95,8 +95,9 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
 #ifdef QAT_AVX2
   const size_t eb = element_bytes(w.type);
   const int64_t rows = w.rows, cols = w.cols;
-  // Small products are not worth waking the thread pool.
-  const bool parallel = rows * cols * n >= (1 << 16);
+  // Small products are not worth waking the thread pool: a barrier costs
+  // microseconds, and far more when another process holds a core.
+  const bool parallel = rows * cols * n >= (1 << 18);
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t r = 0; r < rows; ++r) {
     const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(cols) * eb;

@@ -256,7 +256,9 @@ void Session::attention(int layer, int n, const float* q, float* out) {
   const float cap = c.attn_logit_softcapping;
   const int window = s.sliding ? c.sliding_window : max_context_;
   const int past = n_past_;
-#pragma omp parallel for collapse(2) schedule(static) if (n * nh >= 4)
+  // Threads only when there is enough work (positions x heads x head dim).
+  const int64_t work = int64_t(n) * nh * hd * std::min(past + n, window);
+#pragma omp parallel for collapse(2) schedule(static) if (work >= (1 << 17))
   for (int t = 0; t < n; ++t) {
     for (int64_t hh = 0; hh < nh; ++hh) {
       float* sc = scores_.data() + size_t(omp_get_thread_num()) * size_t(max_context_);
