@@ -32,26 +32,34 @@ inline size_t table_capacity(size_t n) {
   return cap;
 }
 
-// Piece text -> id. Keys live in the caller's storage: the table holds only
-// ids and a hash fragment, and asks `text_of(id)` to compare.
+// Piece text -> id. Keys of up to 15 bytes (most pieces) are kept in the
+// slot itself, so a lookup touches one cache line; longer keys are compared
+// through `text_of(id)`, which returns the caller's copy of the text.
 class PieceIndex {
  public:
   template <typename TextOf>
   void build(int32_t n, TextOf text_of) {
-    slots_.assign(table_capacity(size_t(n)), Slot{0, -1});
+    slots_.assign(table_capacity(size_t(n)), Slot{});
     mask_ = slots_.size() - 1;
     for (int32_t id = 0; id < n; ++id) {
+      if (id + 8 < n) prefetch(text_of(id + 8));  // random slots: hide the cache misses
       const std::string_view key = text_of(id);
       const uint64_t h = hash_bytes(key);
       for (size_t i = h & mask_;; i = (i + 1) & mask_) {
         Slot& s = slots_[i];
         if (s.id < 0) {
-          s = Slot{uint32_t(h >> 32), id};
+          s.hash = uint32_t(h >> 32);
+          s.id = id;
+          s.len = key.size() <= kInline ? uint8_t(key.size()) : kLong;
+          if (key.size() <= kInline) std::memcpy(s.text, key.data(), key.size());
           break;
         }
-        if (s.hash == uint32_t(h >> 32) && text_of(s.id) == key) break;  // duplicate text: first id wins
+        if (matches(s, h, key, text_of)) break;  // duplicate text: first id wins
       }
     }
+  }
+  void prefetch(std::string_view key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash_bytes(key) & mask_]);
   }
   template <typename TextOf>
   int32_t find(std::string_view key, TextOf text_of) const {
@@ -60,15 +68,25 @@ class PieceIndex {
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.hash == uint32_t(h >> 32) && text_of(s.id) == key) return s.id;
+      if (matches(s, h, key, text_of)) return s.id;
     }
   }
 
  private:
+  static constexpr size_t kInline = 15;
+  static constexpr uint8_t kLong = 0xFF;
   struct Slot {
-    uint32_t hash;
-    int32_t id;
+    uint32_t hash = 0;
+    int32_t id = -1;
+    uint8_t len = 0;  // key length when <= kInline, else kLong
+    char text[kInline] = {};
   };
+  template <typename TextOf>
+  static bool matches(const Slot& s, uint64_t h, std::string_view key, TextOf& text_of) {
+    if (s.hash != uint32_t(h >> 32)) return false;
+    if (s.len != kLong) return s.len == key.size() && std::memcmp(s.text, key.data(), key.size()) == 0;
+    return key.size() > kInline && text_of(s.id) == key;
+  }
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };
@@ -100,6 +118,7 @@ class PairTable {
       if (s.key == k) return false;
     }
   }
+  void prefetch(int32_t a, int32_t b) const { __builtin_prefetch(&slots_[mix(key(a, b)) & mask_]); }
   const Value* find(int32_t a, int32_t b) const {
     const uint64_t k = key(a, b);
     for (size_t i = mix(k) & mask_;; i = (i + 1) & mask_) {

@@ -52,22 +52,45 @@ void guess_special_ids(VocabData& d) {
   d.ids.end_of_turn = find("<end_of_turn>");
 }
 
-GemmaTokenizer::GemmaTokenizer(VocabData data, const std::vector<std::pair<int32_t, int32_t>>& merges)
+GemmaTokenizer::GemmaTokenizer(VocabData data, const std::vector<MergeText>& merges)
     : data_(std::move(data)) {
   init_common();
   // Rank mode: the pair table is the merge list. A merge whose result is not
-  // a piece is an error in HF too (MergeTokenOutOfVocabulary).
+  // a piece is an error in HF too (MergeTokenOutOfVocabulary). The lookups
+  // miss the cache (a 262k-entry index, a 515k-entry table), so the entries
+  // a few merges ahead are prefetched: loading Gemma 3 is memory bound.
+  const int32_t n_model = data_.n_model >= 0 ? data_.n_model : vocab_size();
   pairs_.reserve(merges.size());
-  merge_order_ = merges;
-  std::string joined;
+  merge_order_.reserve(merges.size());
+  std::string joined, ahead;
+  std::vector<int32_t> merged;  // result id per merge
+  merged.reserve(merges.size());
+  constexpr size_t kAhead = 8;
   for (size_t r = 0; r < merges.size(); ++r) {
-    const auto [a, b] = merges[r];
-    joined.assign(piece(a));
-    joined.append(piece(b));
+    if (r + kAhead < merges.size()) {
+      const MergeText& m = merges[r + kAhead];
+      index_.prefetch(m.first);
+      index_.prefetch(m.second);
+      ahead.assign(m.first);
+      ahead.append(m.second);
+      index_.prefetch(ahead);
+    }
+    const auto& [ta, tb] = merges[r];
+    const int32_t a = piece_id(ta), b = piece_id(tb);
+    QAT_CHECK(a >= 0 && b >= 0 && a < n_model && b < n_model, data_.source, ": ", data_.merges_field,
+              ": entry ", r, " (\"", ta, "\" \"", tb, "\") names a piece that is not in the vocabulary");
+    joined.assign(ta);
+    joined.append(tb);
     const int32_t id = piece_id(joined);
-    QAT_CHECK(id >= 0, data_.source, ": merge ", r, " (\"", piece(a), "\" \"", piece(b),
+    QAT_CHECK(id >= 0, data_.source, ": ", data_.merges_field, ": entry ", r, " (\"", ta, "\" \"", tb,
               "\"): the merged piece \"", joined, "\" is not in the vocabulary");
-    pairs_.insert(a, b, {uint32_t(r), id});  // a repeated pair keeps its first (lowest) rank
+    merge_order_.emplace_back(a, b);
+    merged.push_back(id);
+  }
+  for (size_t r = 0; r < merges.size(); ++r) {
+    if (r + kAhead < merges.size()) pairs_.prefetch(merge_order_[r + kAhead].first, merge_order_[r + kAhead].second);
+    // A repeated pair keeps its first (lowest) rank.
+    pairs_.insert(merge_order_[r].first, merge_order_[r].second, {uint32_t(r), merged[r]});
   }
   init_word_split();
 }

@@ -59,14 +59,18 @@ struct VocabData {
   // Why this tokenizer cannot be written as tokenizer.json / GGUF (a
   // SentencePiece model with a normalizer they cannot express), or empty.
   std::string export_blocker;
+  // Where the merges came from, for messages ("field 'model.merges'").
+  std::string merges_field = "merges";
   // llama.cpp's "gemma4" pre-tokenizer: runs of '\n' are looked up whole.
   bool split_newline_runs = false;
 };
 
 class GemmaTokenizer final : public Tokenizer {
  public:
-  // Merge-rank BPE: merges[i] = (left id, right id) has rank i.
-  GemmaTokenizer(VocabData data, const std::vector<std::pair<int32_t, int32_t>>& merges);
+  // Merge-rank BPE: merges[i] = (left piece, right piece) has rank i. The
+  // views need only live until the constructor returns.
+  using MergeText = std::pair<std::string_view, std::string_view>;
+  GemmaTokenizer(VocabData data, const std::vector<MergeText>& merges);
   // Score BPE (SentencePiece / GGUF "llama"): the adjacent pair whose
   // concatenation is the highest-scoring piece merges first.
   explicit GemmaTokenizer(VocabData data);

@@ -42,13 +42,20 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level(int vocab_size) {
     d.kinds.push_back(Kind::Byte);
     d.special.push_back(0);
   }
-  for (int i = kFixed; i < vocab_size; ++i) {
-    d.pieces.push_back(cat("<unused", i - kFixed, ">"));
+  // Then "▁" so that spaces (normalized to "▁") decode back to spaces
+  // rather than to the three bytes of U+2581, then fillers.
+  if (vocab_size > kFixed) {
+    d.pieces.push_back(std::string(tok::kSpaceMark));
+    d.kinds.push_back(Kind::Normal);
+    d.special.push_back(0);
+  }
+  for (int i = kFixed + 1; i < vocab_size; ++i) {
+    d.pieces.push_back(cat("<unused", i - kFixed - 1, ">"));
     d.kinds.push_back(Kind::Unused);
     d.special.push_back(0);
   }
   d.ids = SpecialIds{2, 1, 0, 3, 5, 6};
-  return std::make_unique<tok::GemmaTokenizer>(std::move(d), std::vector<std::pair<int32_t, int32_t>>{});
+  return std::make_unique<tok::GemmaTokenizer>(std::move(d), std::vector<tok::GemmaTokenizer::MergeText>{});
 }
 
 }  // namespace qat

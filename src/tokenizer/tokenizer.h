@@ -32,8 +32,9 @@ class Tokenizer {
   // A HF checkpoint directory: tokenizer.json if present, else tokenizer.model.
   static std::unique_ptr<Tokenizer> from_hf_dir(const std::string& dir);
   // A Gemma-style vocabulary with no merges: <pad> <eos> <bos> <unk> <mask>,
-  // <start_of_turn> <end_of_turn>, the 256 byte tokens, then unused fillers up
-  // to vocab_size (>= 263). For random-weight demo and test models.
+  // <start_of_turn> <end_of_turn>, the 256 byte tokens, then "▁" (a space)
+  // and unused fillers up to vocab_size (>= 263). For random-weight demo and
+  // test models.
   static std::unique_ptr<Tokenizer> byte_level(int vocab_size);
 
   // Text -> ids. Special tokens written in the text (e.g. "<start_of_turn>")

@@ -11,12 +11,15 @@
 //  - Gemma 4: model "gemma4": tokens, scores (all -1000), token_type, merges
 //    ("left right"), special ids, add_space_prefix = false, add_bos_token.
 // In all of them added tokens that are not special are USER_DEFINED with "▁"
-// written as a space, and <mask>/<unusedN> count as CONTROL.
+// written as a space, and <mask>/<unusedN> count as CONTROL. Reading, we
+// match such a token in both spellings and keep "▁" as its piece.
 //
 // We write the "llama" form: every llama.cpp and ollama build reads it.
 // From tokenizer.json the scores are synthesized (-rank of the first merge
 // making each piece), so llama.cpp's merge-by-score gives HF's merge-by-rank
-// result; tests/tokenizer checks that claim on the fixtures.
+// result; tests/tokenizer checks that claim on the fixtures. One deliberate
+// difference from the converter: added tokens spelled with "▁" are written
+// NORMAL (see write_gguf_padded).
 #include <cstring>
 #include <string>
 
@@ -81,10 +84,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
                 ", expected 1..6");
       d.kinds[i] = Kind(t);
     }
-  } else {
-    for (size_t i = 0; i < n; ++i)
-      if (tok::is_byte_piece(d.pieces[i])) d.kinds[i] = Kind::Byte;
   }
+  // The "gpt2" path of the converter types <0xNN> NORMAL; llama.cpp finds
+  // byte-fallback tokens by that text whatever their type, and so do we.
+  for (size_t i = 0; i < n; ++i)
+    if (d.kinds[i] == Kind::Normal && tok::is_byte_piece(d.pieces[i])) d.kinds[i] = Kind::Byte;
   if (g.find("tokenizer.ggml.scores")) {
     const GgufValue& v = g.get_array("tokenizer.ggml.scores", GgufType::FLOAT32);
     QAT_CHECK(v.array_size() == n, path, ": key 'tokenizer.ggml.scores' has ", v.array_size(),
@@ -132,23 +136,15 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const GgufFile& g) {
   // gemma4 / gpt2: BPE by merge rank; llama.cpp cuts newline runs first.
   d.split_newline_runs = true;
   const GgufValue& mv = g.get_array("tokenizer.ggml.merges", GgufType::STRING);
-  tok::PieceIndex index;
-  index.build(int32_t(n), [&](int32_t id) { return std::string_view(d.pieces[size_t(id)]); });
-  std::vector<std::pair<int32_t, int32_t>> merges;
+  d.merges_field = "key 'tokenizer.ggml.merges'";
+  std::vector<tok::GemmaTokenizer::MergeText> merges;
   merges.reserve(mv.strs.size());
   for (size_t r = 0; r < mv.strs.size(); ++r) {
-    const std::string& m = mv.strs[r];
+    const std::string_view m = mv.strs[r];
     const size_t sp = m.find(' ', 1);  // as llama.cpp: a piece may start with a space
     QAT_CHECK(sp != std::string::npos, path, ": key 'tokenizer.ggml.merges': entry ", r, " \"", m,
               "\" is not \"left right\"");
-    const std::string_view a = std::string_view(m).substr(0, sp), b = std::string_view(m).substr(sp + 1);
-    auto find = [&](std::string_view s) {
-      return index.find(s, [&](int32_t id) { return std::string_view(d.pieces[size_t(id)]); });
-    };
-    const int32_t ia = find(a), ib = find(b);
-    QAT_CHECK(ia >= 0 && ib >= 0, path, ": key 'tokenizer.ggml.merges': entry ", r, " \"", m,
-              "\" names a piece that is not in tokenizer.ggml.tokens");
-    merges.emplace_back(ia, ib);
+    merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
   }
   return std::make_unique<tok::GemmaTokenizer>(std::move(d), merges);
 }
@@ -169,8 +165,12 @@ void GemmaTokenizer::write_gguf_padded(GgufWriter& w, int32_t n_vocab) const {
     Kind k = data_.kinds[i];
     std::string t = data_.pieces[i];
     if (k == Kind::UserDefined && looks_special(t)) k = Kind::Control;
-    // llama.cpp matches USER_DEFINED text before it escapes spaces.
-    if (k == Kind::UserDefined) t = replace_all(t, kSpaceMark, " ");
+    // Gemma's "▁▁".."▁"x31 added tokens: the converter writes them USER_DEFINED
+    // with spaces, which makes llama.cpp cut space runs out before BPE and
+    // differ from HF next to a literal "▁". Written NORMAL with their merge
+    // scores, llama.cpp's merge-by-score makes them exactly as HF's BPE does,
+    // and decodes them to spaces (llama.cpp prints USER_DEFINED text raw).
+    if (k == Kind::UserDefined && t.find(kSpaceMark) != std::string::npos) k = Kind::Normal;
     tokens[i] = std::move(t);
     types[i] = int32_t(k);
   }

@@ -288,27 +288,11 @@ std::unique_ptr<Tokenizer> Tokenizer::from_tokenizer_json(const std::string& pat
   for (size_t i = 0; i < n_model; ++i)
     if (d.kinds[i] == Kind::Normal && tok::is_byte_piece(d.pieces[i])) d.kinds[i] = Kind::Byte;
 
-  // Resolve merges to ids through a temporary index.
-  tok::PieceIndex index;
-  index.build(int32_t(n_model), [&](int32_t id) { return std::string_view(d.pieces[size_t(id)]); });
-  auto id_of = [&](std::string_view s) {
-    return index.find(s, [&](int32_t id) { return std::string_view(d.pieces[size_t(id)]); });
-  };
-  std::vector<std::pair<int32_t, int32_t>> merges;
-  merges.reserve(merge_text.size());
-  for (size_t r = 0; r < merge_text.size(); ++r) {
-    const int32_t a = id_of(merge_text[r].first), b = id_of(merge_text[r].second);
-    QAT_CHECK(a >= 0 && b >= 0, path, ": field 'model.merges': entry ", r, " (\"", std::string(merge_text[r].first),
-              "\" \"", std::string(merge_text[r].second), "\") names a piece that is not in model.vocab");
-    merges.emplace_back(a, b);
-  }
-
+  d.merges_field = "field 'model.merges'";
   // Special ids: the model's unk, Gemma's names, then tokenizer_config.json.
-  auto find_any = [&](const std::string& s) -> int32_t {
-    const int32_t id = id_of(s);
-    if (id >= 0) return id;
-    for (const auto& t : d.added)
-      if (t.text == s) return t.id;
+  auto find_any = [&](const std::string& s) -> int32_t {  // a few names: a scan is fine
+    for (size_t i = 0; i < d.pieces.size(); ++i)
+      if (d.pieces[i] == s) return int32_t(i);
     return -1;
   };
   d.ids.unk = unk_name.empty() ? -1 : find_any(unk_name);
@@ -331,7 +315,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_tokenizer_json(const std::string& pat
   }
   tok::apply_tokenizer_config(d, std::filesystem::path(path).parent_path().string(), find_any);
   tok::guess_special_ids(d);
-  return std::make_unique<tok::GemmaTokenizer>(std::move(d), merges);
+  return std::make_unique<tok::GemmaTokenizer>(std::move(d), merge_text);
 }
 
 }  // namespace qat
