@@ -1,7 +1,11 @@
 // write_hf: the tokenizer.json we synthesize (from tokenizer.json or from a
-// GGUF) loads back as the same tokenizer. (That HF `tokenizers` loads it with
-// the same ids was checked with tools/reference; see the commit message.)
+// GGUF) loads back as the same tokenizer. With QAT_TOKENIZER_EXPORT_DIR set,
+// the exports are also left there (json/, gguf/, spm/) for
+//   make_tokenizer_fixtures.py --check-hf $QAT_TOKENIZER_EXPORT_DIR/{json,gguf,spm}
+// which checks that HF tokenizers / transformers give the same ids.
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "formats/gguf.h"
 #include "tokenizer_test_util.h"
@@ -14,6 +18,11 @@ using test::ids_of;
 using test::read_jsonl;
 using test::show;
 using test::TempDir;
+
+// Also writes the export where the python check can find it, if asked.
+void keep_export(const Tokenizer& t, const char* name) {
+  if (const char* dir = std::getenv("QAT_TOKENIZER_EXPORT_DIR")) t.write_hf(std::string(dir) + "/" + name);
+}
 
 void expect_hf_ids(const Tokenizer& t, const char* what) {
   int bad = 0;
@@ -29,6 +38,7 @@ TEST(TokenizerHfExport, FromTokenizerJson) {
   QAT_REQUIRE_GEMMA3();
   TempDir dir;
   test::gemma3().write_hf(dir.path());
+  keep_export(test::gemma3(), "json");
   ASSERT_TRUE(std::filesystem::exists(dir.file("tokenizer_config.json")));
   const auto t = Tokenizer::from_hf_dir(dir.path());
   EXPECT_EQ(t->vocab_size(), 262145);
@@ -46,6 +56,7 @@ TEST(TokenizerHfExport, FromOurGguf) {
   w.write(dir.file("t.gguf"), false);
   const auto g = Tokenizer::from_gguf(*GgufFile::open(dir.file("t.gguf")));
   g->write_hf(dir.file("hf"));
+  keep_export(*g, "gguf");
   const auto t = Tokenizer::from_hf_dir(dir.file("hf"));
   expect_hf_ids(*t, "GGUF -> write_hf");
 }

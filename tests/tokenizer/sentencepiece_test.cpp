@@ -4,6 +4,8 @@
 // and tokenizer.json, and from llama.cpp's conversions of it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "formats/gguf.h"
 #include "tokenizer_test_util.h"
 
@@ -71,6 +73,7 @@ TEST(TokenizerSentencePiece, GgufExportKeepsIds) {
 TEST(TokenizerSentencePiece, HfExportKeepsIds) {
   TempDir dir;
   spm()->write_hf(dir.path());
+  if (const char* keep = std::getenv("QAT_TOKENIZER_EXPORT_DIR")) spm()->write_hf(std::string(keep) + "/spm");
   const auto t = Tokenizer::from_hf_dir(dir.path());
   EXPECT_EQ(count_mismatches(*t, "our tokenizer.json of tokenizer.model"), 0);
   EXPECT_EQ(t->special().bos, 2);

@@ -23,6 +23,11 @@ Writes tests/fixtures/tokenizer/:
 Oracles: tokenizers.Tokenizer.from_file (the HF `tokenizers` package) for ids
 and decode; transformers for the chat template; sentencepiece for spm ids.
 The shared data folder (../shared/data) must be present.
+
+    .venv-ref/bin/python tools/reference/make_tokenizer_fixtures.py --check-hf DIR...
+checks instead that HF tokenizers and transformers load each DIR (written by
+the C++ write_hf; test_tokenizer writes some when QAT_TOKENIZER_EXPORT_DIR is
+set) and give the fixtures' ids and decodings.
 """
 import argparse
 import gzip
@@ -331,10 +336,35 @@ def make_llamacpp_ggufs(model, llama_cpp, work):
     shutil.copy(os.path.join(d4, "tokenizer.json"), os.path.join(OUT, "spm_test_tokenizer.json"))
 
 
+def check_hf(dirs):
+    """HF loads our exported directories and agrees with the fixtures."""
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+    ok = True
+    for d in dirs:
+        fixtures = "spm_encode.jsonl" if os.path.basename(d.rstrip("/")).startswith("spm") else "gemma3_encode.jsonl"
+        rows = [json.loads(line) for line in open(os.path.join(OUT, fixtures), encoding="utf-8")]
+        tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        auto = AutoTokenizer.from_pretrained(d)
+        bad = 0
+        for r in rows:
+            bad += tok.encode(r["text"], add_special_tokens=False).ids != r["ids"]
+            if "ids_bos" in r:
+                bad += auto(r["text"])["input_ids"] != r["ids_bos"]
+                bad += tok.decode(r["ids_bos"], skip_special_tokens=False) != r["decode"]
+                bad += tok.decode(r["ids_bos"], skip_special_tokens=True) != r["decode_skip"]
+        print(f"{d}: {len(rows)} strings, {bad} mismatches ({type(auto).__name__})")
+        ok = ok and bad == 0
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--llama-cpp", help="a llama.cpp checkout (work tree) to run convert_hf_to_gguf.py from")
+    ap.add_argument("--check-hf", nargs="+", metavar="DIR", help="check C++-exported HF tokenizer directories")
     args = ap.parse_args()
+    if args.check_hf:
+        sys.exit(0 if check_hf(args.check_hf) else 1)
     os.makedirs(OUT, exist_ok=True)
     rng = random.Random(20260417)
     strings = hand_strings() + generated_strings(rng) + corpus_strings(rng)
