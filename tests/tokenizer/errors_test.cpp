@@ -159,3 +159,22 @@ TEST(TokenizerErrors, ByteLevelNeedsRoom) {
 
 }  // namespace
 }  // namespace qat
+
+namespace qat {
+namespace {
+
+// Invalid UTF-8 in the input is not an error: each bad byte becomes its
+// <0xNN> token, token_bytes gives the exact input back, decode shows U+FFFD.
+TEST(TokenizerErrors, InvalidUtf8InputKeepsItsBytes) {
+  const auto t = Tokenizer::byte_level(300);
+  const std::string bad = "\xff\xfe abc \xc3 \xe2\x82 end\xf0";
+  std::string back;
+  for (int32_t id : t->encode(bad, false)) back += t->token_bytes(id);
+  EXPECT_EQ(back, bad);
+  EXPECT_NE(t->decode(t->encode(bad, false)).find("\xEF\xBF\xBD"), std::string::npos);
+  EXPECT_THROW(t->token_bytes(300), Error);
+  EXPECT_EQ(t->decode({-1, 100000, 7 + 0x43}), "C");  // unknown ids are dropped, as HF does
+}
+
+}  // namespace
+}  // namespace qat
