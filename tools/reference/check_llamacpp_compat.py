@@ -32,10 +32,40 @@ N = 16
 S, F = "sliding_attention", "full_attention"
 
 
+# llama.cpp's converter reads global_head_dim / num_global_key_value_heads from
+# AutoConfig(...).to_dict(), which transformers >= 5.15 no longer includes
+# (upstream fix 6eff59326 is not in the mirror): add them back, then run it.
+CONVERT_LAUNCHER = '''
+import runpy, sys
+from transformers import Gemma4TextConfig
+orig = Gemma4TextConfig.to_dict
+def to_dict(self):
+    d = orig(self)
+    full = [str(i) for i, t in enumerate(d["layer_types"]) if t == "full_attention"]
+    plc = d.get("per_layer_config") or {}
+    for i in full:
+        o = plc.get(i) or plc.get(int(i)) or {}
+        d.setdefault("global_head_dim", o.get("head_dim"))
+        if "num_key_value_heads" in o:
+            d.setdefault("num_global_key_value_heads", o["num_key_value_heads"])
+    return d
+Gemma4TextConfig.to_dict = to_dict
+script = sys.argv[1]
+import os; sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+sys.argv = sys.argv[1:]
+runpy.run_path(script, run_name="__main__")
+'''
+
+
 def build(kind, out):
-    common = dict(vocab_size=262144, hidden_size=64, intermediate_size=128, num_attention_heads=4,
+    # The tokenizer has 262,145 entries. Gemma 3 gets 262,208 rows as the 4B
+    # checkpoint has (the GGUF vocabulary is then padded); Gemma 4 gets exactly
+    # one row per token, as llama.cpp's converter needs.
+    rows = 262208 if kind == "gemma3" else 262145
+    common = dict(vocab_size=rows, hidden_size=64, intermediate_size=128, num_attention_heads=4,
                   head_dim=32, sliding_window=8, max_position_embeddings=1024,
-                  pad_token_id=0, bos_token_id=2, eos_token_id=1)
+                  pad_token_id=0, bos_token_id=2, eos_token_id=1,
+                  tie_word_embeddings=False)  # tied: random models just repeat the last token
     if kind == "gemma3":
         # llama.cpp's gemma3: every 6th layer global, scale 1/sqrt(head_dim).
         cfg = Gemma3TextConfig(**common, num_hidden_layers=7, num_key_value_heads=2,
@@ -50,7 +80,7 @@ def build(kind, out):
                                num_global_key_value_heads=1, attention_k_eq_v=True,
                                num_kv_shared_layers=2, use_double_wide_mlp=True,
                                hidden_size_per_layer_input=8,
-                               vocab_size_per_layer_input=262144, final_logit_softcapping=30.0)
+                               vocab_size_per_layer_input=rows, final_logit_softcapping=30.0)
         model = Gemma4ForCausalLM(cfg)
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
@@ -111,8 +141,8 @@ def main():
                    "llama.cpp on qat GGUF": llama_text(a.llama_cpp, ours)}
         if kind == "gemma4":
             theirs = os.path.join(a.work, kind + "_llamacpp.gguf")
-            run([sys.executable, os.path.join(a.llama_cpp, "convert_hf_to_gguf.py"), hf_dir,
-                 "--outfile", theirs, "--outtype", "f32"])
+            run([sys.executable, "-c", CONVERT_LAUNCHER, os.path.join(a.llama_cpp, "convert_hf_to_gguf.py"),
+                 hf_dir, "--outfile", theirs, "--outtype", "f32"])
             results["qat run on llama.cpp GGUF"] = qat_text(a.qat, theirs)
             results["llama.cpp on llama.cpp GGUF"] = llama_text(a.llama_cpp, theirs)
         print(f"{kind}: HF transformers greedy: {ref!r}")
