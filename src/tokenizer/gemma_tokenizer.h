@@ -65,6 +65,8 @@ struct VocabData {
   bool split_newline_runs = false;
 };
 
+struct WordCache;  // per-call memo of word -> ids (bpe.cpp)
+
 class GemmaTokenizer final : public Tokenizer {
  public:
   // Merge-rank BPE: merges[i] = (left piece, right piece) has rank i. The
@@ -95,7 +97,6 @@ class GemmaTokenizer final : public Tokenizer {
   const VocabData& data() const { return data_; }
   std::string_view piece(int32_t id) const { return data_.pieces[size_t(id)]; }
   int32_t piece_id(std::string_view text) const;
-  bool merges_from_scores() const { return from_scores_; }
   // Merges in rank order (score mode: ties share a rank; listed by rank).
   std::vector<std::pair<int32_t, int32_t>> merge_list() const;
   // Score per token as a GGUF "llama" vocabulary needs it: the original
@@ -108,8 +109,8 @@ class GemmaTokenizer final : public Tokenizer {
   void build_score_merges();
   void init_word_split();
   void encode_segment(std::string_view raw, std::string& norm, std::vector<int32_t>& out,
-                      struct WordCache& cache) const;
-  void encode_normalized(std::string_view norm, std::vector<int32_t>& out, struct WordCache& cache) const;
+                      WordCache& cache) const;
+  void encode_normalized(std::string_view norm, std::vector<int32_t>& out, WordCache& cache) const;
   void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
   int32_t char_id(std::string_view ch) const;
 
