@@ -114,7 +114,6 @@ class GgufFile {
 class GgufWriter {
  public:
   void set(const std::string& key, GgufValue value);  // replaces an existing key in place
-  GgufValue* find(const std::string& key);             // nullptr when not set
   // dims in ggml order (dims[0] contiguous). n_bytes must match type and dims.
   void add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
                   const void* data, uint64_t n_bytes);

@@ -90,12 +90,6 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
   kv_.emplace_back(key, std::move(value));
 }
 
-GgufValue* GgufWriter::find(const std::string& key) {
-  for (auto& kv : kv_)
-    if (kv.first == key) return &kv.second;
-  return nullptr;
-}
-
 void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
                             const void* data, uint64_t n_bytes) {
   const std::string where = cat("GGUF writer: tensor '", printable(name), "'");

@@ -29,28 +29,6 @@ uint32_t file_type_of(TensorType t) {
   }
 }
 
-// llama.cpp requires one token per embedding row. Checkpoints often have more
-// rows than tokenizer entries (Gemma 3 4B: 262,208 rows, 262,145 tokens), so
-// pad as llama.cpp's converter does: "[PAD<id>]", score -10000, type UNUSED.
-void pad_vocabulary(GgufWriter& w, int rows) {
-  GgufValue* tokens = w.find("tokenizer.ggml.tokens");
-  if (!tokens || tokens->strs.size() >= size_t(rows)) return;
-  const size_t n = tokens->strs.size();
-  for (size_t i = n; i < size_t(rows); ++i) tokens->strs.push_back("[PAD" + std::to_string(i) + "]");
-  if (GgufValue* scores = w.find("tokenizer.ggml.scores"); scores && scores->elem_type == GgufType::FLOAT32) {
-    const float pad_score = -10000.0f;
-    for (size_t i = n; i < size_t(rows); ++i)
-      scores->raw.insert(scores->raw.end(), reinterpret_cast<const uint8_t*>(&pad_score),
-                         reinterpret_cast<const uint8_t*>(&pad_score) + 4);
-  }
-  if (GgufValue* types = w.find("tokenizer.ggml.token_type"); types && types->elem_type == GgufType::INT32) {
-    const int32_t unused = 5;
-    for (size_t i = n; i < size_t(rows); ++i)
-      types->raw.insert(types->raw.end(), reinterpret_cast<const uint8_t*>(&unused),
-                        reinterpret_cast<const uint8_t*>(&unused) + 4);
-  }
-}
-
 }  // namespace
 
 std::unique_ptr<Model> load_gguf_model(const std::string& path) {
@@ -106,8 +84,8 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
   if (model.tokenizer) {
     QAT_CHECK(model.tokenizer->vocab_size() <= c.vocab_size, path, ": tokenizer has ",
               model.tokenizer->vocab_size(), " tokens, more than the ", c.vocab_size, " embedding rows");
-    model.tokenizer->write_gguf(w);
-    pad_vocabulary(w, c.vocab_size);
+    // llama.cpp needs one token per embedding row: pad like its converter.
+    model.tokenizer->write_gguf_padded(w, c.vocab_size);
   }
 
   std::vector<Tensor> keep;  // converted tensors must outlive w.write()
