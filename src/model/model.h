@@ -42,6 +42,10 @@ std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t see
 // Writers (atomic). `type` is the storage type of matrices and embeddings;
 // norms and scalars stay F32.
 void save_gguf_model(const Model& model, const std::string& path, TensorType type);
-void save_hf_model(const Model& model, const std::string& dir, TensorType type);
+// HF output is split into model-0000k-of-0000n.safetensors shards of at most
+// max_shard_bytes (a larger tensor gets a shard of its own) plus
+// model.safetensors.index.json when it does not fit in one file.
+void save_hf_model(const Model& model, const std::string& dir, TensorType type,
+                   uint64_t max_shard_bytes = uint64_t(4) << 30);
 
 }  // namespace qat

@@ -30,11 +30,9 @@ StDtype st_dtype(TensorType t) {
   }
 }
 
-constexpr uint64_t kShardBytes = uint64_t(4) << 30;  // as save_pretrained's 5GB default, a bit under
-
 }  // namespace
 
-void save_hf_model(const Model& model, const std::string& dir, TensorType type) {
+void save_hf_model(const Model& model, const std::string& dir, TensorType type, uint64_t max_shard_bytes) {
   namespace fs = std::filesystem;
   const StDtype out_dtype = st_dtype(type);
   std::error_code ec;
@@ -85,7 +83,7 @@ void save_hf_model(const Model& model, const std::string& dir, TensorType type) 
   uint64_t bytes = 0, total = 0;
   for (size_t i = 0; i < all.size(); ++i) {
     const uint64_t n = converted[i].nbytes();
-    if (bytes > 0 && bytes + n > kShardBytes) {
+    if (bytes > 0 && bytes + n > max_shard_bytes) {
       shards.emplace_back();
       bytes = 0;
     }

@@ -78,6 +78,23 @@ TEST_P(HfReference, HfRoundTripKeepsLogits) {
   std::filesystem::remove_all(out);
 }
 
+TEST_P(HfReference, ShardedHfCheckpointKeepsLogits) {
+  const std::string dir = test::fixture_dir(GetParam());
+  auto hf = load_hf_model(dir);
+  const std::string out = ::testing::TempDir() + "/" + GetParam() + "_sharded";
+  std::filesystem::remove_all(out);
+  save_hf_model(*hf, out, TensorType::F32, /*max_shard_bytes=*/64 << 10);
+  ASSERT_TRUE(std::filesystem::exists(out + "/model.safetensors.index.json"));
+  int shards = 0;
+  for (const auto& e : std::filesystem::directory_iterator(out))
+    shards += e.path().filename().string().rfind("model-0", 0) == 0;
+  EXPECT_GE(shards, 3);
+  EXPECT_FALSE(std::filesystem::exists(out + "/model.safetensors"));
+  auto model = load_hf_model(out);
+  expect_matches_reference(*model, load_reference(dir), GetParam() + " (sharded HF)");
+  std::filesystem::remove_all(out);
+}
+
 INSTANTIATE_TEST_SUITE_P(Models, HfReference, ::testing::ValuesIn(test::reference_models()));
 
 }  // namespace
