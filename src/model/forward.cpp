@@ -256,6 +256,9 @@ void Session::attention(int layer, int n, const float* q, float* out) {
   const float cap = c.attn_logit_softcapping;
   const int window = s.sliding ? c.sliding_window : max_context_;
   const int past = n_past_;
+  // One scores row per thread; the thread count may have grown since construction.
+  const size_t need = size_t(omp_get_max_threads()) * size_t(max_context_);
+  if (scores_.size() < need) scores_.resize(need);
   // Threads only when there is enough work (positions x heads x head dim).
   const int64_t work = int64_t(n) * nh * hd * std::min(past + n, window);
 #pragma omp parallel for collapse(2) schedule(static) if (work >= (1 << 17))
