@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "model/gguf_config.h"
 #include "model/model.h"
 
 namespace qat::cli {
@@ -69,10 +70,18 @@ void info_gguf(const std::string& path) {
   for (const auto& [type, e] : by_type)
     std::printf("  %-6s tensors:    %llu (%s)\n", type.c_str(), (unsigned long long)e.first,
                 human_bytes(e.second).c_str());
-  auto model = load_gguf_model(path);
-  print_config(model->config);
+  print_config(config_from_gguf(*f));
+  bool computable = true;
+  for (const auto& t : f->tensors()) computable &= t.type == 0 || t.type == 1 || t.type == 30;
+  if (computable) {
+    load_gguf_model(path);  // checks every tensor's presence and shape against the metadata
+  } else {
+    std::printf("  note:             quantized tensors: this build reads them but cannot run them yet\n");
+  }
+  const auto tok = f->get_string_opt("tokenizer.ggml.model");
   std::printf("  tokenizer:        %s\n",
-              model->tokenizer ? (std::to_string(model->tokenizer->vocab_size()) + " tokens").c_str() : "none");
+              tok && *tok != "none" ? (std::to_string(Tokenizer::from_gguf(*f)->vocab_size()) + " tokens (" + *tok + ")").c_str()
+                                    : "none");
 }
 
 void info_safetensors(const std::string& path) {
