@@ -29,17 +29,21 @@ void add_init(CLI::App& app) {
     const TensorType type = parse_tensor_type(o->dtype);
     QAT_CHECK(type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16,
               "--dtype must be f32, f16 or bf16");
-    auto model = init_random_model(config, o->seed, type);
+    std::unique_ptr<Tokenizer> tokenizer;
     if (!o->tokenizer.empty()) {
       const bool is_json = o->tokenizer.size() >= 5 && o->tokenizer.substr(o->tokenizer.size() - 5) == ".json";
-      model->tokenizer = is_json ? Tokenizer::from_tokenizer_json(o->tokenizer)
-                                 : Tokenizer::from_sentencepiece(o->tokenizer);
+      tokenizer = is_json ? Tokenizer::from_tokenizer_json(o->tokenizer) : Tokenizer::from_sentencepiece(o->tokenizer);
+      if (tokenizer->vocab_size() > config.vocab_size) {
+        std::fprintf(stderr, "note: vocab_size raised from %d to %d to fit %s\n", config.vocab_size,
+                     tokenizer->vocab_size(), o->tokenizer.c_str());
+        config.vocab_size = tokenizer->vocab_size();
+        if (config.vocab_size_per_layer_input > 0) config.vocab_size_per_layer_input = config.vocab_size;
+      }
     } else {
-      model->tokenizer = Tokenizer::byte_level(config.vocab_size);
+      tokenizer = Tokenizer::byte_level(config.vocab_size);
     }
-    QAT_CHECK(model->tokenizer->vocab_size() <= config.vocab_size, "tokenizer has ",
-              model->tokenizer->vocab_size(), " tokens but the ", o->preset, " preset only ",
-              config.vocab_size, " embedding rows");
+    auto model = init_random_model(config, o->seed, type);
+    model->tokenizer = std::move(tokenizer);
     const bool hf = o->out.size() < 5 || o->out.substr(o->out.size() - 5) != ".gguf";
     if (hf)
       save_hf_model(*model, o->out, type);
