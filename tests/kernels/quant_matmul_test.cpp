@@ -1,0 +1,193 @@
+// W8A8 / W4A8 kernels: the SIMD dots against their scalar references over the
+// full code range, matmul_quant against matmul_quant_ref, and both against the
+// FP32 product of what the blocks dequantize to.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fp16.h"
+#include "kernels/quant_matmul.h"
+#include "quant/quant_types.h"
+
+namespace qat {
+namespace {
+
+// Random blocks over every code; about one scale in eight is zero.
+uint16_t random_scale(std::mt19937& rng) {
+  std::uniform_real_distribution<float> ud(-0.05f, 0.05f);
+  return rng() % 8 == 0 ? f32_to_fp16(0.0f) : f32_to_fp16(ud(rng));
+}
+std::vector<BlockQ8_0> random_q8(int64_t nb, std::mt19937& rng) {
+  std::vector<BlockQ8_0> v(nb);
+  for (auto& b : v) {
+    b.d_fp16 = random_scale(rng);
+    for (auto& q : b.qs) q = int8_t(int(rng() % 256) - 128);
+  }
+  return v;
+}
+std::vector<BlockQ4_0> random_q4(int64_t nb, std::mt19937& rng) {
+  std::vector<BlockQ4_0> v(nb);
+  for (auto& b : v) {
+    b.d_fp16 = random_scale(rng);
+    for (auto& q : b.qs) q = uint8_t(rng() % 256);
+  }
+  return v;
+}
+
+// Bound for summation-order differences: 1e-5 of the sum of |w_i * a_i * scale|.
+float tolerance(const float* wd, const float* ad, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += std::fabs(double(wd[i]) * ad[i]);
+  return float(1e-5 * s) + 1e-30f;
+}
+
+std::vector<float> deq(const std::vector<BlockQ8_0>& b) {
+  std::vector<float> f(b.size() * 32);
+  dequantize_row_q8_0(b.data(), f.data(), int64_t(f.size()));
+  return f;
+}
+std::vector<float> deq(const std::vector<BlockQ4_0>& b) {
+  std::vector<float> f(b.size() * 32);
+  dequantize_row_q4_0(b.data(), f.data(), int64_t(f.size()));
+  return f;
+}
+
+TEST(QuantMatmul, DotsMatchReferenceOnRandomBlocks) {
+  std::mt19937 rng(7);
+  for (int64_t nb : {1, 2, 3, 7, 20, 64}) {
+    for (int rep = 0; rep < 20; ++rep) {
+      const auto a = random_q8(nb, rng), w8 = random_q8(nb, rng);
+      const auto w4 = random_q4(nb, rng);
+      const auto ad = deq(a), w8d = deq(w8), w4d = deq(w4);
+      EXPECT_NEAR(vec_dot_q8_0_q8_0(w8.data(), a.data(), nb), vec_dot_q8_0_q8_0_ref(w8.data(), a.data(), nb),
+                  tolerance(w8d.data(), ad.data(), nb * 32));
+      EXPECT_NEAR(vec_dot_q4_0_q8_0(w4.data(), a.data(), nb), vec_dot_q4_0_q8_0_ref(w4.data(), a.data(), nb),
+                  tolerance(w4d.data(), ad.data(), nb * 32));
+    }
+  }
+}
+
+TEST(QuantMatmul, DotsExactAtExtremeCodes) {
+  // -128 * -128 is where int16 pair sums and the maddubs sign trick break.
+  const uint16_t one = f32_to_fp16(1.0f);
+  for (int aq : {-128, -127, 127}) {
+    for (int wq : {-128, 127}) {
+      BlockQ8_0 w{one, {}}, a{one, {}};
+      for (auto& q : w.qs) q = int8_t(wq);
+      for (auto& q : a.qs) q = int8_t(aq);
+      EXPECT_EQ(vec_dot_q8_0_q8_0(&w, &a, 1), float(32 * wq * aq));
+      EXPECT_EQ(vec_dot_q8_0_q8_0_ref(&w, &a, 1), float(32 * wq * aq));
+    }
+    for (int nib : {0, 15}) {  // codes -8 and 7
+      BlockQ4_0 w{one, {}};
+      BlockQ8_0 a{one, {}};
+      for (auto& q : w.qs) q = uint8_t(nib | nib << 4);
+      for (auto& q : a.qs) q = int8_t(aq);
+      EXPECT_EQ(vec_dot_q4_0_q8_0(&w, &a, 1), float(32 * (nib - 8) * aq));
+      EXPECT_EQ(vec_dot_q4_0_q8_0_ref(&w, &a, 1), float(32 * (nib - 8) * aq));
+    }
+  }
+  // Zero scale on either side contributes nothing.
+  BlockQ8_0 w{f32_to_fp16(0.0f), {}}, a{one, {}};
+  for (auto& q : w.qs) q = 127;
+  for (auto& q : a.qs) q = -128;
+  EXPECT_EQ(vec_dot_q8_0_q8_0(&w, &a, 1), 0.0f);
+}
+
+TEST(QuantMatmul, NibbleOrder) {
+  // Element j is the low nibble of byte j, element j+16 the high nibble.
+  BlockQ4_0 w{f32_to_fp16(1.0f), {}};
+  for (auto& q : w.qs) q = 0x88;  // all codes zero
+  w.qs[3] = 0x89;                 // element 3 -> +1
+  w.qs[5] = 0xA8;                 // element 21 -> +2
+  BlockQ8_0 a{f32_to_fp16(1.0f), {}};
+  a.qs[3] = 10;
+  a.qs[21] = 100;
+  a.qs[19] = 50;  // element 19 has code 0: must not count
+  EXPECT_EQ(vec_dot_q4_0_q8_0(&w, &a, 1), 210.0f);
+  EXPECT_EQ(vec_dot_q4_0_q8_0_ref(&w, &a, 1), 210.0f);
+}
+
+// Quantized weights of a normal (rows, cols) matrix, as bytes.
+std::vector<uint8_t> make_weights(TensorType t, int64_t rows, int64_t cols, std::mt19937& rng,
+                                  std::vector<float>& dequant) {
+  std::normal_distribution<float> nd;
+  std::vector<float> f(size_t(rows * cols));
+  for (auto& v : f) v = nd(rng);
+  dequant.resize(f.size());
+  const int64_t nb = rows * cols / 32;
+  std::vector<uint8_t> bytes;
+  if (t == TensorType::Q8_0) {
+    bytes.resize(nb * sizeof(BlockQ8_0));
+    auto* b = reinterpret_cast<BlockQ8_0*>(bytes.data());
+    quantize_row_q8_0(f.data(), b, rows * cols);
+    dequantize_row_q8_0(b, dequant.data(), rows * cols);
+  } else {
+    bytes.resize(nb * sizeof(BlockQ4_0));
+    auto* b = reinterpret_cast<BlockQ4_0*>(bytes.data());
+    quantize_row_q4_0(f.data(), b, rows * cols);
+    dequantize_row_q4_0(b, dequant.data(), rows * cols);
+  }
+  return bytes;
+}
+
+TEST(QuantMatmul, MatchesReferenceAndDequantizedProduct) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd;
+  for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0})
+    for (int64_t cols : {32, 64, 640})
+      for (int64_t n : {1, 2, 3, 5}) {
+        // 300 rows x 640 cols x 5 tokens crosses the OpenMP threshold.
+        const int64_t rows = 300;
+        std::vector<float> wd;
+        const auto w = make_weights(t, rows, cols, rng, wd);
+        std::vector<float> x(size_t(n * cols)), xd(x.size());
+        for (auto& v : x) v = nd(rng);
+        fake_quant_q8_0(x.data(), xd.data(), int64_t(x.size()));  // what the kernel sees
+        std::vector<float> y(size_t(n * rows)), yr(y.size());
+        matmul_quant(t, w.data(), rows, cols, x.data(), y.data(), n);
+        matmul_quant_ref(t, w.data(), rows, cols, x.data(), yr.data(), n);
+        for (int64_t tk = 0; tk < n; ++tk)
+          for (int64_t r = 0; r < rows; ++r) {
+            const float* wr = wd.data() + r * cols;
+            const float* xr = xd.data() + tk * cols;
+            double exact = 0;
+            for (int64_t c = 0; c < cols; ++c) exact += double(wr[c]) * xr[c];
+            const float tol = tolerance(wr, xr, cols);
+            const size_t i = size_t(tk * rows + r);
+            ASSERT_NEAR(y[i], yr[i], tol) << tensor_type_name(t) << " cols " << cols << " n " << n << " r " << r;
+            // Against the FP32 product of the dequantized operands: 1e-4 of the sum of |terms|.
+            ASSERT_NEAR(yr[i], exact, 10 * tol) << tensor_type_name(t) << " cols " << cols << " n " << n;
+          }
+      }
+}
+
+TEST(QuantMatmul, RejectsBadShapesAndTypes) {
+  std::vector<BlockQ8_0> w(4);
+  std::vector<float> x(48), y(4);
+  EXPECT_THROW(matmul_quant(TensorType::Q8_0, w.data(), 1, 48, x.data(), y.data(), 1), Error);
+  EXPECT_THROW(matmul_quant(TensorType::F32, w.data(), 1, 32, x.data(), y.data(), 1), Error);
+  std::vector<BlockQ8_0> out;
+  EXPECT_THROW(quantize_activations_q8_0(x.data(), 1, 48, out), Error);
+}
+
+TEST(QuantMatmul, ActivationsUseReferenceQuantizer) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  std::vector<float> x(3 * 64);
+  for (auto& v : x) v = nd(rng);
+  std::vector<BlockQ8_0> out, ref(6);
+  quantize_activations_q8_0(x.data(), 3, 64, out);
+  quantize_row_q8_0(x.data(), ref.data(), 3 * 64);
+  ASSERT_EQ(out.size(), 6u);
+  for (size_t b = 0; b < 6; ++b) {
+    EXPECT_EQ(out[b].d_fp16, ref[b].d_fp16);
+    for (int j = 0; j < 32; ++j) EXPECT_EQ(out[b].qs[j], ref[b].qs[j]);
+  }
+}
+
+}  // namespace
+}  // namespace qat
