@@ -72,11 +72,12 @@ void info_gguf(const std::string& path) {
                 human_bytes(e.second).c_str());
   print_config(config_from_gguf(*f));
   bool computable = true;
-  for (const auto& t : f->tensors()) computable &= t.type == 0 || t.type == 1 || t.type == 30;
+  for (const auto& t : f->tensors())
+    computable &= t.type == 0 || t.type == 1 || t.type == 30 || t.type == 2 || t.type == 8;
   if (computable) {
     load_gguf_model(path);  // checks every tensor's presence and shape against the metadata
   } else {
-    std::printf("  note:             quantized tensors: this build reads them but cannot run them yet\n");
+    std::printf("  note:             has tensor types this build reads but cannot run (F32, F16, BF16, Q8_0, Q4_0 run)\n");
   }
   const auto tok = f->get_string_opt("tokenizer.ggml.model");
   std::printf("  tokenizer:        %s\n",

@@ -6,6 +6,8 @@
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "kernels/quant_matmul.h"
+#include "quant/quant_types.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
@@ -120,9 +122,10 @@ void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n) {
 }
 
 void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
+  if (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0)
+    return matmul_quant(w.type, w.data, w.rows, w.cols, x, y, n);  // W8A8 / W4A8
   QAT_CHECK(w.type == TensorType::F32 || w.type == TensorType::F16 || w.type == TensorType::BF16,
-            "matmul: unsupported weight type ", tensor_type_name(w.type),
-            " (quantized kernels are not built yet)");
+            "matmul: unsupported weight type ", tensor_type_name(w.type));
 #ifdef QAT_AVX2
   const size_t eb = element_bytes(w.type);
   const int64_t rows = w.rows, cols = w.cols;
@@ -150,6 +153,12 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
 
 void row_to_f32(const MatrixView& w, int64_t r, float* out) {
   QAT_CHECK(r >= 0 && r < w.rows, "row ", r, " out of range [0, ", w.rows, ")");
+  const uint64_t row_bytes = tensor_bytes(uint32_t(w.type), uint64_t(w.cols));
+  const uint8_t* row_q = static_cast<const uint8_t*>(w.data) + size_t(r) * row_bytes;
+  if (w.type == TensorType::Q8_0)
+    return dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(row_q), out, w.cols);
+  if (w.type == TensorType::Q4_0)
+    return dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(row_q), out, w.cols);
   const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(w.cols) * element_bytes(w.type);
   for (int64_t c = 0; c < w.cols; ++c) out[c] = load_scalar(w.type, row, c);
 }

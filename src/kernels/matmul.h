@@ -1,5 +1,7 @@
-// Matrix products of a weight matrix (F32, F16 or BF16, row-major [rows, cols])
-// with FP32 activations. Y[t, r] = sum_c W[r, c] * X[t, c].
+// Matrix products of a weight matrix (row-major [rows, cols]) with FP32
+// activations: Y[t, r] = sum_c W[r, c] * X[t, c]. F32/F16/BF16 weights use FP32
+// math; Q8_0/Q4_0 weights quantize the activations to Q8_0 blocks first
+// (W8A8 / W4A8, kernels/quant_matmul.h).
 #pragma once
 #include <cstdint>
 
@@ -19,7 +21,7 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n);
 // Reference: plain scalar loops, one accumulator, for tests.
 void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n);
 
-// Copies row r of w to FP32 (embedding lookup).
+// Copies row r of w to FP32 (embedding lookup); any of the five types.
 void row_to_f32(const MatrixView& w, int64_t r, float* out);
 
 }  // namespace qat

@@ -55,14 +55,16 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
     QAT_CHECK(shape == slot.shape, path, ": tensor '", slot.gguf_name, "' has dims ", dims_str(t->dims),
               ", expected ", dims_str(want), " from the metadata");
     const TensorTypeInfo* info = tensor_type_info(t->type);
-    QAT_CHECK(t->type == 0 || t->type == 1 || t->type == 30, path, ": tensor '", slot.gguf_name,
-              "' has type ", info ? info->name : "?", ", which this build cannot compute with yet ",
-              "(F32, F16 and BF16 are supported)");
+    const bool small = slot.role == TensorRole::Norm || slot.role == TensorRole::Scalar;
+    const bool supported = t->type == 0 || t->type == 1 || t->type == 30 ||
+                           (!small && (t->type == 2 || t->type == 8));  // Q4_0, Q8_0 matrices
+    QAT_CHECK(supported, path, ": tensor '", slot.gguf_name, "' has type ", info ? info->name : "?",
+              ", which this build cannot compute with (F32, F16, BF16; Q8_0 and Q4_0 for matrices)");
     Tensor x;
     x.type = TensorType(t->type);
     x.shape = slot.shape;
     x.data = t->data;
-    if (slot.role == TensorRole::Norm || slot.role == TensorRole::Scalar)
+    if (small)
       x = f32_tensor(slot.shape, tensor_to_f32(x));  // gemma3 files already hold 1 + w
     *slot.tensor = x;
   }

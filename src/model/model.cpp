@@ -37,9 +37,10 @@ void Model::finalize() {
     if (s.role == TensorRole::Norm || s.role == TensorRole::Scalar)
       QAT_CHECK(t.type == TensorType::F32, source_path, ": internal: norm '", s.gguf_name, "' not F32");
     else
-      QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16,
+      QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16 ||
+                    t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0,
                 source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
-                ", which this build cannot compute with yet (F32, F16, BF16 are supported)");
+                ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0)");
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "quant/quant_types.h"
 
 namespace qat {
 
@@ -20,6 +21,8 @@ void to_f32(TensorType type, const void* src, float* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
       return;
     }
+    case TensorType::Q8_0: return dequantize_row_q8_0(static_cast<const BlockQ8_0*>(src), dst, n);
+    case TensorType::Q4_0: return dequantize_row_q4_0(static_cast<const BlockQ4_0*>(src), dst, n);
     default: fail("cannot convert ", tensor_type_name(type), " to F32");
   }
 }

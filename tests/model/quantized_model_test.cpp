@@ -1,0 +1,72 @@
+// Q8_0 / Q4_0 weight matrices run through the W8A8 / W4A8 kernels: a model
+// whose matrices were quantized with the reference quantizer gives logits
+// close to the FP32 model whose weights are the dequantized values, and
+// converting it to an F32 GGUF dequantizes exactly.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "model/forward.h"
+#include "model/model.h"
+#include "model/tensor_convert.h"
+#include "quant/quant_types.h"
+
+namespace qat {
+namespace {
+
+// Quantizes every matrix (not embeddings, not norms) of `m` to `type` in place;
+// returns a second model holding the dequantized FP32 weights.
+std::unique_ptr<Model> quantize_matrices(Model& m, TensorType type) {
+  auto deq = init_random_model(m.config, 0);
+  auto src = tensor_slots(m.config, m.weights);
+  auto dst = tensor_slots(deq->config, deq->weights);
+  for (size_t i = 0; i < src.size(); ++i) {
+    Tensor& t = *src[i].tensor;
+    std::vector<float> v = tensor_to_f32(t);
+    if (src[i].role == TensorRole::Matrix && t.cols() % 32 == 0) {  // as llama-quantize, others stay F32
+      Tensor q = Tensor::zeros(type, t.shape);
+      if (type == TensorType::Q8_0)
+        quantize_row_q8_0(v.data(), reinterpret_cast<BlockQ8_0*>(q.owned->data()), t.numel());
+      else
+        quantize_row_q4_0(v.data(), reinterpret_cast<BlockQ4_0*>(q.owned->data()), t.numel());
+      t = q;
+      v = tensor_to_f32(q);
+    }
+    *dst[i].tensor = f32_tensor(t.shape, v);
+  }
+  m.finalize();
+  deq->finalize();
+  return deq;
+}
+
+std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
+  Session s(m, 64, 8);
+  const float* l = s.forward(ids.data(), int(ids.size()), true);
+  return {l, l + ids.size() * size_t(m.config.vocab_size)};
+}
+
+TEST(QuantizedModel, LogitsCloseToDequantizedFp32AndF32ExportDequantizesExactly) {
+  for (Family f : {Family::Gemma3, Family::Gemma4})
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+      auto m = init_random_model(preset_config(f, "tiny"), 11);
+      auto deq = quantize_matrices(*m, type);
+      std::vector<int32_t> ids;
+      for (int i = 0; i < 24; ++i) ids.push_back(3 + (i * 37) % 500);
+      const auto a = all_logits(*m, ids), b = all_logits(*deq, ids);
+      double num = 0, den = 0;
+      for (size_t i = 0; i < a.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
+      // Only the activations' Q8_0 rounding separates the two.
+      EXPECT_LT(std::sqrt(num / den), 0.05) << family_name(f) << " " << tensor_type_name(type);
+
+      const std::string path = ::testing::TempDir() + "/quantized.gguf";
+      save_gguf_model(*m, path, TensorType::F32);  // dequantizes the matrices
+      auto back = load_gguf_model(path);
+      EXPECT_EQ(back->weights.layers[0].wq.type, TensorType::F32);
+      EXPECT_EQ(all_logits(*back, ids), b);
+      std::filesystem::remove(path);
+    }
+}
+
+}  // namespace
+}  // namespace qat
