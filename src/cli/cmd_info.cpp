@@ -70,19 +70,24 @@ void info_gguf(const std::string& path) {
   for (const auto& [type, e] : by_type)
     std::printf("  %-6s tensors:    %llu (%s)\n", type.c_str(), (unsigned long long)e.first,
                 human_bytes(e.second).c_str());
-  print_config(config_from_gguf(*f));
   bool computable = true;
   for (const auto& t : f->tensors())
     computable &= t.type == 0 || t.type == 1 || t.type == 30 || t.type == 2 || t.type == 8;
-  if (computable) {
-    load_gguf_model(path);  // checks every tensor's presence and shape against the metadata
-  } else {
+  if (!computable) {
+    // Config and tokenizer from the metadata alone; the tensors cannot be loaded.
+    print_config(config_from_gguf(*f));
     std::printf("  note:             has tensor types this build reads but cannot run (F32, F16, BF16, Q8_0, Q4_0 run)\n");
+    const auto tok = f->get_string_opt("tokenizer.ggml.model");
+    std::printf("  tokenizer:        %s\n",
+                tok && *tok != "none" ? (std::to_string(Tokenizer::from_gguf(*f)->vocab_size()) + " tokens").c_str()
+                                      : "none");
+    return;
   }
-  const auto tok = f->get_string_opt("tokenizer.ggml.model");
+  // Loading checks every tensor's presence and shape against the metadata.
+  auto model = load_gguf_model(path);
+  print_config(model->config);
   std::printf("  tokenizer:        %s\n",
-              tok && *tok != "none" ? (std::to_string(Tokenizer::from_gguf(*f)->vocab_size()) + " tokens (" + *tok + ")").c_str()
-                                    : "none");
+              model->tokenizer ? (std::to_string(model->tokenizer->vocab_size()) + " tokens").c_str() : "none");
 }
 
 void info_safetensors(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "model/forward.h"
 #include "model/model.h"
@@ -57,42 +58,45 @@ TEST_P(HfReference, HfDirectoryLogitsMatchTransformers) {
   expect_matches_reference(*model, load_reference(dir), GetParam() + " (HF dir)");
 }
 
+// Loads the fixture, writes it with `save`, loads the result with `load` and
+// compares the reloaded model's logits with the reference.
+void expect_round_trip_matches(const std::string& name, const std::string& out, const std::string& what,
+                               const std::function<void(const Model&, const std::string&)>& save,
+                               const std::function<std::unique_ptr<Model>(const std::string&)>& load) {
+  const std::string dir = test::fixture_dir(name);
+  std::filesystem::remove_all(out);
+  save(*load_hf_model(dir), out);
+  auto model = load(out);
+  expect_matches_reference(*model, load_reference(dir), name + " (" + what + ")");
+  std::filesystem::remove_all(out);
+}
+
 TEST_P(HfReference, ConvertedGgufLogitsMatchTransformers) {
-  const std::string dir = test::fixture_dir(GetParam());
-  auto hf = load_hf_model(dir);
-  const std::string gguf = ::testing::TempDir() + "/" + GetParam() + ".gguf";
-  save_gguf_model(*hf, gguf, TensorType::F32);
-  auto model = load_gguf_model(gguf);
-  expect_matches_reference(*model, load_reference(dir), GetParam() + " (GGUF)");
-  std::filesystem::remove(gguf);
+  expect_round_trip_matches(
+      GetParam(), ::testing::TempDir() + "/" + GetParam() + ".gguf", "GGUF",
+      [](const Model& m, const std::string& p) { save_gguf_model(m, p, TensorType::F32); }, load_gguf_model);
 }
 
 TEST_P(HfReference, HfRoundTripKeepsLogits) {
-  const std::string dir = test::fixture_dir(GetParam());
-  auto hf = load_hf_model(dir);
-  const std::string out = ::testing::TempDir() + "/" + GetParam() + "_hf";
-  std::filesystem::remove_all(out);
-  save_hf_model(*hf, out, TensorType::F32);
-  auto model = load_hf_model(out);
-  expect_matches_reference(*model, load_reference(dir), GetParam() + " (HF round trip)");
-  std::filesystem::remove_all(out);
+  expect_round_trip_matches(
+      GetParam(), ::testing::TempDir() + "/" + GetParam() + "_hf", "HF round trip",
+      [](const Model& m, const std::string& p) { save_hf_model(m, p, TensorType::F32); }, load_hf_model);
 }
 
 TEST_P(HfReference, ShardedHfCheckpointKeepsLogits) {
-  const std::string dir = test::fixture_dir(GetParam());
-  auto hf = load_hf_model(dir);
   const std::string out = ::testing::TempDir() + "/" + GetParam() + "_sharded";
-  std::filesystem::remove_all(out);
-  save_hf_model(*hf, out, TensorType::F32, /*max_shard_bytes=*/64 << 10);
-  ASSERT_TRUE(std::filesystem::exists(out + "/model.safetensors.index.json"));
-  int shards = 0;
-  for (const auto& e : std::filesystem::directory_iterator(out))
-    shards += e.path().filename().string().rfind("model-0", 0) == 0;
-  EXPECT_GE(shards, 3);
-  EXPECT_FALSE(std::filesystem::exists(out + "/model.safetensors"));
-  auto model = load_hf_model(out);
-  expect_matches_reference(*model, load_reference(dir), GetParam() + " (sharded HF)");
-  std::filesystem::remove_all(out);
+  expect_round_trip_matches(
+      GetParam(), out, "sharded HF",
+      [](const Model& m, const std::string& p) { save_hf_model(m, p, TensorType::F32, /*max_shard_bytes=*/64 << 10); },
+      [](const std::string& p) {
+        EXPECT_TRUE(std::filesystem::exists(p + "/model.safetensors.index.json"));
+        EXPECT_FALSE(std::filesystem::exists(p + "/model.safetensors"));
+        int shards = 0;
+        for (const auto& e : std::filesystem::directory_iterator(p))
+          shards += e.path().filename().string().rfind("model-0", 0) == 0;
+        EXPECT_GE(shards, 3);
+        return load_hf_model(p);
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, HfReference, ::testing::ValuesIn(test::reference_models()));
