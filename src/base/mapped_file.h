@@ -24,4 +24,10 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Drops the whole pages inside [p, p + n) of a read-only file mapping from this
+// process's resident memory (madvise DONTNEED); reading them again faults
+// them back in from the file. A no-op for memory that is not page-aligned
+// enough to hold a whole page.
+void release_mapped_pages(const void* p, size_t n);
+
 }  // namespace qat

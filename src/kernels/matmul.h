@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "formats/tensor_type.h"
+#include "kernels/quant_pack.h"
 
 namespace qat {
 
@@ -13,9 +14,13 @@ struct MatrixView {
   TensorType type;
   const void* data;
   int64_t rows, cols;  // (rows, cols), cols contiguous
+  // Q8_0 / Q4_0: the same matrix repacked for the kernels (kernels/quant_pack.h);
+  // null means pack on every call (slow, for one-off products).
+  const PackedMatrix* packed = nullptr;
 };
 
-// X: (n, cols) FP32, Y: (n, rows) FP32. Threads over rows (OpenMP).
+// X: (n, cols) FP32, Y: (n, rows) FP32. Threads over rows (OpenMP); SIMD
+// level from kernels/kernel_table.h.
 void matmul(const MatrixView& w, const float* x, float* y, int64_t n);
 
 // Reference: plain scalar loops, one accumulator, for tests.

@@ -14,7 +14,7 @@ namespace qat {
 
 namespace {
 
-MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols()}; }
+MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols(), t.packed.get()}; }
 
 // Y (n, rows) = X (n, cols) @ W^T
 void linear(const Tensor& w, const float* x, float* y, int64_t n) { matmul(view(w), x, y, n); }

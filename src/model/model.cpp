@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "base/fp16.h"
 
 namespace qat {
@@ -41,6 +42,21 @@ void Model::finalize() {
                     t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0,
                 source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
                 ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0)");
+  }
+  pack_quantized_matrices();
+}
+
+void Model::pack_quantized_matrices() {
+  for (const TensorSlot& s : tensor_slots(config, weights)) {
+    Tensor& t = *s.tensor;
+    // Matrices, and the embedding when it doubles as the output projection.
+    const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
+    if (!t.present() || !multiplied || t.packed) continue;
+    if (t.type != TensorType::Q8_0 && t.type != TensorType::Q4_0) continue;
+    t.packed = std::make_shared<const PackedMatrix>(make_packed_matrix(t.type, t.data, t.rows(), t.cols()));
+    // The packed copy replaces the mapped original in resident memory; the
+    // pages fault back in if a writer or an embedding lookup reads them.
+    if (!t.owned) release_mapped_pages(t.data, t.nbytes());
   }
 }
 

@@ -24,8 +24,12 @@ struct Model {
   float embed_scale() const;
   float ple_embed_scale() const;
 
-  // Resolves specs, checks every tensor's presence, shape and type.
+  // Resolves specs, checks every tensor's presence, shape and type, then
+  // packs quantized matrices for the kernels.
   void finalize();
+  // Repacks every Q8_0 / Q4_0 matrix the forward pass multiplies by (and a
+  // tied quantized embedding) into Tensor::packed; idempotent.
+  void pack_quantized_matrices();
 };
 
 // Opens a GGUF file or a HF checkpoint directory (decided by what the path is).

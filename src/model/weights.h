@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "formats/tensor_type.h"
+#include "kernels/quant_pack.h"
 #include "model/config.h"
 
 namespace qat {
@@ -20,6 +21,10 @@ struct Tensor {
   std::vector<int64_t> shape;
   const uint8_t* data = nullptr;
   std::shared_ptr<std::vector<uint8_t>> owned;
+  // Q8_0 / Q4_0 matrices the forward pass multiplies by: the same weights
+  // repacked for the kernels at load time (Model::finalize). `data` stays
+  // valid (embedding lookups, writers) but its mapped pages are released.
+  std::shared_ptr<const PackedMatrix> packed;
 
   bool present() const { return data != nullptr; }
   int64_t numel() const;

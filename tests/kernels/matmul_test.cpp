@@ -1,4 +1,4 @@
-// The SIMD matmul against its scalar reference, for every weight type,
+// The matmul of every kernel level against the scalar reference, for every weight type,
 // token counts around the 4-token tile, and widths off the 8/32 grid.
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/fp16.h"
+#include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
 
 namespace qat {
@@ -25,9 +26,12 @@ std::vector<uint8_t> make_weights(TensorType t, int64_t rows, int64_t cols, std:
   return w;
 }
 
-TEST(Matmul, MatchesScalarReference) {
+TEST(Matmul, EveryLevelMatchesScalarReference) {
   std::mt19937 rng(1);
   std::normal_distribution<float> nd;
+  for (int level = 0; level < int(CpuLevel::Count); ++level) {
+    if (!kernels_for(CpuLevel(level)) || !cpu_supports(CpuLevel(level))) continue;
+    set_cpu_level(CpuLevel(level));
   for (TensorType t : {TensorType::F32, TensorType::F16, TensorType::BF16})
     for (int64_t cols : {1, 7, 8, 33, 64, 100, 640})
       for (int64_t n : {1, 2, 3, 4, 5, 9}) {
@@ -41,8 +45,11 @@ TEST(Matmul, MatchesScalarReference) {
         matmul_ref(mv, x.data(), ref.data(), n);
         for (size_t i = 0; i < y.size(); ++i)
           ASSERT_NEAR(y[i], ref[i], 1e-4f * std::sqrt(float(cols)) + 1e-5f)
-              << tensor_type_name(t) << " cols " << cols << " n " << n << " i " << i;
+              << cpu_level_name(CpuLevel(level)) << " " << tensor_type_name(t) << " cols " << cols
+              << " n " << n << " i " << i;
       }
+  }
+  set_cpu_level(detected_cpu_level());
 }
 
 TEST(Matmul, RowToF32DecodesEveryType) {

@@ -1,14 +1,16 @@
-// W8A8 / W4A8 kernels: the SIMD dots against their scalar references over the
-// full code range, matmul_quant against matmul_quant_ref, and both against the
-// FP32 product of what the blocks dequantize to.
+// W8A8 / W4A8 kernels: every kernel level this CPU runs against the scalar
+// GGUF-layout reference over the full code range, and the reference against
+// the FP32 product of what the blocks dequantize to.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "kernels/kernel_table.h"
 #include "kernels/quant_matmul.h"
 #include "quant/quant_types.h"
 
@@ -55,22 +57,31 @@ std::vector<float> deq(const std::vector<BlockQ4_0>& b) {
   return f;
 }
 
-TEST(QuantMatmul, DotsMatchReferenceOnRandomBlocks) {
-  std::mt19937 rng(7);
-  for (int64_t nb : {1, 2, 3, 7, 20, 64}) {
-    for (int rep = 0; rep < 20; ++rep) {
-      const auto a = random_q8(nb, rng), w8 = random_q8(nb, rng);
-      const auto w4 = random_q4(nb, rng);
-      const auto ad = deq(a), w8d = deq(w8), w4d = deq(w4);
-      EXPECT_NEAR(vec_dot_q8_0_q8_0(w8.data(), a.data(), nb), vec_dot_q8_0_q8_0_ref(w8.data(), a.data(), nb),
-                  tolerance(w8d.data(), ad.data(), nb * 32));
-      EXPECT_NEAR(vec_dot_q4_0_q8_0(w4.data(), a.data(), nb), vec_dot_q4_0_q8_0_ref(w4.data(), a.data(), nb),
-                  tolerance(w4d.data(), ad.data(), nb * 32));
-    }
-  }
+// Every kernel level this build has and this CPU runs (scalar always).
+std::vector<CpuLevel> levels() {
+  std::vector<CpuLevel> out;
+  for (int l = 0; l < int(CpuLevel::Count); ++l)
+    if (kernels_for(CpuLevel(l)) && cpu_supports(CpuLevel(l))) out.push_back(CpuLevel(l));
+  return out;
 }
 
-TEST(QuantMatmul, DotsExactAtExtremeCodes) {
+// Restores the detected level when a test ends.
+struct LevelGuard {
+  ~LevelGuard() { set_cpu_level(detected_cpu_level()); }
+};
+
+TEST(QuantMatmul, DispatchFollowsLevel) {
+  LevelGuard guard;
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    EXPECT_EQ(kernels().level, l) << cpu_level_name(l);
+  }
+  std::printf("kernel levels tested here:");
+  for (CpuLevel l : levels()) std::printf(" %s", cpu_level_name(l));
+  std::printf("\n");
+}
+
+TEST(QuantMatmul, RefDotsExactAtExtremeCodes) {
   // -128 * -128 is where int16 pair sums and the maddubs sign trick break.
   const uint16_t one = f32_to_fp16(1.0f);
   for (int aq : {-128, -127, 127}) {
@@ -78,7 +89,6 @@ TEST(QuantMatmul, DotsExactAtExtremeCodes) {
       BlockQ8_0 w{one, {}}, a{one, {}};
       for (auto& q : w.qs) q = int8_t(wq);
       for (auto& q : a.qs) q = int8_t(aq);
-      EXPECT_EQ(vec_dot_q8_0_q8_0(&w, &a, 1), float(32 * wq * aq));
       EXPECT_EQ(vec_dot_q8_0_q8_0_ref(&w, &a, 1), float(32 * wq * aq));
     }
     for (int nib : {0, 15}) {  // codes -8 and 7
@@ -86,15 +96,83 @@ TEST(QuantMatmul, DotsExactAtExtremeCodes) {
       BlockQ8_0 a{one, {}};
       for (auto& q : w.qs) q = uint8_t(nib | nib << 4);
       for (auto& q : a.qs) q = int8_t(aq);
-      EXPECT_EQ(vec_dot_q4_0_q8_0(&w, &a, 1), float(32 * (nib - 8) * aq));
       EXPECT_EQ(vec_dot_q4_0_q8_0_ref(&w, &a, 1), float(32 * (nib - 8) * aq));
     }
   }
-  // Zero scale on either side contributes nothing.
-  BlockQ8_0 w{f32_to_fp16(0.0f), {}}, a{one, {}};
-  for (auto& q : w.qs) q = 127;
-  for (auto& q : a.qs) q = -128;
-  EXPECT_EQ(vec_dot_q8_0_q8_0(&w, &a, 1), 0.0f);
+}
+
+TEST(QuantMatmul, ActivationCodesNeverReachMinus128) {
+  // The SIMD kernels' sign trick needs activation codes in -127..127.
+  std::vector<float> x = {-1.0f, 1.0f, -0.99999994f, -3.4e38f, 3.4e38f, -1e-30f, 1e-30f, -7.0f};
+  x.resize(64, -1.0f);
+  for (int i = 8; i < 64; ++i) x[size_t(i)] = -float(i) / 63.0f * (i % 2 ? 1.0f : 1.0000001f);
+  std::vector<BlockQ8_0> q;
+  quantize_activations_q8_0(x.data(), 2, 32, q);
+  for (const auto& b : q)
+    for (int8_t c : b.qs) EXPECT_GE(c, -127);
+}
+
+TEST(QuantMatmul, KernelsExactAtExtremeCodes) {
+  // Weights at -128 / 127 and activations at -127 / 127 (x = +-1 gives code
+  // +-127): one block, so the result is exact on every level.
+  LevelGuard guard;
+  const uint16_t one = f32_to_fp16(1.0f);
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    for (int wq : {-128, 127})
+      for (float xv : {-1.0f, 1.0f}) {
+        std::vector<BlockQ8_0> w(9, BlockQ8_0{one, {}});  // 9 rows: one full group + a partial one
+        for (auto& b : w)
+          for (auto& q : b.qs) q = int8_t(wq);
+        std::vector<float> x(32, xv), y(9), yr(9);
+        matmul_quant(TensorType::Q8_0, w.data(), 9, 32, x.data(), y.data(), 1);
+        matmul_quant_ref(TensorType::Q8_0, w.data(), 9, 32, x.data(), yr.data(), 1);
+        for (int r = 0; r < 9; ++r) EXPECT_EQ(y[size_t(r)], yr[size_t(r)]) << cpu_level_name(l) << " wq " << wq;
+        for (int nib : {0, 15}) {
+          std::vector<BlockQ4_0> w4(9, BlockQ4_0{one, {}});
+          for (auto& b : w4)
+            for (auto& q : b.qs) q = uint8_t(nib | nib << 4);
+          matmul_quant(TensorType::Q4_0, w4.data(), 9, 32, x.data(), y.data(), 1);
+          matmul_quant_ref(TensorType::Q4_0, w4.data(), 9, 32, x.data(), yr.data(), 1);
+          for (int r = 0; r < 9; ++r) EXPECT_EQ(y[size_t(r)], yr[size_t(r)]) << cpu_level_name(l) << " nib " << nib;
+        }
+      }
+  }
+}
+
+TEST(QuantMatmul, EveryLevelMatchesReferenceOnRandomBlocks) {
+  // Random blocks over the full code range (including -128 and zero scales),
+  // row counts around the 8-row group, token counts around the 4-token tile.
+  LevelGuard guard;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd;
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    for (int64_t rows : {1, 7, 8, 9, 17, 300})
+      for (int64_t nb : {1, 2, 20})
+        for (int64_t n : {1, 2, 3, 4, 5, 9}) {
+          const int64_t cols = nb * 32;
+          const auto w8 = random_q8(rows * nb, rng);
+          const auto w4 = random_q4(rows * nb, rng);
+          std::vector<float> x(size_t(n * cols)), xd(x.size());
+          for (auto& v : x) v = nd(rng);
+          fake_quant_q8_0(x.data(), xd.data(), int64_t(x.size()));
+          const auto w8d = deq(w8), w4d = deq(w4);
+          for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0}) {
+            const void* w = t == TensorType::Q8_0 ? static_cast<const void*>(w8.data()) : w4.data();
+            const auto& wd = t == TensorType::Q8_0 ? w8d : w4d;
+            std::vector<float> y(size_t(n * rows)), yr(y.size());
+            matmul_quant(t, w, rows, cols, x.data(), y.data(), n);
+            matmul_quant_ref(t, w, rows, cols, x.data(), yr.data(), n);
+            for (int64_t tk = 0; tk < n; ++tk)
+              for (int64_t r = 0; r < rows; ++r)
+                ASSERT_NEAR(y[size_t(tk * rows + r)], yr[size_t(tk * rows + r)],
+                            tolerance(wd.data() + r * cols, xd.data() + tk * cols, cols))
+                    << cpu_level_name(l) << " " << tensor_type_name(t) << " rows " << rows << " nb " << nb
+                    << " n " << n << " r " << r << " t " << tk;
+          }
+        }
+  }
 }
 
 TEST(QuantMatmul, NibbleOrder) {
@@ -107,7 +185,6 @@ TEST(QuantMatmul, NibbleOrder) {
   a.qs[3] = 10;
   a.qs[21] = 100;
   a.qs[19] = 50;  // element 19 has code 0: must not count
-  EXPECT_EQ(vec_dot_q4_0_q8_0(&w, &a, 1), 210.0f);
   EXPECT_EQ(vec_dot_q4_0_q8_0_ref(&w, &a, 1), 210.0f);
 }
 

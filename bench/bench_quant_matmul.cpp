@@ -1,0 +1,83 @@
+// W8A8 / W4A8 matmul kernels (Q8_0 / Q4_0 weights, activations quantized to
+// Q8_0 on the fly): decode (1 token) and prefill (64 tokens) on Gemma-3-270M
+// and 1B shapes, at every kernel level this CPU supports. Reports weight
+// bytes/s (decode is memory bound) and integer MAC/s.
+// Run: build/bench/bench_quant_matmul --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <random>
+#include <vector>
+
+#include "base/cpu_features.h"
+#include "formats/tensor_type.h"
+#include "kernels/matmul.h"
+#include "kernels/quant_matmul.h"
+#include "quant/quant_types.h"
+
+namespace {
+
+using qat::TensorType;
+
+std::vector<uint8_t> random_weights(TensorType type, int64_t rows, int64_t cols) {
+  std::vector<float> f(size_t(rows * cols));
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 0.05f);
+  for (float& v : f) v = nd(rng);
+  std::vector<uint8_t> w(qat::tensor_bytes(uint32_t(type), uint64_t(rows * cols)));
+  if (type == TensorType::Q8_0)
+    qat::quantize_row_q8_0(f.data(), reinterpret_cast<qat::BlockQ8_0*>(w.data()), rows * cols);
+  else
+    qat::quantize_row_q4_0(f.data(), reinterpret_cast<qat::BlockQ4_0*>(w.data()), rows * cols);
+  return w;
+}
+
+void BM_QuantMatmul(benchmark::State& state) {
+  const auto type = TensorType(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
+  const int threads = int(state.range(4));
+  const auto level = qat::CpuLevel(state.range(5));
+  if (!qat::cpu_supports(level)) {
+    state.SkipWithError("CPU level not supported here");
+    return;
+  }
+  qat::set_cpu_level(level);
+  omp_set_num_threads(threads);
+  const std::vector<uint8_t> w = random_weights(type, rows, cols);
+  const qat::PackedMatrix m = qat::make_packed_matrix(type, w.data(), rows, cols);
+  std::vector<float> x(size_t(n * cols)), y(size_t(n * rows));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
+  for (auto _ : state) {
+    qat::matmul_packed(m, x.data(), y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.size()));
+  state.counters["MAC/s"] =
+      benchmark::Counter(double(state.iterations()) * double(rows * cols * n), benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(qat::tensor_type_name(type)) + " " + qat::cpu_level_name(level) +
+                 " threads=" + std::to_string(threads));
+  qat::set_cpu_level(qat::detected_cpu_level());
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"type", "rows", "cols", "n", "thr", "level"});
+  for (int level = 0; level < int(qat::CpuLevel::Count); ++level) {
+    if (!qat::cpu_supports(qat::CpuLevel(level))) continue;
+    for (int type : {8, 2}) {                  // Q8_0, Q4_0
+      b->Args({type, 262144, 640, 1, 1, level});  // 270M tied output projection, decode
+      b->Args({type, 2048, 640, 1, 1, level});    // 270M FFN gate, decode
+      b->Args({type, 640, 2048, 1, 1, level});    // 270M FFN down, decode
+      b->Args({type, 6912, 1152, 1, 1, level});   // 1B FFN gate, decode
+      b->Args({type, 6912, 1152, 1, 2, level});
+      b->Args({type, 2048, 640, 64, 1, level});   // 270M FFN gate, prefill of 64 tokens
+      b->Args({type, 6912, 1152, 64, 1, level});  // 1B FFN gate, prefill
+      b->Args({type, 6912, 1152, 64, 2, level});
+    }
+  }
+}
+
+BENCHMARK(BM_QuantMatmul)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,213 @@
+// AVX2 + FMA + F16C level (compiled with those flags only; see kernel_table.h
+// for why this file uses nothing but intrinsics and raw pointers).
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels/quant_pack.h"
+
+namespace qat {
+
+namespace {
+
+inline void store_rows(float* y, __m256 v, int64_t nrows) {
+  if (nrows >= kPackRows) return _mm256_storeu_ps(y, v);
+  alignas(32) float tmp[8];
+  _mm256_store_ps(tmp, v);
+  for (int64_t j = 0; j < nrows; ++j) y[j] = tmp[j];
+}
+
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// ---- Q4_0 R8: 8 rows x NT tokens. Nibbles q in 0..15 are unsigned bytes, so
+// maddubs(q, a) is exact (pair sums <= 2*15*127 = 3810) and the eight chunk
+// products of a block add up in int16 without saturating (<= 30480); the -8
+// offset comes back as 8 * sum(a) per block.
+template <int NT>
+void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t* xsum, float* y, int64_t ldy,
+             int64_t nrows) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 144;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    __m256i s16[NT];
+    for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 4; ++g) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * g));
+      const __m256i lo = _mm256_and_si256(raw, m4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* aq = x[t * nb + b].qs;
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lo, bcast4(aq + 4 * g)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(hi, bcast4(aq + 16 + 4 * g)));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), _mm256_set1_epi32(8 * xsum[t * nb + b]));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
+}
+
+// ---- Q8_0 R8: 8 rows x NT tokens. Sign trick: maddubs(|w|, sign(a, w)) = w*a
+// exactly because activation codes stay in -127..127 (quantize_row_q8_0 maps
+// amax to 127), so sign(a, w) never overflows and |w| <= 128 fits a byte;
+// pair sums <= 2*128*127 = 32512 do not saturate.
+template <int NT>
+void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t*, float* y, int64_t ldy,
+             int64_t nrows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 272;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    __m256i s32[NT];
+    for (int t = 0; t < NT; ++t) s32[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 8; ++c) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+      const __m256i aw = _mm256_abs_epi8(w);
+      for (int t = 0; t < NT; ++t) {
+        const __m256i a = _mm256_sign_epi8(bcast4(x[t * nb + b].qs + 4 * c), w);
+        s32[t] = _mm256_add_epi32(s32[t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, a), ones));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32[t]), scale, acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
+}
+
+// Each group's weights (nb group-blocks, a few KB) stay in L1 while the
+// tokens pass in tiles of 4.
+template <bool kQ4>
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t* xsum,
+                 int64_t n, float* y, int64_t rows) {
+  const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* gw = w + g * gbytes;
+    float* yg = y + g * kPackRows;
+    const int64_t nrows = rows - g * kPackRows;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4)
+      (kQ4 ? q4_tile<4> : q8_tile<4>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
+    switch (n - t) {
+      case 3: (kQ4 ? q4_tile<3> : q8_tile<3>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
+      case 2: (kQ4 ? q4_tile<2> : q8_tile<2>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
+      case 1: (kQ4 ? q4_tile<1> : q8_tile<1>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
+      default: break;
+    }
+  }
+}
+
+// ---- F32 / F16 / BF16 weights, FP32 activations.
+inline __m256 load8(TensorType t, const void* row, int64_t c) {
+  if (t == TensorType::F32) return _mm256_loadu_ps(static_cast<const float*>(row) + c);
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(row) + c));
+  if (t == TensorType::F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));  // BF16
+}
+
+inline float load1(TensorType t, const void* row, int64_t c) {
+  if (t == TensorType::F32) return static_cast<const float*>(row)[c];
+  const uint16_t h = static_cast<const uint16_t*>(row)[c];
+  if (t == TensorType::F16) return _cvtsh_ss(h);
+  const uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Prefill tile: 4 weight rows x 3 tokens = 12 accumulators, 7 loads per 12
+// FMAs, so the FMA units rather than the load ports set the pace.
+void tile_4x3(TensorType t, const uint8_t* w0, int64_t row_bytes, const float* x, int64_t cols, float* y,
+              int64_t ldy) {
+  __m256 acc[4][3];
+  for (auto& r : acc)
+    for (auto& a : r) a = _mm256_setzero_ps();
+  const float* x0 = x;
+  const float* x1 = x + cols;
+  const float* x2 = x + 2 * cols;
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    const __m256 a = _mm256_loadu_ps(x0 + c), b = _mm256_loadu_ps(x1 + c), d = _mm256_loadu_ps(x2 + c);
+    for (int i = 0; i < 4; ++i) {
+      const __m256 wv = load8(t, w0 + i * row_bytes, c);
+      acc[i][0] = _mm256_fmadd_ps(wv, a, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(wv, b, acc[i][1]);
+      acc[i][2] = _mm256_fmadd_ps(wv, d, acc[i][2]);
+    }
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 3; ++j) {
+      float s = hsum(acc[i][j]);
+      const void* row = w0 + i * row_bytes;
+      for (int64_t k = c; k < cols; ++k) s += load1(t, row, k) * x[j * cols + k];
+      y[j * ldy + i] = s;
+    }
+}
+
+// One token: four independent accumulators hide the FMA latency, which is
+// what keeps single-token decode at memory speed.
+float dot1(TensorType t, const void* row, const float* x, int64_t cols) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t c = 0;
+  for (; c + 32 <= cols; c += 32) {
+    a0 = _mm256_fmadd_ps(load8(t, row, c), _mm256_loadu_ps(x + c), a0);
+    a1 = _mm256_fmadd_ps(load8(t, row, c + 8), _mm256_loadu_ps(x + c + 8), a1);
+    a2 = _mm256_fmadd_ps(load8(t, row, c + 16), _mm256_loadu_ps(x + c + 16), a2);
+    a3 = _mm256_fmadd_ps(load8(t, row, c + 24), _mm256_loadu_ps(x + c + 24), a3);
+  }
+  for (; c + 8 <= cols; c += 8) a0 = _mm256_fmadd_ps(load8(t, row, c), _mm256_loadu_ps(x + c), a0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; c < cols; ++c) s += load1(t, row, c) * x[c];
+  return s;
+}
+
+// Rows [r0, r1) in blocks of 4; 3-token tiles while >= 3 tokens remain.
+void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                const float* x, int64_t n, float* y) {
+  const int64_t row_bytes = cols * (type == TensorType::F32 ? 4 : 2);
+  const auto* base = static_cast<const uint8_t*>(w);
+  for (int64_t r = r0; r < r1; r += 4) {
+    const int64_t nr = r1 - r < 4 ? r1 - r : 4;
+    int64_t t = 0;
+    if (nr == 4)
+      for (; t + 3 <= n; t += 3) tile_4x3(type, base + r * row_bytes, row_bytes, x + t * cols, cols, y + t * rows + r, rows);
+    for (; t < n; ++t)
+      for (int64_t i = r; i < r + nr; ++i) y[t * rows + i] = dot1(type, base + i * row_bytes, x + t * cols, cols);
+  }
+}
+
+const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float};
+
+}  // namespace
+
+const KernelTable* avx2_kernels() { return &kTable; }
+
+}  // namespace qat
+
+#else
+namespace qat {
+const KernelTable* avx2_kernels() { return nullptr; }
+}  // namespace qat
+#endif

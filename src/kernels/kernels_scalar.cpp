@@ -1,0 +1,72 @@
+// Scalar level: portable loops over the packed layout. Also the fallback on
+// CPUs without a SIMD level and the baseline the SIMD levels are tested
+// against (through matmul_quant_ref, which reads the GGUF layout instead).
+#include "base/fp16.h"
+#include "kernels/kernel_table.h"
+#include "kernels/quant_pack.h"
+
+namespace qat {
+
+namespace {
+
+// Code of row j, column k (0..31) of a packed group-block's qs.
+inline int q8_code(const uint8_t* qs, int j, int k) {
+  return int(int8_t(qs[((k / 4) * kPackRows + j) * 4 + k % 4]));
+}
+inline int q4_code(const uint8_t* qs, int j, int k) {
+  const int kk = k % 16;
+  const uint8_t byte = qs[((kk / 4) * kPackRows + j) * 4 + kk % 4];
+  return int(k < 16 ? byte & 0x0f : byte >> 4) - 8;
+}
+
+template <bool kQ4>
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t*,
+                 int64_t n, float* y, int64_t rows) {
+  const int64_t gbytes = kQ4 ? 144 : 272;
+  for (int64_t g = g0; g < g1; ++g)
+    for (int64_t t = 0; t < n; ++t) {
+      float acc[kPackRows] = {};
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = w + (g * nb + b) * gbytes;
+        const auto* d = reinterpret_cast<const uint16_t*>(blk);
+        const uint8_t* qs = blk + 2 * kPackRows;
+        const BlockQ8_0& a = x[t * nb + b];
+        const float da = fp16_to_f32(a.d_fp16);
+        for (int j = 0; j < kPackRows; ++j) {
+          int32_t s = 0;
+          for (int k = 0; k < 32; ++k) s += (kQ4 ? q4_code(qs, j, k) : q8_code(qs, j, k)) * int32_t(a.qs[k]);
+          acc[j] += float(s) * (fp16_to_f32(d[j]) * da);
+        }
+      }
+      for (int j = 0; j < kPackRows; ++j)
+        if (g * kPackRows + j < rows) y[t * rows + g * kPackRows + j] = acc[j];
+    }
+}
+
+inline float load_float(TensorType type, const void* w, int64_t i) {
+  if (type == TensorType::F32) return static_cast<const float*>(w)[i];
+  const uint16_t h = static_cast<const uint16_t*>(w)[i];
+  return type == TensorType::F16 ? fp16_to_f32(h) : bf16_to_f32(h);
+}
+
+void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                const float* x, int64_t n, float* y) {
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t t = 0; t < n; ++t) {
+      // Four partial sums: keeps the loop free of one long dependency chain.
+      float s[4] = {};
+      int64_t c = 0;
+      for (; c + 4 <= cols; c += 4)
+        for (int i = 0; i < 4; ++i) s[i] += load_float(type, w, r * cols + c + i) * x[t * cols + c + i];
+      for (; c < cols; ++c) s[0] += load_float(type, w, r * cols + c) * x[t * cols + c];
+      y[t * rows + r] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+}
+
+const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float};
+
+}  // namespace
+
+const KernelTable* scalar_kernels() { return &kTable; }
+
+}  // namespace qat
