@@ -8,6 +8,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   clang libclang-rt-14-dev
+  g++-aarch64-linux-gnu qemu-user googletest
 )
 
 missing=()

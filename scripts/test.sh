@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
 #   1. the whole gtest suite (ctest) in a Release build,
-#   2. the loader and model tests again under AddressSanitizer + UBSan.
+#   2. the loader and model tests again under AddressSanitizer + UBSan,
+#   3. the kernel, quantizer and base tests cross-compiled for AArch64 and run
+#      under qemu-aarch64 (NEON dot-product kernels against the scalar reference).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
@@ -18,3 +20,10 @@ ninja -C build-asan -j "$JOBS" qat test_formats test_model test_cli
 # expect exit code 1) cannot mistake a memory error for a clean rejection.
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
   ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|model|cli"
+
+echo "== AArch64 cross build: kernel tests under qemu-aarch64 =="
+cmake -S tests/cross -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/aarch64-linux-gnu.cmake" > /dev/null
+ninja -C build-aarch64 -j "$JOBS"
+# QAT_EXPECT_LEVELS makes the suite fail if the NEON level was not exercised.
+QAT_EXPECT_LEVELS=scalar,neon ctest --test-dir build-aarch64 --output-on-failure
