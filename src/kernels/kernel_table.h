@@ -46,5 +46,8 @@ const KernelTable* scalar_kernels();
 const KernelTable* avx2_kernels();
 const KernelTable* avx512_kernels();
 const KernelTable* neon_kernels();
+// The AVX2 FP32-activation kernel, shared by the AVX-512 table (x86-64 only).
+void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                     const float* x, int64_t n, float* y);
 
 }  // namespace qat

@@ -202,6 +202,11 @@ const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, 
 
 }  // namespace
 
+void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
+                     const float* x, int64_t n, float* y) {
+  gemm_float(type, w, rows, cols, r0, r1, x, n, y);
+}
+
 const KernelTable* avx2_kernels() { return &kTable; }
 
 }  // namespace qat

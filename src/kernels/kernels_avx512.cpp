@@ -1,7 +1,117 @@
-// AVX-512 (F/BW/VL) + VNNI level: not written yet; the table is absent, so
-// kernels() falls back to AVX2 on such CPUs.
+// AVX-512 (F/BW/VL) + VNNI level (compiled with those flags only; see
+// kernel_table.h for why this file uses nothing but intrinsics and raw
+// pointers). Two 8-row groups fill one 512-bit register: lanes 0-7 are group
+// g's rows, lanes 8-15 group g+1's, which are the next 8 rows of y.
+//
+// vpdpbusd multiplies unsigned by signed bytes and sums four products into an
+// int32 lane without intermediate saturation, so both weight types become
+// unsigned with an offset that comes back through the activation block sums:
+//   Q4_0: nibble q in 0..15:        sum (q - 8) a   = sum q a   - 8 sum a
+//   Q8_0: w ^ 0x80 = w + 128 in 0..255: sum w a = sum (w+128) a - 128 sum a
+// Both exact for every code.
 #include "kernels/kernel_table.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels/quant_pack.h"
+
+namespace qat {
+
+namespace {
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// 32 bytes of group A and 32 of group B side by side.
+inline __m512i load_pair(const uint8_t* a, const uint8_t* b) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
+}
+
+inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
+  const __m256i h = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+  return _mm512_cvtph_ps(h);
+}
+
+// ga, gb: the two groups' weights (gb == ga for a lone last group, whose
+// upper lanes are then not stored). nrows: rows of y left from ga's first row.
+template <bool kQ4, int NT>
+void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, const int32_t* xsum, float* y,
+          int64_t ldy, int64_t nrows) {
+  constexpr int64_t kBlk = kQ4 ? 144 : 272;
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* ba = ga + b * kBlk;
+    const uint8_t* bb = gb + b * kBlk;
+    const __m512 dw = load_scales(ba, bb);
+    __m512i s[NT];
+    for (int t = 0; t < NT; ++t) s[t] = _mm512_setzero_si512();
+    if (kQ4) {
+      for (int g = 0; g < 4; ++g) {
+        const __m512i raw = load_pair(ba + 16 + 32 * g, bb + 16 + 32 * g);
+        const __m512i lo = _mm512_and_si512(raw, m4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
+        for (int t = 0; t < NT; ++t) {
+          const int8_t* aq = x[t * nb + b].qs;
+          s[t] = _mm512_dpbusd_epi32(s[t], lo, bcast4(aq + 4 * g));
+          s[t] = _mm512_dpbusd_epi32(s[t], hi, bcast4(aq + 16 + 4 * g));
+        }
+      }
+    } else {
+      for (int c = 0; c < 8; ++c) {
+        const __m512i w = _mm512_xor_si512(load_pair(ba + 16 + 32 * c, bb + 16 + 32 * c), flip);
+        for (int t = 0; t < NT; ++t) s[t] = _mm512_dpbusd_epi32(s[t], w, bcast4(x[t * nb + b].qs + 4 * c));
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      const __m512i corr = _mm512_set1_epi32((kQ4 ? 8 : 128) * xsum[t * nb + b]);
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s[t], corr)), scale, acc[t]);
+    }
+  }
+  const int lanes = nrows >= 16 ? 16 : int(nrows);
+  const __mmask16 mask = __mmask16((1u << lanes) - 1u);
+  for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
+}
+
+template <bool kQ4>
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t* xsum,
+                 int64_t n, float* y, int64_t rows) {
+  const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
+  for (int64_t g = g0; g < g1; g += 2) {
+    const uint8_t* ga = w + g * gbytes;
+    const uint8_t* gb = g + 1 < g1 ? ga + gbytes : ga;
+    // A lone group must not write the next group's rows (another thread's).
+    const int64_t nrows = g + 1 < g1 ? rows - g * kPackRows : (rows - g * kPackRows < 8 ? rows - g * kPackRows : 8);
+    float* yg = y + g * kPackRows;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) tile<kQ4, 4>(ga, gb, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
+    for (; t < n; ++t) tile<kQ4, 1>(ga, gb, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
+  }
+}
+
+// The FP32-activation products gain little from 512-bit registers on a
+// memory-bound decode; they use the AVX2 kernels. Constant-initialized: no
+// code of this file runs before the CPU has been checked.
+const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float};
+
+}  // namespace
+
+const KernelTable* avx512_kernels() { return &kTable; }
+
+}  // namespace qat
+
+#else
 namespace qat {
 const KernelTable* avx512_kernels() { return nullptr; }
 }  // namespace qat
+#endif

@@ -1,0 +1,14 @@
+# One kernel file per SIMD level, each compiled with exactly that level's ISA;
+# the kernel table picks one at run time (src/kernels/kernel_table.h).
+# Call from the directory whose targets compile the files.
+function(qat_kernel_isa_flags root)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp
+      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    set_source_files_properties(${root}/src/kernels/kernels_avx512.cpp
+      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")
+  elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+    set_source_files_properties(${root}/src/kernels/kernels_neon.cpp
+      PROPERTIES COMPILE_OPTIONS "-march=armv8.2-a+dotprod")
+  endif()
+endfunction()
