@@ -2,6 +2,10 @@
 # the kernel table picks one at run time (src/kernels/kernel_table.h).
 # Call from the directory whose targets compile the files.
 function(qat_kernel_isa_flags root)
+  # The row ops' exp/tanh polynomials blend both sides of a comparison; GCC
+  # vectorizes that only when it may ignore FP exception flags (nothing in
+  # qat reads them). Values are unchanged.
+  set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp
       PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")

@@ -1,4 +1,5 @@
-// Element-wise and row-wise operations of the Gemma forward pass, FP32.
+// Element-wise and row-wise operations of the Gemma forward pass, FP32,
+// vectorized by the compiler for the build target.
 #pragma once
 #include <cstdint>
 
@@ -23,5 +24,14 @@ void softmax(float* x, int64_t n);
 
 // x = cap * tanh(x / cap)
 void softcap(float* x, int64_t n, float cap);
+
+// Attention's inner loops: sum a[i] * b[i], and y += a * x.
+float dot_f32(const float* a, const float* b, int64_t n);
+void axpy_f32(float a, const float* x, float* y, int64_t n);
+
+// The vectorizable exp (relative error < 2e-7) and tanh (absolute error
+// < 3e-7) that softmax, GELU and softcap use; exposed for tests.
+float fast_exp(float x);
+float fast_tanh(float x);
 
 }  // namespace qat

@@ -273,19 +273,15 @@ void Session::attention(int layer, int n, const float* q, float* out) {
       const int cnt = pos - lo + 1;
       for (int p = lo; p <= pos; ++p) {
         const float* kh = lc.k.data() + (p % lc.cap) * kvd + g * hd;
-        float d = 0;
-        for (int64_t i = 0; i < hd; ++i) d += qh[i] * kh[i];
-        d *= scale;
-        if (cap > 0) d = cap * std::tanh(d / cap);
-        sc[p - lo] = d;
+        sc[p - lo] = dot_f32(qh, kh, hd) * scale;
       }
+      if (cap > 0) softcap(sc, cnt, cap);
       softmax(sc, cnt);
       float* oh = out + t * qd + hh * hd;
       std::fill(oh, oh + hd, 0.0f);
       for (int p = lo; p <= pos; ++p) {
         const float* vh = lc.v.data() + (p % lc.cap) * kvd + g * hd;
-        const float a = sc[p - lo];
-        for (int64_t i = 0; i < hd; ++i) oh[i] += a * vh[i];
+        axpy_f32(sc[p - lo], vh, oh, hd);
       }
     }
   }

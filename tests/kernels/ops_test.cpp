@@ -1,6 +1,7 @@
 // Row operations against direct formulas in double precision.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -51,6 +52,44 @@ TEST(Ops, SoftmaxAndSoftcap) {
   softcap(y.data(), 3, 30);
   EXPECT_NEAR(y[0], 30 * std::tanh(2.0), 1e-5);
   EXPECT_NEAR(y[1], -30 * std::tanh(2.0), 1e-5);
+}
+
+}  // namespace
+}  // namespace qat
+
+namespace qat {
+namespace {
+
+TEST(Ops, FastExpAndTanhAccuracy) {
+  // Dense sweep against double-precision libm.
+  double worst_exp = 0, worst_tanh = 0;
+  for (float x = -87.0f; x <= 88.0f; x += 0.0137f) {
+    const double ref = std::exp(double(x));
+    worst_exp = std::max(worst_exp, std::fabs(fast_exp(x) - ref) / ref);
+  }
+  for (float x = -12.0f; x <= 12.0f; x += 0.000731f)
+    worst_tanh = std::max(worst_tanh, std::fabs(double(fast_tanh(x)) - std::tanh(double(x))));
+  EXPECT_LT(worst_exp, 2e-7);
+  EXPECT_LT(worst_tanh, 3e-7);
+  EXPECT_EQ(fast_exp(-1000.0f) < 1e-37f, true);
+  EXPECT_TRUE(std::isfinite(fast_exp(1000.0f)));
+  EXPECT_EQ(fast_tanh(0.0f), 0.0f);
+  EXPECT_EQ(fast_tanh(50.0f), 1.0f);
+  EXPECT_EQ(fast_tanh(-50.0f), -1.0f);
+  EXPECT_EQ(fast_tanh(1e-20f), 1e-20f);
+}
+
+TEST(Ops, DotAndAxpy) {
+  std::vector<float> a(37), b(37), y(37, 1.0f);
+  double ref = 0;
+  for (int i = 0; i < 37; ++i) {
+    a[size_t(i)] = float(i) * 0.25f - 3;
+    b[size_t(i)] = float(i % 5) - 2;
+    ref += double(a[size_t(i)]) * b[size_t(i)];
+  }
+  EXPECT_NEAR(dot_f32(a.data(), b.data(), 37), ref, 1e-4);
+  axpy_f32(2.0f, a.data(), y.data(), 37);
+  for (int i = 0; i < 37; ++i) EXPECT_EQ(y[size_t(i)], 1.0f + 2.0f * a[size_t(i)]);
 }
 
 }  // namespace
