@@ -20,7 +20,7 @@ inline void store_rows(float* y, __m256 v, int64_t nrows) {
 
 // Decode streams each weight byte once from DRAM; the hardware prefetcher
 // alone leaves this core short of the memory bandwidth, so ask for the bytes
-// kPrefetchAhead ahead of the one being read (one request per cache line).
+// a few KiB ahead of the one being read (one request per cache line).
 // Distances measured on the 262144 x 640 output projection (bench_matmul,
 // bench_quant_matmul): F32 rows stream fastest and want the longest lead.
 constexpr int64_t kPrefetchQuant = 4096, kPrefetchFloat = 8192;
