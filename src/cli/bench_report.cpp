@@ -1,5 +1,6 @@
 #include "cli/bench_report.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -33,14 +34,21 @@ std::string params_str(uint64_t n) {
   return n >= 1000000000 ? fmt("%.2f B", double(n) / 1e9) : fmt("%.2f M", double(n) / 1e6);
 }
 
-// One table row, cells padded to the widths of the header.
+// Characters as a terminal shows them: UTF-8 continuation bytes do not count
+// ("±" is two bytes, one column).
+int display_width(const std::string& s) {
+  int n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// One table row, cells padded to the column widths.
 std::string row(const std::vector<std::string>& cells, const std::vector<int>& widths,
                 const std::vector<bool>& right) {
   std::string s = "|";
   for (size_t i = 0; i < cells.size(); ++i) {
-    char buf[256];
-    std::snprintf(buf, sizeof buf, right[i] ? " %*s |" : " %-*s |", widths[i], cells[i].c_str());
-    s += buf;
+    const std::string pad(size_t(std::max(0, widths[i] - display_width(cells[i]))), ' ');
+    s += " " + (right[i] ? pad + cells[i] : cells[i] + pad) + " |";
   }
   return s + "\n";
 }
@@ -57,8 +65,8 @@ std::string bench_markdown(const std::vector<BenchResult>& results) {
                     r.n_gen > 0 ? fmt("%.2f", r.gbps()) : ""});
   std::vector<int> w(head.size());
   for (size_t i = 0; i < head.size(); ++i) {
-    w[i] = int(head[i].size());
-    for (const auto& r : rows) w[i] = std::max(w[i], int(r[i].size()));
+    w[i] = display_width(head[i]);
+    for (const auto& r : rows) w[i] = std::max(w[i], display_width(r[i]));
   }
   std::string out = row(head, w, right);
   out += "|";

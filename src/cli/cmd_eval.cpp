@@ -2,6 +2,7 @@
 // divergence / top-1 agreement of a (quantized) model against its base model,
 // computed as llama-perplexity does (see src/eval/chunks.h for the windows).
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -73,6 +74,14 @@ class ChunkLog {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// "%.4f", or scientific notation for the astronomic perplexities of
+// random-weight models.
+std::string ppl_str(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, std::fabs(v) < 1e7 ? "%.4f" : "%.4e", v);
+  return buf;
+}
+
 void print_plan(const EvalFlags& f, const ChunkPlan& p, int64_t scored) {
   std::printf("text: %s, %d windows of %d tokens, %lld tokens scored (rows %d..%d of each window)\n",
               f.text.c_str(), p.n_chunks, p.ctx, (long long)scored, p.first, p.ctx - 2);
@@ -87,11 +96,11 @@ void run_ppl(const EvalFlags& f) {
   const NllAccumulator acc = evaluate_perplexity(
       *model, tokens, f.eval, [&](int c, const ChunkPlan& p, const NllAccumulator& a) {
         plan = p;
-        log.line(c, p.n_chunks, cat("ppl ", a.ppl()));
+        log.line(c, p.n_chunks, "ppl " + ppl_str(a.ppl()));
       });
   std::printf("model: %s\n", f.model.c_str());
   print_plan(f, plan, acc.count());
-  std::printf("PPL = %.4f ± %.5f\n", acc.ppl(), acc.ppl_error());
+  std::printf("PPL = %s ± %s\n", ppl_str(acc.ppl()).c_str(), ppl_str(acc.ppl_error()).c_str());
 }
 
 void run_kld(const EvalFlags& f) {
@@ -112,8 +121,10 @@ void run_kld(const EvalFlags& f) {
   std::printf("model: %s\nbase:  %s\n", f.model.c_str(), f.base.c_str());
   print_plan(f, plan, r.count());
   std::printf("\n====== Perplexity ======\n");
-  std::printf("PPL(model)              : %10.4f ± %.5f\n", r.test.ppl(), r.test.ppl_error());
-  std::printf("PPL(base)               : %10.4f ± %.5f\n", r.base.ppl(), r.base.ppl_error());
+  std::printf("PPL(model)              : %s ± %s\n", ppl_str(r.test.ppl()).c_str(),
+              ppl_str(r.test.ppl_error()).c_str());
+  std::printf("PPL(base)               : %s ± %s\n", ppl_str(r.base.ppl()).c_str(),
+              ppl_str(r.base.ppl_error()).c_str());
   std::printf("ln(PPL(model)/PPL(base)): %10.6f\n", r.test.mean_nll() - r.base.mean_nll());
   std::printf("\n====== KL divergence (nats) ======\n");
   std::printf("Mean    KLD: %10.6f ± %.6f\n", r.mean_kld().value, r.mean_kld().error);
