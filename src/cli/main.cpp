@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   qat::cli::add_run(app);
   qat::cli::add_chat(app);
   qat::cli::add_demo(app);
+  qat::cli::add_bench(app);
+  qat::cli::add_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

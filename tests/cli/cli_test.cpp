@@ -22,7 +22,7 @@ class Cli : public ::testing::Test {
 TEST_F(Cli, HelpListsSubcommandsAndDefaults) {
   auto r = test::run_qat("--help");
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* cmd : {"info", "init", "convert", "run", "chat", "demo"})
+  for (const char* cmd : {"info", "init", "convert", "run", "chat", "demo", "bench", "eval"})
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
   r = test::run_qat("run --help");
   EXPECT_EQ(r.exit_code, 0);
