@@ -1,9 +1,11 @@
 #include "kernels/quant_pack.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -68,13 +70,27 @@ void pack_quant_r8(TensorType type, const void* src, int64_t rows, int64_t cols,
     fail("repacking: unsupported type ", tensor_type_name(type), " (expected Q8_0 or Q4_0)");
 }
 
-PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols) {
+PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols,
+                                bool release_source) {
   const int64_t bytes = packed_bytes(type, rows, cols);
   const size_t alloc = (size_t(bytes) + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, alloc == 0 ? 64 : alloc);
   if (!p) throw std::bad_alloc();
   PackedMatrix m{type, rows, cols, std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), std::free)};
-  pack_quant_r8(type, src, rows, cols, m.data.get());
+  if (!release_source) {
+    pack_quant_r8(type, src, rows, cols, m.data.get());
+    return m;
+  }
+  // Slabs of whole 8-row groups, about 4 MiB of source each.
+  const int64_t row_bytes = int64_t(tensor_bytes(uint32_t(type), uint64_t(cols)));
+  const int64_t slab_rows = std::max<int64_t>(kPackRows, (int64_t(4) << 20) / std::max<int64_t>(row_bytes, 1) / kPackRows * kPackRows);
+  const int64_t group_bytes = (cols / kQuantBlock) * packed_group_block_bytes(type);
+  const auto* s = static_cast<const uint8_t*>(src);
+  for (int64_t r0 = 0; r0 < rows; r0 += slab_rows) {
+    const int64_t n = std::min(slab_rows, rows - r0);
+    pack_quant_r8(type, s + r0 * row_bytes, n, cols, m.data.get() + (r0 / kPackRows) * group_bytes);
+    release_mapped_pages(s + r0 * row_bytes, size_t(n * row_bytes));
+  }
   return m;
 }
 

@@ -39,6 +39,10 @@ struct PackedMatrix {
   int64_t rows, cols;
   std::shared_ptr<uint8_t> data;
 };
-PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols);
+// release_source: src is part of a read-only file mapping whose pages can be
+// dropped (base/mapped_file.h) as soon as they are packed; done slab by slab
+// so resident memory never holds both copies of a large matrix.
+PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols,
+                                bool release_source = false);
 
 }  // namespace qat

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "base/error.h"
-#include "base/mapped_file.h"
 #include "base/fp16.h"
 
 namespace qat {
@@ -53,10 +52,11 @@ void Model::pack_quantized_matrices() {
     const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
     if (!t.present() || !multiplied || t.packed) continue;
     if (t.type != TensorType::Q8_0 && t.type != TensorType::Q4_0) continue;
-    t.packed = std::make_shared<const PackedMatrix>(make_packed_matrix(t.type, t.data, t.rows(), t.cols()));
-    // The packed copy replaces the mapped original in resident memory; the
-    // pages fault back in if a writer or an embedding lookup reads them.
-    if (!t.owned) release_mapped_pages(t.data, t.nbytes());
+    // The packed copy replaces the mapped original in resident memory (its
+    // pages are dropped as they are packed and fault back in if a writer or
+    // an embedding lookup reads them). Owned tensors keep their bytes.
+    t.packed = std::make_shared<const PackedMatrix>(
+        make_packed_matrix(t.type, t.data, t.rows(), t.cols(), /*release_source=*/!t.owned));
   }
 }
 
