@@ -4,7 +4,6 @@
 #include <set>
 
 #include "base/error.h"
-#include "base/mapped_file.h"
 #include "formats/gguf.h"
 #include "model/gguf_config.h"
 #include "model/model.h"
@@ -125,14 +124,13 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
     const uint64_t n_bytes = tensor_bytes(uint32_t(to), uint64_t(t->numel()));
     const std::string tensor_name = s.gguf_name;
     w.add_tensor(s.gguf_name, dims, uint32_t(to), n_bytes, [t, to, tensor_name, path](const GgufWriter::ByteSink& sink) {
+      // Views point into read-only file maps (owned tensors never do): their
+      // pages can go once written, so a big input does not stay resident.
       try {
-        stream_converted(*t, to, sink);
+        stream_converted(*t, to, sink, /*release_input=*/!t->owned);
       } catch (const Error& e) {
         fail(path, ": tensor '", tensor_name, "' to ", tensor_type_name(to), ": ", e.what());
       }
-      // Views point into read-only file maps (owned tensors never do): their
-      // pages can go, so a big input is not left resident after the write.
-      if (!t->owned) release_mapped_pages(t->data, t->nbytes());
     });
   }
   w.write(path, true, progress_label);

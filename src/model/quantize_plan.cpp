@@ -59,6 +59,7 @@ const TensorPlan* QuantizePlan::find(const std::string& name) const {
 QuantizePlan plan_quantization(Model& model, const QuantizeRules& rules) {
   QuantizePlan plan;
   std::vector<int> matches(rules.overrides.size(), 0);
+  std::vector<std::string> norm_hit(rules.overrides.size());  // a norm/scalar it would have changed
   int requantized = 0;
   for (const TensorSlot& s : tensor_slots(model.config, model.weights)) {
     const Tensor& t = *s.tensor;
@@ -68,12 +69,14 @@ QuantizePlan plan_quantization(Model& model, const QuantizeRules& rules) {
     for (size_t i = 0; i < rules.overrides.size(); ++i) {
       const TypeOverride& o = rules.overrides[i];
       if (!std::regex_search(s.gguf_name, o.regex)) continue;
+      // Norms and scalars stay F32 (as llama-quantize): a pattern such as
+      // 'attn_q' also matching attn_q_norm applies to the matrices only; a
+      // pattern that matches nothing but norms is an error (below).
+      if (small_role(s.role) && o.type != TensorType::F32) {
+        if (norm_hit[i].empty()) norm_hit[i] = s.gguf_name;
+        continue;
+      }
       ++matches[i];
-      if (small_role(s.role) && o.type != TensorType::F32)
-        throw Error(cat("--tensor-type '", o.pattern, "=", tensor_type_name(o.type), "' matches '",
-                        s.gguf_name, "', a ", s.role == TensorRole::Norm ? "norm" : "scalar",
-                        " weight: norms and scalars stay F32"),
-                    "narrow the pattern, e.g. anchor it: '^blk\\.3\\.attn_q\\.weight$'");
       p.to = o.type;
       p.note = cat("--tensor-type ", o.pattern);
       break;  // first match wins
@@ -95,9 +98,15 @@ QuantizePlan plan_quantization(Model& model, const QuantizeRules& rules) {
                                 " tensors are already quantized; they are dequantized to F32 and "
                                 "quantized again, which adds error (quantize from the F32/BF16 original "
                                 "when you have it)"));
-  for (size_t i = 0; i < rules.overrides.size(); ++i)
-    if (matches[i] == 0)
-      plan.warnings.push_back(cat("--tensor-type '", rules.overrides[i].pattern, "' matches no tensor"));
+  for (size_t i = 0; i < rules.overrides.size(); ++i) {
+    const TypeOverride& o = rules.overrides[i];
+    if (matches[i] > 0) continue;
+    if (!norm_hit[i].empty())
+      throw Error(cat("--tensor-type '", o.pattern, "=", tensor_type_name(o.type), "' matches only norm/scalar "
+                      "weights (e.g. '", norm_hit[i], "'): norms and scalars stay F32"),
+                  "name matrices, e.g. 'attn_q\\.weight=q8_0' or '^blk\\.3\\.ffn_=q8_0'");
+    plan.warnings.push_back(cat("--tensor-type '", o.pattern, "' matches no tensor"));
+  }
   return plan;
 }
 

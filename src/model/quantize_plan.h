@@ -24,7 +24,10 @@
 namespace qat {
 
 // One --tensor-type REGEX=TYPE: ECMAScript regex searched (std::regex_search,
-// anchor with ^...$ for a full match) in the GGUF tensor name.
+// anchor with ^...$ for a full match) in the GGUF tensor name. Overrides never
+// change norms or scalars: a pattern that also matches them applies to the
+// other tensors; one that matches only norms/scalars (with a type other than
+// F32) is an error.
 struct TypeOverride {
   std::string pattern;
   std::regex regex;
@@ -56,7 +59,7 @@ struct QuantizePlan {
 
 bool is_quantized(TensorType t);
 
-// Throws qat::Error when an override would quantize a norm or scalar.
+// Throws qat::Error when an override matches only norms/scalars.
 QuantizePlan plan_quantization(Model& model, const QuantizeRules& rules);
 
 }  // namespace qat

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "base/fp16.h"
 #include "quant/quant_types.h"
 
@@ -66,16 +67,20 @@ Tensor convert_tensor(const Tensor& t, TensorType type) {
 }
 
 void stream_converted(const Tensor& t, TensorType type,
-                      const std::function<void(const void*, uint64_t)>& sink) {
+                      const std::function<void(const void*, uint64_t)>& sink, bool release_input) {
+  constexpr uint64_t kChunk = uint64_t(4) << 20;
   if (t.type == type) {
-    sink(t.data, t.nbytes());
+    for (uint64_t at = 0, n = t.nbytes(); at < n; at += kChunk) {
+      sink(t.data + at, std::min(kChunk, n - at));
+      if (release_input) release_mapped_pages(t.data + at, std::min(kChunk, n - at));
+    }
     return;
   }
   const int64_t rows = t.rows(), cols = t.cols();
   const uint64_t in_row = tensor_bytes(uint32_t(t.type), uint64_t(cols));
   const uint64_t out_row = tensor_bytes(uint32_t(type), uint64_t(cols));
   // Rows per chunk: about 4 MiB of output, at least one row.
-  const int64_t chunk_rows = std::max<int64_t>(1, int64_t((uint64_t(4) << 20) / out_row));
+  const int64_t chunk_rows = std::max<int64_t>(1, int64_t(kChunk / out_row));
   std::vector<uint8_t> out(size_t(std::min(chunk_rows, rows) * int64_t(out_row)));
   for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
     const int64_t nr = std::min(chunk_rows, rows - r0);
@@ -103,6 +108,7 @@ void stream_converted(const Tensor& t, TensorType type,
     }
     if (failed) fail(error);
     sink(out.data(), uint64_t(nr) * out_row);
+    if (release_input) release_mapped_pages(t.data + uint64_t(r0) * in_row, uint64_t(nr) * in_row);
   }
 }
 

@@ -22,8 +22,10 @@ Tensor convert_tensor(const Tensor& t, TensorType type);
 // row by row (rows converted in parallel): memory stays at one chunk however
 // big the tensor. The row length must suit `type` (a multiple of 32 for Q8_0
 // / Q4_0). A tensor already of `type` is passed through unchanged.
+// release_input: drop the input's pages after each chunk (base/mapped_file.h
+// release_mapped_pages) -- only for views into a read-only file map.
 void stream_converted(const Tensor& t, TensorType type,
-                      const std::function<void(const void*, uint64_t)>& sink);
+                      const std::function<void(const void*, uint64_t)>& sink, bool release_input = false);
 // Owned F32 tensor from values.
 Tensor f32_tensor(std::vector<int64_t> shape, const std::vector<float>& values);
 
