@@ -38,6 +38,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   std::shared_ptr<GgufFile> f = GgufFile::open(path);
   model->sources.push_back(f);
   model->config = config_from_gguf(*f);
+  model->name = f->get_string_opt("general.name").value_or("");
   std::set<std::string> used = {"rope_freqs.weight"};  // read into the config
   for (const TensorSlot& slot : tensor_slots(model->config, model->weights)) {
     const GgufTensorInfo* t = f->find_tensor(slot.gguf_name);
@@ -90,7 +91,7 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
                      uint32_t file_type, const std::string& progress_label) {
   const ModelConfig& c = model.config;
   GgufWriter w;
-  std::string name = std::filesystem::path(model.source_path).stem().string();
+  std::string name = model.name.empty() ? std::filesystem::path(model.source_path).stem().string() : model.name;
   if (name.empty() || name[0] == '<') name = std::string(family_name(c.family)) + " model";
   write_gguf_config(w, c, name, file_type);
   if (model.tokenizer) {

@@ -19,6 +19,7 @@ struct Model {
   std::unique_ptr<Tokenizer> tokenizer;        // null when the file has none
   std::vector<std::shared_ptr<void>> sources;  // mapped files the weights point into
   std::string source_path;
+  std::string name;  // general.name of a GGUF input, kept when saving (else the file stem)
 
   // sqrt(hidden) and sqrt(ple_dim), rounded to the embedding's storage type as
   // HF does ("normalizer" cast to the weight dtype before the multiply).

@@ -44,8 +44,9 @@ TEST(QuantizePlan, GemmaDefaults) {
   EXPECT_EQ(planned(p, "blk.0.attn_norm.weight"), TensorType::F32);
   EXPECT_EQ(planned(p, "output_norm.weight"), TensorType::F32);
   EXPECT_EQ(p.find("output.weight"), nullptr);
-  for (const TensorPlan& t : p.tensors)
+  for (const TensorPlan& t : p.tensors) {
     if (t.role == TensorRole::Norm || t.role == TensorRole::Scalar) EXPECT_EQ(t.to, TensorType::F32) << t.name;
+  }
   EXPECT_TRUE(p.warnings.empty());
 
   p = plan_quantization(*g3, {TensorType::Q8_0, {}});
