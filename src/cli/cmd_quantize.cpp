@@ -69,7 +69,8 @@ void add_quantize(CLI::App& app) {
   cmd->add_option("TYPE", o->type, "q8_0 | q4_0 | f16 | bf16 | f32")->required();
   cmd->add_option("--tensor-type", o->overrides,
                   "REGEX=TYPE: tensors whose GGUF name contains a match of REGEX (ECMAScript; "
-                  "e.g. 'attn_v=q8_0', '^output\\.weight$=q4_0') get TYPE; repeatable, first match wins");
+                  "e.g. 'attn_v=q8_0', '^output\\.weight$=q4_0') get TYPE; repeatable, first match wins")
+      ->allow_extra_args(false);  // one value per flag, so IN OUT TYPE may follow it
   cmd->add_flag("--dry-run", o->dry_run, "Print each tensor's chosen type and the sizes; write nothing");
   cmd->callback([o] {
     const auto t0 = std::chrono::steady_clock::now();

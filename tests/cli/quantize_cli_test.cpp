@@ -56,6 +56,11 @@ TEST_F(QuantizeCli, DryRunPrintsThePlanAndWritesNothing) {
   EXPECT_NE(r.out.find("bits/weight"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nothing written"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(out));
+  // Flags may come before the positional arguments.
+  r = test::run_qat("quantize --tensor-type attn_v=q8_0 --tensor-type ffn_=f16 " + in + " " + out +
+                    " q4_0 --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--tensor-type ffn_"), std::string::npos) << r.out;
 }
 
 TEST_F(QuantizeCli, BadArgumentsGiveClearErrorsAndNoFile) {
