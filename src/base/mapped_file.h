@@ -24,10 +24,11 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-// Drops the whole pages inside [p, p + n) of a read-only file mapping from this
-// process's resident memory (madvise DONTNEED); reading them again faults
-// them back in from the file. A no-op for memory that is not page-aligned
-// enough to hold a whole page.
+// Drops this process's resident pages of [p, p + n) (whole pages inside the
+// range only). ONLY for read-only file mappings such as MappedFile's: the
+// pages come back from the file on the next access, so nothing is lost; used
+// by streaming writers so reading a 4 GB input does not leave 4 GB resident.
+// On anonymous (heap) memory this would zero the data: never call it there.
 void release_mapped_pages(const void* p, size_t n);
 
 }  // namespace qat

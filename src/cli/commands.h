@@ -8,6 +8,7 @@ namespace qat::cli {
 void add_info(CLI::App& app);
 void add_init(CLI::App& app);
 void add_convert(CLI::App& app);
+void add_quantize(CLI::App& app);
 void add_run(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_demo(CLI::App& app);

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "cli/commands.h"
+#include "model/memory_check.h"
 
 namespace qat::cli {
 
@@ -26,6 +27,8 @@ std::unique_ptr<Model> load_model_for_generation(const GenerationOptions& o) {
   if (!model->tokenizer)
     throw Error(o.model_path + ": the model has no tokenizer",
                 "convert it from a HF directory that has tokenizer.json, or create it with `qat init --tokenizer FILE`");
+  // Fail now, with sizes and a hint, rather than be OOM-killed mid-generation.
+  check_model_fits_in_memory(*model, effective_context(o, *model));
   return model;
 }
 

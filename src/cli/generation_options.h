@@ -19,7 +19,8 @@ struct GenerationOptions {
 };
 
 void add_generation_options(CLI::App* cmd, GenerationOptions& o);
-// Loads the model named by -m and checks it has a tokenizer.
+// Loads the model named by -m, checks it has a tokenizer and that it fits in
+// memory with a KV cache of effective_context() positions.
 std::unique_ptr<Model> load_model_for_generation(const GenerationOptions& o);
 // Context size actually used: --ctx capped by the model's max positions.
 int effective_context(const GenerationOptions& o, const Model& m);

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   qat::cli::add_info(app);
   qat::cli::add_init(app);
   qat::cli::add_convert(app);
+  qat::cli::add_quantize(app);
   qat::cli::add_run(app);
   qat::cli::add_chat(app);
   qat::cli::add_demo(app);

@@ -10,6 +10,7 @@
 // Every error is a qat::Error whose message starts with the file path.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,11 +114,21 @@ class GgufFile {
 // at write() time, so it must stay valid until then.
 class GgufWriter {
  public:
+  // A tensor whose bytes are made at write() time: it calls `sink` with
+  // consecutive chunks that must add up to exactly n_bytes. Lets a converting
+  // writer (quantize) hold one chunk in memory instead of every tensor.
+  using ByteSink = std::function<void(const void* data, uint64_t n)>;
+  using TensorProducer = std::function<void(const ByteSink& sink)>;
+
   void set(const std::string& key, GgufValue value);  // replaces an existing key in place
   // dims in ggml order (dims[0] contiguous). n_bytes must match type and dims.
   void add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
                   const void* data, uint64_t n_bytes);
-  void write(const std::string& path, bool show_progress = true) const;
+  void add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
+                  uint64_t n_bytes, TensorProducer produce);
+  // progress_label names the progress bar shown for large files.
+  void write(const std::string& path, bool show_progress = true,
+             const std::string& progress_label = "writing") const;
   uint64_t alignment = 32;
 
  private:
@@ -127,6 +138,7 @@ class GgufWriter {
     uint32_t type;
     const void* data;
     uint64_t n_bytes;
+    TensorProducer produce;  // set instead of data for lazily made tensors
   };
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::vector<PendingTensor> tensors_;

@@ -91,6 +91,14 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
 }
 
 void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
+                            uint64_t n_bytes, TensorProducer produce) {
+  QAT_CHECK(produce, "GGUF writer: tensor '", printable(name), "': no producer");
+  static const uint8_t placeholder = 0;  // passes the null-data check; never read
+  add_tensor(name, std::move(dims), type, &placeholder, n_bytes);
+  tensors_.back().produce = std::move(produce);
+}
+
+void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims, uint32_t type,
                             const void* data, uint64_t n_bytes) {
   const std::string where = cat("GGUF writer: tensor '", printable(name), "'");
   QAT_CHECK(!name.empty(), "GGUF writer: empty tensor name");
@@ -114,10 +122,11 @@ void GgufWriter::add_tensor(const std::string& name, std::vector<uint64_t> dims,
   QAT_CHECK(n_bytes == expect, where, ": ", n_bytes, " bytes given, ", info->name, " [",
             n, " elements] needs ", expect);
   QAT_CHECK(data || n_bytes == 0, where, ": null data");
-  tensors_.push_back({name, std::move(dims), type, data, n_bytes});
+  tensors_.push_back({name, std::move(dims), type, data, n_bytes, nullptr});
 }
 
-void GgufWriter::write(const std::string& path, bool show_progress) const {
+void GgufWriter::write(const std::string& path, bool show_progress,
+                       const std::string& progress_label) const {
   // The alignment is `alignment`, or general.alignment when set explicitly
   // (as gguf-py's add_custom_alignment does); both must agree.
   uint64_t align = alignment;
@@ -167,15 +176,25 @@ void GgufWriter::write(const std::string& path, bool show_progress) const {
   f.write_zeros(fmt_detail::align_up(f.position(), align) - f.position());
 
   const bool progress = show_progress && total >= kProgressMinBytes;
-  Progress bar("writing", total >> 20, "MiB");
+  Progress bar(progress_label, total >> 20, "MiB");
   uint64_t done = 0;
-  for (const PendingTensor& t : tensors_) {
-    const auto* p = static_cast<const uint8_t*>(t.data);
-    for (uint64_t at = 0; at < t.n_bytes; at += kChunkBytes) {
-      const uint64_t n = std::min(kChunkBytes, t.n_bytes - at);
+  auto sink = [&](const void* data, uint64_t n_bytes) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    for (uint64_t at = 0; at < n_bytes; at += kChunkBytes) {
+      const uint64_t n = std::min(kChunkBytes, n_bytes - at);
       f.write(p + at, n);
       done += n;
       if (progress) bar.set(done >> 20);
+    }
+  };
+  for (const PendingTensor& t : tensors_) {
+    if (t.produce) {
+      const uint64_t start = f.position();
+      t.produce(sink);
+      QAT_CHECK(f.position() - start == t.n_bytes, path, ": tensor '", printable(t.name), "': producer gave ",
+                f.position() - start, " bytes, expected ", t.n_bytes);
+    } else {
+      sink(t.data, t.n_bytes);
     }
     f.write_zeros(fmt_detail::align_up(t.n_bytes, align) - t.n_bytes);
   }

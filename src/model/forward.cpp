@@ -14,6 +14,12 @@ namespace qat {
 
 namespace {
 
+// Positions the KV ring buffer of a layer holds: sliding layers need only
+// the window plus one batch.
+int cache_capacity(const ModelConfig& c, const LayerSpec& s, int max_context, int max_batch) {
+  return s.sliding ? std::min(max_context, c.sliding_window + max_batch) : max_context;
+}
+
 MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols(), t.packed.get()}; }
 
 // Y (n, rows) = X (n, cols) @ W^T
@@ -36,7 +42,7 @@ Session::Session(const Model& model, int max_context, int max_batch)
     max_f = std::max(max_f, s.ffn_dim);
     if (s.stores_kv) {
       LayerCache& lc = cache_[size_t(i)];
-      lc.cap = s.sliding ? std::min(max_context, c.sliding_window + max_batch_) : max_context;
+      lc.cap = cache_capacity(c, s, max_context, max_batch_);
       lc.k.assign(size_t(lc.cap) * size_t(s.n_kv_heads * s.head_dim), 0.0f);
       lc.v.assign(lc.k.size(), 0.0f);
     }
@@ -83,6 +89,15 @@ Session::Session(const Model& model, int max_context, int max_batch)
   ple_in_.resize(B * LP);
   ple_tmp_.resize(B * std::max(LP, size_t(1)));
   scores_.resize(size_t(omp_get_max_threads()) * size_t(max_context));
+}
+
+uint64_t Session::kv_cache_bytes_for(const Model& model, int max_context, int max_batch) {
+  uint64_t n = 0;
+  for (const LayerSpec& s : model.specs)
+    if (s.stores_kv)
+      n += 2 * uint64_t(cache_capacity(model.config, s, max_context, std::max(1, max_batch))) *
+           uint64_t(s.n_kv_heads) * uint64_t(s.head_dim) * sizeof(float);
+  return n;
 }
 
 uint64_t Session::kv_cache_bytes() const {

@@ -29,6 +29,8 @@ class Session {
   int max_context() const { return max_context_; }
   void reset() { n_past_ = 0; }
   uint64_t kv_cache_bytes() const;
+  // What kv_cache_bytes() will be for a session of this size, before making it.
+  static uint64_t kv_cache_bytes_for(const Model& model, int max_context, int max_batch = 256);
 
  private:
   void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits);

@@ -4,7 +4,6 @@
 #include <set>
 
 #include "base/error.h"
-#include "base/progress.h"
 #include "formats/gguf.h"
 #include "model/gguf_config.h"
 #include "model/model.h"
@@ -20,16 +19,18 @@ std::string dims_str(const std::vector<uint64_t>& d) {
   return "[" + s + "]";
 }
 
-uint32_t file_type_of(TensorType t) {
-  switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::BF16: return 32;
-    default: fail("GGUF output type ", tensor_type_name(t), " is not supported by convert");
-  }
-}
-
 }  // namespace
+
+uint32_t gguf_file_type(TensorType t) {
+  switch (t) {
+    case TensorType::F32: return 0;   // LLAMA_FTYPE_ALL_F32
+    case TensorType::F16: return 1;   // LLAMA_FTYPE_MOSTLY_F16
+    case TensorType::Q4_0: return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
+    case TensorType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+    case TensorType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
+  }
+  fail("GGUF output type ", tensor_type_name(t), " has no llama.cpp file type");
+}
 
 std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   auto model = std::make_unique<Model>();
@@ -37,6 +38,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   std::shared_ptr<GgufFile> f = GgufFile::open(path);
   model->sources.push_back(f);
   model->config = config_from_gguf(*f);
+  model->name = f->get_string_opt("general.name").value_or("");
   std::set<std::string> used = {"rope_freqs.weight"};  // read into the config
   for (const TensorSlot& slot : tensor_slots(model->config, model->weights)) {
     const GgufTensorInfo* t = f->find_tensor(slot.gguf_name);
@@ -78,11 +80,20 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
 }
 
 void save_gguf_model(const Model& model, const std::string& path, TensorType type) {
+  auto type_of = [type](const TensorSlot& s) {
+    const bool small = s.role == TensorRole::Norm || s.role == TensorRole::Scalar;
+    return small ? TensorType::F32 : type;
+  };
+  save_gguf_model(model, path, type_of, gguf_file_type(type), "convert");
+}
+
+void save_gguf_model(const Model& model, const std::string& path, const TensorTypeChooser& type_of,
+                     uint32_t file_type, const std::string& progress_label) {
   const ModelConfig& c = model.config;
   GgufWriter w;
-  std::string name = std::filesystem::path(model.source_path).stem().string();
+  std::string name = model.name.empty() ? std::filesystem::path(model.source_path).stem().string() : model.name;
   if (name.empty() || name[0] == '<') name = std::string(family_name(c.family)) + " model";
-  write_gguf_config(w, c, name, file_type_of(type));
+  write_gguf_config(w, c, name, file_type);
   if (model.tokenizer) {
     QAT_CHECK(model.tokenizer->vocab_size() <= c.vocab_size, path, ": tokenizer has ",
               model.tokenizer->vocab_size(), " tokens, more than the ", c.vocab_size, " embedding rows");
@@ -90,12 +101,7 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
     model.tokenizer->write_gguf_padded(w, c.vocab_size);
   }
 
-  std::vector<Tensor> keep;  // converted tensors must outlive w.write()
-  keep.reserve(4 * size_t(c.num_hidden_layers) * 8 + 8);
-  auto add = [&](const std::string& n, const Tensor& t) {
-    std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
-    w.add_tensor(n, dims, uint32_t(t.type), t.data, t.nbytes());
-  };
+  std::vector<Tensor> keep;  // tensors made here must outlive w.write()
   if (c.family == Family::Gemma4) {
     // Proportional RoPE for llama.cpp: frequency factor 1 on rotated pairs,
     // 1e30 (no rotation) on the rest; first tensor, as the converter writes it.
@@ -104,20 +110,31 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
     std::vector<float> f(size_t(G / 2), 1e30f);
     for (int i = 0; i < rotated; ++i) f[size_t(i)] = 1.0f;
     keep.push_back(f32_tensor({G / 2}, f));
-    add("rope_freqs.weight", keep.back());
+    w.add_tensor("rope_freqs.weight", {uint64_t(G / 2)}, uint32_t(TensorType::F32), keep.back().data,
+                 keep.back().nbytes());
   }
   ModelWeights& weights = const_cast<ModelWeights&>(model.weights);  // slots are only read
-  const auto slots = tensor_slots(c, weights);
-  Progress progress("convert", slots.size(), "tensors");
-  for (const TensorSlot& s : slots) {
-    progress.add();
+  for (const TensorSlot& s : tensor_slots(c, weights)) {
     if (!s.tensor->present()) continue;
+    const TensorType to = type_of(s);
     const bool small = s.role == TensorRole::Norm || s.role == TensorRole::Scalar;
-    keep.push_back(convert_tensor(*s.tensor, small ? TensorType::F32 : type));
-    add(s.gguf_name, keep.back());
+    QAT_CHECK(!small || to == TensorType::F32, path, ": internal: norm/scalar '", s.gguf_name,
+              "' must be written as F32, not ", tensor_type_name(to));
+    const Tensor* t = s.tensor;
+    std::vector<uint64_t> dims(t->shape.rbegin(), t->shape.rend());
+    const uint64_t n_bytes = tensor_bytes(uint32_t(to), uint64_t(t->numel()));
+    const std::string tensor_name = s.gguf_name;
+    w.add_tensor(s.gguf_name, dims, uint32_t(to), n_bytes, [t, to, tensor_name, path](const GgufWriter::ByteSink& sink) {
+      // Views point into read-only file maps (owned tensors never do): their
+      // pages can go once written, so a big input does not stay resident.
+      try {
+        stream_converted(*t, to, sink, /*release_input=*/!t->owned);
+      } catch (const Error& e) {
+        fail(path, ": tensor '", tensor_name, "' to ", tensor_type_name(to), ": ", e.what());
+      }
+    });
   }
-  progress.finish();
-  w.write(path);
+  w.write(path, true, progress_label);
 }
 
 }  // namespace qat

@@ -1,6 +1,7 @@
 // A loaded model: config, per-layer specs, weights (mostly views into mapped
 // files) and its tokenizer. Loaders live in load_*.cpp, writers in save_*.cpp.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct Model {
   std::unique_ptr<Tokenizer> tokenizer;        // null when the file has none
   std::vector<std::shared_ptr<void>> sources;  // mapped files the weights point into
   std::string source_path;
+  std::string name;  // general.name of a GGUF input, kept when saving (else the file stem)
 
   // sqrt(hidden) and sqrt(ple_dim), rounded to the embedding's storage type as
   // HF does ("normalizer" cast to the weight dtype before the multiply).
@@ -46,6 +48,17 @@ std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t see
 // Writers (atomic). `type` is the storage type of matrices and embeddings;
 // norms and scalars stay F32.
 void save_gguf_model(const Model& model, const std::string& path, TensorType type);
+// GGUF with a storage type per tensor (norms and scalars must get F32).
+// Tensors are converted while the file is written, a few MiB at a time, and
+// the input's mapped pages are released after each tensor, so memory stays
+// near one chunk (see stream_converted). file_type is general.file_type
+// (llama.cpp's LLAMA_FTYPE_*: see gguf_file_type()).
+using TensorTypeChooser = std::function<TensorType(const TensorSlot&)>;
+void save_gguf_model(const Model& model, const std::string& path, const TensorTypeChooser& type_of,
+                     uint32_t file_type, const std::string& progress_label = "writing");
+// llama.cpp's general.file_type for a model "mostly" of `type`:
+// F32 0, F16 1, Q4_0 2, Q8_0 7, BF16 32.
+uint32_t gguf_file_type(TensorType type);
 // HF output is split into model-0000k-of-0000n.safetensors shards of at most
 // max_shard_bytes (a larger tensor gets a shard of its own) plus
 // model.safetensors.index.json when it does not fit in one file.

@@ -1,8 +1,10 @@
 #include "model/tensor_convert.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "base/fp16.h"
 #include "quant/quant_types.h"
 
@@ -40,6 +42,8 @@ void from_f32(TensorType type, const float* src, void* dst, int64_t n) {
       for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
       return;
     }
+    case TensorType::Q8_0: return quantize_row_q8_0(src, static_cast<BlockQ8_0*>(dst), n);
+    case TensorType::Q4_0: return quantize_row_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
     default: fail("cannot convert F32 to ", tensor_type_name(type));
   }
 }
@@ -60,6 +64,52 @@ Tensor convert_tensor(const Tensor& t, TensorType type) {
     from_f32(type, tmp.data(), out.owned->data(), t.numel());
   }
   return out;
+}
+
+void stream_converted(const Tensor& t, TensorType type,
+                      const std::function<void(const void*, uint64_t)>& sink, bool release_input) {
+  constexpr uint64_t kChunk = uint64_t(4) << 20;
+  if (t.type == type) {
+    for (uint64_t at = 0, n = t.nbytes(); at < n; at += kChunk) {
+      sink(t.data + at, std::min(kChunk, n - at));
+      if (release_input) release_mapped_pages(t.data + at, std::min(kChunk, n - at));
+    }
+    return;
+  }
+  const int64_t rows = t.rows(), cols = t.cols();
+  const uint64_t in_row = tensor_bytes(uint32_t(t.type), uint64_t(cols));
+  const uint64_t out_row = tensor_bytes(uint32_t(type), uint64_t(cols));
+  // Rows per chunk: about 4 MiB of output, at least one row.
+  const int64_t chunk_rows = std::max<int64_t>(1, int64_t(kChunk / out_row));
+  std::vector<uint8_t> out(size_t(std::min(chunk_rows, rows) * int64_t(out_row)));
+  for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
+    const int64_t nr = std::min(chunk_rows, rows - r0);
+    bool failed = false;
+    std::string error;
+#pragma omp parallel
+    {
+      std::vector<float> row(static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < nr; ++r) {
+        try {
+          const uint8_t* src = t.data + uint64_t(r0 + r) * in_row;
+          uint8_t* dst = out.data() + uint64_t(r) * out_row;
+          if (t.type == TensorType::F32) {
+            from_f32(type, reinterpret_cast<const float*>(src), dst, cols);
+          } else {
+            to_f32(t.type, src, row.data(), cols);
+            from_f32(type, row.data(), dst, cols);
+          }
+        } catch (const Error& e) {  // exceptions must not leave an OpenMP region
+#pragma omp critical
+          if (!failed) failed = true, error = cat("row ", r0 + r, ": ", e.what());
+        }
+      }
+    }
+    if (failed) fail(error);
+    sink(out.data(), uint64_t(nr) * out_row);
+    if (release_input) release_mapped_pages(t.data + uint64_t(r0) * in_row, uint64_t(nr) * in_row);
+  }
 }
 
 Tensor f32_tensor(std::vector<int64_t> shape, const std::vector<float>& values) {

@@ -23,12 +23,14 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// args are appended to the binary path verbatim (quote them yourself).
-inline CommandResult run_qat(const std::string& args, const std::string& stdin_text = "") {
+// env ("NAME=value ", may be empty) goes before the binary; args are appended
+// to the binary path verbatim (quote them yourself).
+inline CommandResult run_qat_env(const std::string& env, const std::string& args,
+                                 const std::string& stdin_text = "") {
   static int counter = 0;
   const std::string base = std::filesystem::temp_directory_path().string() + "/qat_cli_" +
                            std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  std::string cmd = std::string(QAT_BINARY) + " " + args + " > " + base + ".out 2> " + base + ".err";
+  std::string cmd = env + std::string(QAT_BINARY) + " " + args + " > " + base + ".out 2> " + base + ".err";
   if (!stdin_text.empty()) {
     std::ofstream(base + ".in") << stdin_text;
     cmd += " < " + base + ".in";
@@ -49,6 +51,10 @@ inline CommandResult run_qat(const std::string& args, const std::string& stdin_t
   std::filesystem::remove(base + ".err");
   std::filesystem::remove(base + ".in");
   return r;
+}
+
+inline CommandResult run_qat(const std::string& args, const std::string& stdin_text = "") {
+  return run_qat_env("", args, stdin_text);
 }
 
 }  // namespace qat::test

@@ -1,0 +1,121 @@
+// qat quantize IN OUT TYPE: round-to-nearest post-training quantization of a
+// GGUF file or HF checkpoint to a GGUF file, with Gemma-aware per-tensor
+// types (model/quantize_plan.h) and --tensor-type overrides.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "base/error.h"
+#include "base/memory_info.h"
+#include "cli/commands.h"
+#include "model/model.h"
+#include "model/quantize_plan.h"
+
+namespace qat::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Bytes on disk of a file, or of all files in a checkpoint directory.
+uint64_t disk_bytes(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return fs::file_size(path, ec);
+  uint64_t n = 0;
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
+}
+
+std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s;
+  for (int64_t d : shape) s += (s.empty() ? "" : " x ") + std::to_string(d);
+  return s;
+}
+
+double bits_per_weight(uint64_t bytes, uint64_t params) {
+  return params ? 8.0 * double(bytes) / double(params) : 0.0;
+}
+
+void print_plan(const QuantizePlan& plan) {
+  std::printf("%-34s %-16s %-5s %-5s %12s  %s\n", "tensor", "shape", "from", "to", "bytes", "note");
+  for (const TensorPlan& t : plan.tensors)
+    std::printf("%-34s %-16s %-5s %-5s %12llu  %s\n", t.name.c_str(), shape_str(t.shape).c_str(),
+                tensor_type_name(t.from), tensor_type_name(t.to),
+                static_cast<unsigned long long>(t.bytes_to), t.note.c_str());
+  std::printf("\n%zu tensors, %llu parameters\n", plan.tensors.size(),
+              static_cast<unsigned long long>(plan.params));
+  std::printf("tensor data: %s (%.2f bits/weight) -> %s (%.2f bits/weight)\n",
+              format_bytes(plan.bytes_from).c_str(), bits_per_weight(plan.bytes_from, plan.params),
+              format_bytes(plan.bytes_to).c_str(), bits_per_weight(plan.bytes_to, plan.params));
+}
+
+}  // namespace
+
+void add_quantize(CLI::App& app) {
+  struct Opts {
+    std::string in, out, type;
+    std::vector<std::string> overrides;
+    bool dry_run = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "quantize",
+      "Quantize a model to a GGUF file (round to nearest). Defaults: matrices get TYPE; under q4_0 the "
+      "tied embedding/output stays Q8_0; norms and scalars stay F32; rows not a multiple of 32 "
+      "fall back to F16");
+  cmd->add_option("IN", o->in, "Input: .gguf file or HF checkpoint directory")->required();
+  cmd->add_option("OUT", o->out, "Output .gguf file (written atomically)")->required();
+  cmd->add_option("TYPE", o->type, "q8_0 | q4_0 | f16 | bf16 | f32")->required();
+  cmd->add_option("--tensor-type", o->overrides,
+                  "REGEX=TYPE: tensors whose GGUF name contains a match of REGEX (ECMAScript; "
+                  "e.g. 'attn_v=q8_0', '^output\\.weight$=q4_0') get TYPE; repeatable, first match wins")
+      ->allow_extra_args(false);  // one value per flag, so IN OUT TYPE may follow it
+  cmd->add_flag("--dry-run", o->dry_run, "Print each tensor's chosen type and the sizes; write nothing");
+  cmd->callback([o] {
+    const auto t0 = std::chrono::steady_clock::now();
+    QuantizeRules rules;
+    try {
+      rules.type = parse_tensor_type(o->type);
+    } catch (const Error& e) {
+      fail("TYPE: ", e.what());
+    }
+    for (const std::string& spec : o->overrides) rules.overrides.push_back(parse_type_override(spec));
+    QAT_CHECK(o->out.size() > 5 && o->out.substr(o->out.size() - 5) == ".gguf", o->out,
+              ": OUT must be a .gguf file");
+    std::error_code ec;
+    QAT_CHECK(fs::exists(o->in, ec), o->in, ": no such file or directory");
+    QAT_CHECK(o->in != o->out && !fs::equivalent(o->in, o->out, ec), o->out,
+              ": output is the input file; choose another OUT");
+
+    auto model = load_model(o->in);
+    const QuantizePlan plan = plan_quantization(*model, rules);
+    for (const std::string& w : plan.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+    if (o->dry_run) {
+      print_plan(plan);
+      std::printf("dry run: nothing written\n");
+      return;
+    }
+    for (const TensorPlan& t : plan.tensors)
+      if (!t.note.empty() && t.note.rfind("row length", 0) == 0)
+        std::fprintf(stderr, "note: %s: %s\n", t.name.c_str(), t.note.c_str());
+    auto type_of = [&plan](const TensorSlot& s) {
+      const TensorPlan* p = plan.find(s.gguf_name);
+      QAT_CHECK(p, "internal: no plan for tensor '", s.gguf_name, "'");
+      return p->to;
+    };
+    save_gguf_model(*model, o->out, type_of, gguf_file_type(rules.type), "quantize");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const uint64_t in_bytes = disk_bytes(o->in), out_bytes = disk_bytes(o->out);
+    std::printf("quantized %s -> %s (%s, %s)\n", o->in.c_str(), o->out.c_str(),
+                family_name(model->config.family), tensor_type_name(rules.type));
+    std::printf("  input  %s (%.2f bits/weight)\n  output %s (%.2f bits/weight), %.2fx smaller\n",
+                format_bytes(in_bytes).c_str(), bits_per_weight(plan.bytes_from, plan.params),
+                format_bytes(out_bytes).c_str(), bits_per_weight(plan.bytes_to, plan.params),
+                out_bytes ? double(in_bytes) / double(out_bytes) : 0.0);
+    std::printf("  %zu tensors in %.1f s, peak memory (RSS) %s\n", plan.tensors.size(), s,
+                format_bytes(peak_rss_bytes()).c_str());
+  });
+}
+
+}  // namespace qat::cli

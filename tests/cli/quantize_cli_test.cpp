@@ -1,0 +1,115 @@
+// `qat quantize` end to end, and the up-front memory check of run/chat.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "formats/gguf.h"
+#include "run_command.h"
+
+namespace qat {
+namespace {
+
+class QuantizeCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/qat_quantize_cli_" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string init(const std::string& arch) {
+    const std::string path = dir_ + "/" + arch + ".gguf";
+    auto r = test::run_qat("init --arch " + arch + " --preset tiny --seed 3 -o " + path);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(QuantizeCli, QuantizesAndTheOutputRuns) {
+  for (const char* arch : {"gemma3", "gemma4"}) {
+    const std::string in = init(arch);
+    for (const char* type : {"q8_0", "q4_0"}) {
+      const std::string out = dir_ + "/" + arch + "_" + type + ".gguf";
+      auto r = test::run_qat("quantize " + in + " " + out + " " + type + " --tensor-type 'attn_v=f16'");
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_NE(r.out.find("smaller"), std::string::npos) << r.out;
+      auto f = GgufFile::open(out);
+      const uint32_t q = std::string(type) == "q8_0" ? 8 : 2;
+      EXPECT_EQ(f->find_tensor("blk.0.attn_q.weight")->type, q);
+      EXPECT_EQ(f->find_tensor("token_embd.weight")->type, 8u) << "tied embedding at Q8_0";
+      EXPECT_EQ(f->find_tensor("blk.0.attn_v.weight")->type, 1u) << "override to F16";
+      EXPECT_EQ(f->find_tensor("blk.0.attn_norm.weight")->type, 0u);
+      r = test::run_qat("run -m " + out + " -p 'Card ending 4242 declined' -n 6 --temp 0");
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
+    }
+  }
+}
+
+TEST_F(QuantizeCli, DryRunPrintsThePlanAndWritesNothing) {
+  const std::string in = init("gemma4"), out = dir_ + "/never.gguf";
+  auto r = test::run_qat("quantize " + in + " " + out + " q4_0 --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("token_embd.weight"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tied embedding/output kept at Q8_0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bits/weight"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nothing written"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Flags may come before the positional arguments.
+  r = test::run_qat("quantize --tensor-type attn_v=q8_0 --tensor-type ffn_=f16 " + in + " " + out +
+                    " q4_0 --dry-run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("--tensor-type ffn_"), std::string::npos) << r.out;
+}
+
+TEST_F(QuantizeCli, BadArgumentsGiveClearErrorsAndNoFile) {
+  const std::string in = init("gemma3"), out = dir_ + "/out.gguf";
+  struct Case {
+    std::string args, message;
+  };
+  const Case cases[] = {
+      {in + " " + out + " q5_k", "unknown tensor type 'q5_k'"},
+      {in + " " + out + " q4_0 --tensor-type 'attn_(q=q8_0'", "bad regular expression 'attn_(q'"},
+      {in + " " + out + " q4_0 --tensor-type 'attn_q=q3'", "unknown tensor type 'q3'"},
+      {in + " " + out + " q4_0 --tensor-type 'attn_q'", "expected REGEX=TYPE"},
+      {in + " " + out + " q4_0 --tensor-type 'norm=q8_0'", "norms and scalars stay F32"},
+      {in + " " + in + " q4_0", "output is the input file"},
+      {dir_ + "/missing.gguf " + out + " q8_0", "missing.gguf: no such file or directory"},
+      {in + " " + dir_ + "/out.bin q8_0", "OUT must be a .gguf file"},
+  };
+  for (const Case& c : cases) {
+    auto r = test::run_qat("quantize " + c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c.args;
+  }
+}
+
+TEST_F(QuantizeCli, RequantizingWarns) {
+  const std::string in = init("gemma3"), q8 = dir_ + "/q8.gguf", q4 = dir_ + "/q4.gguf";
+  ASSERT_EQ(test::run_qat("quantize " + in + " " + q8 + " q8_0").exit_code, 0);
+  auto r = test::run_qat("quantize " + q8 + " " + q4 + " q4_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("already quantized"), std::string::npos) << r.err;
+}
+
+TEST_F(QuantizeCli, ModelTooBigForMemoryFailsUpFront) {
+  const std::string in = init("gemma3");
+  // QAT_MEM_AVAILABLE_OVERRIDE replaces MemAvailable (and SwapFree) for the check.
+  const std::string env = "QAT_MEM_AVAILABLE_OVERRIDE=1000000 ";
+  auto fail = test::run_qat_env(env, "run -m " + in + " -p hi -n 4");
+  EXPECT_EQ(fail.exit_code, 1) << fail.err;
+  EXPECT_NE(fail.err.find(in), std::string::npos) << fail.err;
+  EXPECT_NE(fail.err.find("needs about"), std::string::npos) << fail.err;
+  EXPECT_NE(fail.err.find("--ctx"), std::string::npos) << fail.err;
+  auto chat = test::run_qat_env(env, "chat -m " + in + " -n 4", "hello\n");
+  EXPECT_EQ(chat.exit_code, 1) << chat.err;
+  // Enough memory (weights ~1 MB + 64 MiB scratch + KV) passes.
+  auto ok = test::run_qat_env("QAT_MEM_AVAILABLE_OVERRIDE=1000000000 ", "run -m " + in + " -p hi -n 4");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+}  // namespace
+}  // namespace qat
