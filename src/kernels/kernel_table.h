@@ -27,12 +27,22 @@ using PackedGemmFn = void (*)(const uint8_t* w, int64_t nb, int64_t g0, int64_t 
 using FloatGemmFn = void (*)(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0,
                              int64_t r1, const float* x, int64_t n, float* y);
 
+// Activations (nb blocks of 32 floats) to Q8_0 blocks byte-identical to the
+// reference quantize_row_q8_0, plus each block's code sum. Returns false,
+// leaving the output unspecified, when an input is NaN or inf (the caller
+// then lets the reference report it).
+using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
+
 struct KernelTable {
   CpuLevel level;
   PackedGemmFn gemm_q8_0;
   PackedGemmFn gemm_q4_0;
   FloatGemmFn gemm_float;
+  QuantizeActFn quantize_act;
 };
+
+// The scalar QuantizeActFn: the reference quantizer, then the sums.
+bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -46,8 +56,9 @@ const KernelTable* scalar_kernels();
 const KernelTable* avx2_kernels();
 const KernelTable* avx512_kernels();
 const KernelTable* neon_kernels();
-// The AVX2 FP32-activation kernel, shared by the AVX-512 table (x86-64 only).
+// AVX2 kernels the AVX-512 table shares (x86-64 only).
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y);
+bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
 
 }  // namespace qat

@@ -9,6 +9,8 @@
 
 namespace qat {
 
+uint16_t f32_to_fp16(float f);  // base/fp16.h (not included: its inline helpers must not be built with AVX2)
+
 namespace {
 
 inline void store_rows(float* y, __m256 v, int64_t nrows) {
@@ -213,9 +215,68 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
-const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float};
+// ---- Activations to Q8_0, byte-identical to quantize_row_q8_0: the same
+// float ops (amax, d = amax / 127, id = 1 / d, x * id without FMA), and C
+// roundf's half-away-from-zero done exactly as trunc plus a sign step where
+// the dropped fraction is >= 0.5.
+inline __m256i round_codes(__m256 v, __m256 id) {
+  const __m256 p = _mm256_mul_ps(v, id);
+  const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 sign = _mm256_and_ps(p, _mm256_set1_ps(-0.0f));
+  const __m256 frac = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(p, t));
+  const __m256 step = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ),
+                                    _mm256_or_ps(sign, _mm256_set1_ps(1.0f)));
+  return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+}
+
+bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 fmax = _mm256_set1_ps(3.40282347e38f);
+  for (int64_t b = 0; b < nb; ++b, x += 32) {
+    __m256 v[4], bad = _mm256_setzero_ps(), amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_loadu_ps(x + 8 * i);
+      const __m256 a = _mm256_and_ps(v[i], abs_mask);
+      bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, fmax, _CMP_NLE_UQ));  // NaN or inf
+      amax = _mm256_max_ps(amax, a);
+    }
+    if (_mm256_movemask_ps(bad)) return false;
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float d = _mm_cvtss_f32(m) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[b].d_fp16 = f32_to_fp16(d);
+    if (!(id <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
+      for (int k = 0; k < 32; ++k) y[b].qs[k] = 0;
+      sums[b] = 0;
+      continue;
+    }
+    const __m256 vid = _mm256_set1_ps(id);
+    const __m256i i0 = round_codes(v[0], vid), i1 = round_codes(v[1], vid);
+    const __m256i i2 = round_codes(v[2], vid), i3 = round_codes(v[3], vid);
+    // int32 -> int8 (values within -127..127, no saturation), then undo the
+    // per-128-bit-lane interleave of the packs.
+    const __m256i p16 = _mm256_packs_epi32(i0, i1), q16 = _mm256_packs_epi32(i2, i3);
+    const __m256i p8 = _mm256_packs_epi16(p16, q16);
+    const __m256i codes = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), codes);
+    __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    sums[b] = _mm_cvtsi128_si32(s4);
+  }
+  return true;
+}
+
+const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act};
 
 }  // namespace
+
+bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
+  return quantize_act(x, nb, y, sums);
+}
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y) {

@@ -159,7 +159,7 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
-const KernelTable kTable{CpuLevel::NeonDot, gemm_packed<false>, gemm_packed<true>, gemm_float};
+const KernelTable kTable{CpuLevel::NeonDot, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref};
 
 }  // namespace
 

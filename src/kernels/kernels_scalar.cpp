@@ -63,9 +63,19 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
     }
 }
 
-const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float};
+const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref};
 
 }  // namespace
+
+bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
+  quantize_row_q8_0(x, y, nb * kQuantBlock);  // throws on NaN / inf
+  for (int64_t b = 0; b < nb; ++b) {
+    int32_t s = 0;
+    for (int k = 0; k < kQuantBlock; ++k) s += y[b].qs[k];
+    sums[b] = s;
+  }
+  return true;
+}
 
 const KernelTable* scalar_kernels() { return &kTable; }
 

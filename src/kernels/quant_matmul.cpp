@@ -59,14 +59,12 @@ void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
   // Scratch reused across calls on this thread (decode calls this per matrix).
   thread_local std::vector<BlockQ8_0> xq;
   thread_local std::vector<int32_t> xsum;
-  quantize_activations_q8_0(x, n, w.cols, xq);
-  xsum.resize(size_t(n * nb));
-  for (int64_t i = 0; i < n * nb; ++i) {
-    int32_t s = 0;
-    for (int k = 0; k < kQuantBlock; ++k) s += xq[size_t(i)].qs[k];
-    xsum[size_t(i)] = s;
-  }
   const KernelTable& k = kernels();
+  xq.resize(size_t(n * nb));
+  xsum.resize(size_t(n * nb));
+  if (!k.quantize_act(x, n * nb, xq.data(), xsum.data()))
+    quantize_activations_q8_0(x, n, w.cols, xq);  // reports the NaN / inf
+
   const PackedGemmFn gemm = w.type == TensorType::Q8_0 ? k.gemm_q8_0 : k.gemm_q4_0;
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
   const BlockQ8_0* xp = xq.data();

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <random>
 #include <vector>
@@ -115,6 +116,49 @@ TEST(QuantMatmul, ActivationCodesNeverReachMinus128) {
   quantize_activations_q8_0(x.data(), 2, 32, q);
   for (const auto& b : q)
     for (int8_t c : b.qs) EXPECT_GE(c, -127);
+}
+
+TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
+  // Blocks built to hit roundf's half-way cases (x * id exactly k + 0.5),
+  // zeros, -0, denormals (1/d overflows), huge values, and plain noise.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd;
+  std::vector<float> x;
+  for (int b = 0; b < 400; ++b) {
+    const int kind = b % 5;
+    for (int j = 0; j < 32; ++j) {
+      float v = nd(rng);
+      if (kind == 1) v = j == 0 ? 127.0f : float(int(rng() % 254) - 127) + 0.5f;  // d = 1: exact halves
+      if (kind == 2) v = j % 3 == 0 ? -0.0f : 0.0f;
+      if (kind == 3) v = nd(rng) * 1e-41f;  // denormals
+      if (kind == 4) v = nd(rng) * 1e37f;
+      x.push_back(v);
+    }
+  }
+  const int64_t nb = int64_t(x.size()) / 32;
+  std::vector<BlockQ8_0> ref(static_cast<size_t>(nb));
+  quantize_row_q8_0(x.data(), ref.data(), nb * 32);
+  for (CpuLevel l : levels()) {
+    std::vector<BlockQ8_0> got(static_cast<size_t>(nb));
+    std::vector<int32_t> sums(static_cast<size_t>(nb));
+    ASSERT_TRUE(kernels_for(l)->quantize_act(x.data(), nb, got.data(), sums.data())) << cpu_level_name(l);
+    for (int64_t b = 0; b < nb; ++b) {
+      ASSERT_EQ(0, std::memcmp(&got[size_t(b)], &ref[size_t(b)], sizeof(BlockQ8_0)))
+          << cpu_level_name(l) << " block " << b;
+      int32_t s = 0;
+      for (int8_t c : ref[size_t(b)].qs) s += c;
+      ASSERT_EQ(sums[size_t(b)], s) << cpu_level_name(l) << " block " << b;
+    }
+    // A NaN or inf anywhere is refused (the reference then reports it).
+    for (float bad : {NAN, INFINITY, -INFINITY}) {
+      std::vector<float> y = x;
+      y[100] = bad;
+      if (l == CpuLevel::Scalar)
+        EXPECT_THROW(kernels_for(l)->quantize_act(y.data(), nb, got.data(), sums.data()), Error);
+      else
+        EXPECT_FALSE(kernels_for(l)->quantize_act(y.data(), nb, got.data(), sums.data())) << cpu_level_name(l);
+    }
+  }
 }
 
 TEST(QuantMatmul, KernelsExactAtExtremeCodes) {
