@@ -14,13 +14,19 @@
 
 namespace qat {
 
+// Per activation block, what every row group needs again: the sum of its 32
+// codes (kernels that offset the weights to unsigned subtract it) and its
+// fp16 scale as a float.
+struct ActBlockInfo {
+  int32_t sum;
+  float d;
+};
+
 // Packed Q8_0 / Q4_0 weights (kernels/quant_pack.h) times Q8_0 activations.
 // For row groups [g0, g1) and all n tokens: y[t * rows + r] = dot(row r, x_t),
-// r = 8 g + j < rows. x holds n * nb blocks (token-major); xsum[t * nb + b] is
-// the sum of block (t, b)'s 32 codes (kernels that offset the weights to
-// unsigned need it).
+// r = 8 g + j < rows. x and xi hold n * nb blocks (token-major).
 using PackedGemmFn = void (*)(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x,
-                              const int32_t* xsum, int64_t n, float* y, int64_t rows);
+                              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows);
 
 // F32 / F16 / BF16 weights (rows, cols) times FP32 activations, rows [r0, r1):
 // y[t * rows + r] = sum_c W[r, c] * x[t * cols + c].
@@ -28,10 +34,10 @@ using FloatGemmFn = void (*)(TensorType type, const void* w, int64_t rows, int64
                              int64_t r1, const float* x, int64_t n, float* y);
 
 // Activations (nb blocks of 32 floats) to Q8_0 blocks byte-identical to the
-// reference quantize_row_q8_0, plus each block's code sum. Returns false,
+// reference quantize_row_q8_0, plus each block's ActBlockInfo. Returns false,
 // leaving the output unspecified, when an input is NaN or inf (the caller
 // then lets the reference report it).
-using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
+using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 
 struct KernelTable {
   CpuLevel level;
@@ -41,8 +47,8 @@ struct KernelTable {
   QuantizeActFn quantize_act;
 };
 
-// The scalar QuantizeActFn: the reference quantizer, then the sums.
-bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
+// The scalar QuantizeActFn: the reference quantizer, then the block info.
+bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -59,6 +65,6 @@ const KernelTable* neon_kernels();
 // AVX2 kernels the AVX-512 table shares (x86-64 only).
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y);
-bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums);
+bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 
 }  // namespace qat

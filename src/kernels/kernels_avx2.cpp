@@ -41,7 +41,7 @@ inline __m256i bcast4(const int8_t* p) {
 // products of a block add up in int16 without saturating (<= 30480); the -8
 // offset comes back as 8 * sum(a) per block.
 template <int NT>
-void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t* xsum, float* y, int64_t ldy,
+void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y, int64_t ldy,
              int64_t nrows) {
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -64,8 +64,9 @@ void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t* x
       }
     }
     for (int t = 0; t < NT; ++t) {
-      const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), _mm256_set1_epi32(8 * xsum[t * nb + b]));
-      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(xi[t * nb + b].sum), 3);  // 8 * sum
+      const __m256i s32 = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), corr);
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(xi[t * nb + b].d));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32), scale, acc[t]);
     }
   }
@@ -77,7 +78,7 @@ void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t* x
 // amax to 127), so sign(a, w) never overflows and |w| <= 128 fits a byte;
 // pair sums <= 2*128*127 = 32512 do not saturate.
 template <int NT>
-void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t*, float* y, int64_t ldy,
+void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y, int64_t ldy,
              int64_t nrows) {
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NT];
@@ -97,7 +98,7 @@ void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t*, 
       }
     }
     for (int t = 0; t < NT; ++t) {
-      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(xi[t * nb + b].d));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s32[t]), scale, acc[t]);
     }
   }
@@ -107,7 +108,7 @@ void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const int32_t*, 
 // Each group's weights (nb group-blocks, a few KB) stay in L1 while the
 // tokens pass in tiles of 4.
 template <bool kQ4>
-void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t* xsum,
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
                  int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; ++g) {
@@ -116,11 +117,11 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
     const int64_t nrows = rows - g * kPackRows;
     int64_t t = 0;
     for (; t + 4 <= n; t += 4)
-      (kQ4 ? q4_tile<4> : q8_tile<4>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
+      (kQ4 ? q4_tile<4> : q8_tile<4>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
     switch (n - t) {
-      case 3: (kQ4 ? q4_tile<3> : q8_tile<3>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
-      case 2: (kQ4 ? q4_tile<2> : q8_tile<2>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
-      case 1: (kQ4 ? q4_tile<1> : q8_tile<1>)(gw, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows); break;
+      case 3: (kQ4 ? q4_tile<3> : q8_tile<3>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
+      case 2: (kQ4 ? q4_tile<2> : q8_tile<2>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
+      case 1: (kQ4 ? q4_tile<1> : q8_tile<1>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
       default: break;
     }
   }
@@ -229,7 +230,7 @@ inline __m256i round_codes(__m256 v, __m256 id) {
   return _mm256_cvttps_epi32(_mm256_add_ps(t, step));
 }
 
-bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
+bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   const __m256 fmax = _mm256_set1_ps(3.40282347e38f);
   for (int64_t b = 0; b < nb; ++b, x += 32) {
@@ -247,9 +248,10 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
     const float d = _mm_cvtss_f32(m) / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[b].d_fp16 = f32_to_fp16(d);
+    info[b].d = _cvtsh_ss(y[b].d_fp16);
     if (!(id <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
       for (int k = 0; k < 32; ++k) y[b].qs[k] = 0;
-      sums[b] = 0;
+      info[b].sum = 0;
       continue;
     }
     const __m256 vid = _mm256_set1_ps(id);
@@ -265,7 +267,7 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-    sums[b] = _mm_cvtsi128_si32(s4);
+    info[b].sum = _mm_cvtsi128_si32(s4);
   }
   return true;
 }
@@ -274,8 +276,8 @@ const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, 
 
 }  // namespace
 
-bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
-  return quantize_act(x, nb, y, sums);
+bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
+  return quantize_act(x, nb, y, info);
 }
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,

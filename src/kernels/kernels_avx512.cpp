@@ -42,7 +42,7 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
 // ga, gb: the two groups' weights (gb == ga for a lone last group, whose
 // upper lanes are then not stored). nrows: rows of y left from ga's first row.
 template <bool kQ4, int NT>
-void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, const int32_t* xsum, float* y,
+void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
           int64_t ldy, int64_t nrows) {
   constexpr int64_t kBlk = kQ4 ? 144 : 272;
   const __m512i m4 = _mm512_set1_epi8(0x0f);
@@ -73,8 +73,8 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, 
       }
     }
     for (int t = 0; t < NT; ++t) {
-      const __m512i corr = _mm512_set1_epi32((kQ4 ? 8 : 128) * xsum[t * nb + b]);
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(x[t * nb + b].d_fp16)));
+      const __m512i corr = _mm512_set1_epi32((kQ4 ? 8 : 128) * xi[t * nb + b].sum);
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xi[t * nb + b].d));
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s[t], corr)), scale, acc[t]);
     }
   }
@@ -84,7 +84,7 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, 
 }
 
 template <bool kQ4>
-void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t* xsum,
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
                  int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; g += 2) {
@@ -94,8 +94,8 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
     const int64_t nrows = g + 1 < g1 ? rows - g * kPackRows : (rows - g * kPackRows < 8 ? rows - g * kPackRows : 8);
     float* yg = y + g * kPackRows;
     int64_t t = 0;
-    for (; t + 4 <= n; t += 4) tile<kQ4, 4>(ga, gb, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
-    for (; t < n; ++t) tile<kQ4, 1>(ga, gb, nb, x + t * nb, xsum + t * nb, yg + t * rows, rows, nrows);
+    for (; t + 4 <= n; t += 4) tile<kQ4, 4>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
+    for (; t < n; ++t) tile<kQ4, 1>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
   }
 }
 

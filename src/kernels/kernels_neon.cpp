@@ -104,7 +104,7 @@ void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, float* y, int64_
 #undef QAT_DOT
 
 template <bool kQ4>
-void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t*,
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo*,
                  int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; ++g) {

@@ -20,7 +20,7 @@ inline int q4_code(const uint8_t* qs, int j, int k) {
 }
 
 template <bool kQ4>
-void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const int32_t*,
+void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo*,
                  int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = kQ4 ? 144 : 272;
   for (int64_t g = g0; g < g1; ++g)
@@ -67,12 +67,12 @@ const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>
 
 }  // namespace
 
-bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, int32_t* sums) {
+bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   quantize_row_q8_0(x, y, nb * kQuantBlock);  // throws on NaN / inf
   for (int64_t b = 0; b < nb; ++b) {
     int32_t s = 0;
     for (int k = 0; k < kQuantBlock; ++k) s += y[b].qs[k];
-    sums[b] = s;
+    info[b] = {s, fp16_to_f32(y[b].d_fp16)};
   }
   return true;
 }

@@ -58,17 +58,17 @@ void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
   const int64_t nb = w.cols / kQuantBlock;
   // Scratch reused across calls on this thread (decode calls this per matrix).
   thread_local std::vector<BlockQ8_0> xq;
-  thread_local std::vector<int32_t> xsum;
+  thread_local std::vector<ActBlockInfo> xinfo;
   const KernelTable& k = kernels();
   xq.resize(size_t(n * nb));
-  xsum.resize(size_t(n * nb));
-  if (!k.quantize_act(x, n * nb, xq.data(), xsum.data()))
+  xinfo.resize(size_t(n * nb));
+  if (!k.quantize_act(x, n * nb, xq.data(), xinfo.data()))
     quantize_activations_q8_0(x, n, w.cols, xq);  // reports the NaN / inf
 
   const PackedGemmFn gemm = w.type == TensorType::Q8_0 ? k.gemm_q8_0 : k.gemm_q4_0;
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
   const BlockQ8_0* xp = xq.data();
-  const int32_t* sp = xsum.data();
+  const ActBlockInfo* sp = xinfo.data();
   // Small products are not worth waking the thread pool: a barrier costs
   // microseconds, and far more when another process holds a core.
   const bool parallel = w.rows * w.cols * n >= (1 << 18) && groups > 1;

@@ -140,14 +140,15 @@ TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
   quantize_row_q8_0(x.data(), ref.data(), nb * 32);
   for (CpuLevel l : levels()) {
     std::vector<BlockQ8_0> got(static_cast<size_t>(nb));
-    std::vector<int32_t> sums(static_cast<size_t>(nb));
+    std::vector<ActBlockInfo> sums(static_cast<size_t>(nb));
     ASSERT_TRUE(kernels_for(l)->quantize_act(x.data(), nb, got.data(), sums.data())) << cpu_level_name(l);
     for (int64_t b = 0; b < nb; ++b) {
       ASSERT_EQ(0, std::memcmp(&got[size_t(b)], &ref[size_t(b)], sizeof(BlockQ8_0)))
           << cpu_level_name(l) << " block " << b;
       int32_t s = 0;
       for (int8_t c : ref[size_t(b)].qs) s += c;
-      ASSERT_EQ(sums[size_t(b)], s) << cpu_level_name(l) << " block " << b;
+      ASSERT_EQ(sums[size_t(b)].sum, s) << cpu_level_name(l) << " block " << b;
+      ASSERT_EQ(sums[size_t(b)].d, fp16_to_f32(ref[size_t(b)].d_fp16)) << cpu_level_name(l) << " block " << b;
     }
     // A NaN or inf anywhere is refused (the reference then reports it).
     for (float bad : {NAN, INFINITY, -INFINITY}) {
