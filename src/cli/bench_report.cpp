@@ -17,6 +17,8 @@ double BenchResult::gbps() const {
   return n_gen > 0 ? avg_ts() * double(weight_bytes_per_token) / 1e9 : 0;
 }
 
+double BenchResult::bound_fraction() const { return mem_read_gbps > 0 ? gbps() / mem_read_gbps : 0; }
+
 namespace {
 
 std::string fmt(const char* f, double a, double b = 0) {
@@ -56,13 +58,14 @@ std::string row(const std::vector<std::string>& cells, const std::vector<int>& w
 }  // namespace
 
 std::string bench_markdown(const std::vector<BenchResult>& results) {
-  const std::vector<std::string> head = {"model", "size", "params", "threads", "test", "t/s", "GB/s"};
-  const std::vector<bool> right = {false, true, true, true, true, true, true};
+  const std::vector<std::string> head = {"model", "size", "params", "threads", "test", "t/s", "GB/s", "of bound"};
+  const std::vector<bool> right = {false, true, true, true, true, true, true, true};
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : results)
     rows.push_back({r.model_label, size_str(r.size_bytes), params_str(r.params),
                     std::to_string(r.threads), r.test(), fmt("%.2f ± %.2f", r.avg_ts(), r.stddev_ts()),
-                    r.n_gen > 0 ? fmt("%.2f", r.gbps()) : ""});
+                    r.n_gen > 0 ? fmt("%.2f", r.gbps()) : "",
+                    r.bound_fraction() > 0 ? fmt("%.0f %%", 100 * r.bound_fraction()) : ""});
   std::vector<int> w(head.size());
   for (size_t i = 0; i < head.size(); ++i) {
     w[i] = display_width(head[i]);
@@ -75,6 +78,12 @@ std::string bench_markdown(const std::vector<BenchResult>& results) {
   for (const auto& r : rows) out += row(r, w, right);
   // The memory figures are per model, not per test: one line each below.
   out += "\n";
+  for (const auto& r : results)
+    if (r.mem_read_gbps > 0 && r.n_gen > 0 && &r == &*std::find_if(results.begin(), results.end(), [&](const BenchResult& x) {
+          return x.threads == r.threads && x.mem_read_gbps > 0;
+        }))
+      out += "memory read bandwidth, " + std::to_string(r.threads) + " thread(s): " +
+             fmt("%.1f GB/s", r.mem_read_gbps) + " (best of 5 passes over 512 MiB; \"of bound\" = GB/s / this)\n";
   std::string last;
   for (const auto& r : results) {
     if (r.model_path == last) continue;
@@ -105,7 +114,9 @@ std::string bench_json(const std::vector<BenchResult>& results) {
                  {"samples_ts", r.samples_ts},
                  {"peak_rss_bytes", r.peak_rss_bytes},
                  {"weight_bytes_per_token", r.weight_bytes_per_token},
-                 {"weight_gbps", r.gbps()}});
+                 {"weight_gbps", r.gbps()},
+                 {"mem_read_gbps", r.mem_read_gbps},
+                 {"bound_fraction", r.bound_fraction()}});
   }
   return a.dump(2) + "\n";
 }

@@ -15,6 +15,7 @@ struct BenchResult {
   uint64_t params = 0;
   uint64_t weight_bytes_per_token = 0;
   uint64_t peak_rss_bytes = 0;  // process high-water mark after this test
+  double mem_read_gbps = 0;     // measured read bandwidth for these threads (tg; 0 = not measured)
   int threads = 0;
   int n_prompt = 0, n_gen = 0;  // one of them is 0
   std::vector<double> samples_ts;  // tokens/s of each timed repetition
@@ -24,6 +25,8 @@ struct BenchResult {
   double stddev_ts() const;
   // Weights streamed per second during decode (tg tests; 0 for pp).
   double gbps() const;
+  // gbps() / mem_read_gbps: the fraction of the bandwidth bound (0 if unknown).
+  double bound_fraction() const;
 };
 
 std::string bench_markdown(const std::vector<BenchResult>& results);

@@ -6,6 +6,8 @@
 //    starting from <bos>, then random tokens.
 // Each test runs once untimed (warm-up: page in the weights, grow buffers),
 // then -r timed repetitions; t/s is the mean ± sample sd over repetitions.
+// For tg tests the weight bytes streamed per second are set against the
+// machine's read bandwidth for the same thread count (measured first).
 #include <omp.h>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "base/rusage.h"
 #include "cli/bench_report.h"
 #include "cli/commands.h"
+#include "cli/memory_bandwidth.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/weight_traffic.h"
@@ -34,6 +37,7 @@ struct BenchFlags {
   int n_gen = 128;
   int reps = 5;
   std::string output = "md";
+  bool bandwidth = true;  // measure the read bandwidth per thread count
 };
 
 void validate(const BenchFlags& f) {
@@ -131,6 +135,14 @@ void run_bench(const BenchFlags& f) {
     }
   }
   progress.finish();
+  // Bandwidth bound per thread count, measured last so its 512 MiB buffer
+  // does not enter the peak RSS recorded for the models.
+  if (f.bandwidth && f.n_gen > 0) {
+    std::map<int, double> bandwidth;
+    for (int t : f.threads) bandwidth[t] = measure_read_bandwidth_gbps(t);
+    for (auto& r : results)
+      if (r.n_gen > 0) r.mem_read_gbps = bandwidth[r.threads];
+  }
   const std::string out = f.output == "json" ? bench_json(results) : bench_markdown(results);
   std::fputs(out.c_str(), stdout);
 }
@@ -153,6 +165,8 @@ void add_bench(CLI::App& app) {
   cmd->add_option("-o,--output", f->output, "Output format: md or json")
       ->check(CLI::IsMember({"md", "json"}))
       ->capture_default_str();
+  cmd->add_flag("!--no-bandwidth", f->bandwidth,
+                "Skip measuring the memory read bandwidth (the tg tests' bound; about 2 s per thread count)");
   cmd->callback([f] {
     if (f->threads.empty()) f->threads = {omp_get_max_threads()};  // all cores
     run_bench(*f);
