@@ -73,6 +73,53 @@ void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockIn
   for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
 }
 
+// The 4-token Q4_0 tile written out with named registers: GCC keeps the
+// template's __m256 arrays on the stack (they are split into registers only
+// after the loops are unrolled), which costs a store and a load per block.
+void q4_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y, int64_t ldy,
+              int64_t nrows) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  const BlockQ8_0* x0 = x;
+  const BlockQ8_0* x1 = x + nb;
+  const BlockQ8_0* x2 = x + 2 * nb;
+  const BlockQ8_0* x3 = x + 3 * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 144;
+    prefetch_block(blk, 144);
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    for (int g = 0; g < 4; ++g) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * g));
+      const __m256i lo = _mm256_and_si256(raw, m4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+#define QAT_Q4_STEP(s, xt)                                                                    \
+  s = _mm256_add_epi16(s, _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(xt[b].qs + 4 * g)), \
+                                           _mm256_maddubs_epi16(hi, bcast4(xt[b].qs + 16 + 4 * g))))
+      QAT_Q4_STEP(s0, x0);
+      QAT_Q4_STEP(s1, x1);
+      QAT_Q4_STEP(s2, x2);
+      QAT_Q4_STEP(s3, x3);
+#undef QAT_Q4_STEP
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+#define QAT_Q4_TAIL(acc, s, t)                                                                        \
+  acc = _mm256_fmadd_ps(                                                                            \
+      _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_madd_epi16(s, ones),                               \
+                                          _mm256_slli_epi32(_mm256_set1_epi32(xi[t * nb + b].sum), 3))), \
+      _mm256_mul_ps(dw, _mm256_set1_ps(xi[t * nb + b].d)), acc)
+    QAT_Q4_TAIL(acc0, s0, 0);
+    QAT_Q4_TAIL(acc1, s1, 1);
+    QAT_Q4_TAIL(acc2, s2, 2);
+    QAT_Q4_TAIL(acc3, s3, 3);
+#undef QAT_Q4_TAIL
+  }
+  store_rows(y, acc0, nrows);
+  store_rows(y + ldy, acc1, nrows);
+  store_rows(y + 2 * ldy, acc2, nrows);
+  store_rows(y + 3 * ldy, acc3, nrows);
+}
+
 // ---- Q8_0 R8: 8 rows x NT tokens. Sign trick: maddubs(|w|, sign(a, w)) = w*a
 // exactly because activation codes stay in -127..127 (quantize_row_q8_0 maps
 // amax to 127), so sign(a, w) never overflows and |w| <= 128 fits a byte;
@@ -105,6 +152,45 @@ void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockIn
   for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
 }
 
+// The 4-token Q8_0 tile with named registers (see q4_tile4).
+void q8_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y, int64_t ldy,
+              int64_t nrows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  const BlockQ8_0* x0 = x;
+  const BlockQ8_0* x1 = x + nb;
+  const BlockQ8_0* x2 = x + 2 * nb;
+  const BlockQ8_0* x3 = x + 3 * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 272;
+    prefetch_block(blk, 272);
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    for (int c = 0; c < 8; ++c) {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+      const __m256i aw = _mm256_abs_epi8(w);
+#define QAT_Q8_STEP(s, xt) \
+  s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(xt[b].qs + 4 * c), w)), ones))
+      QAT_Q8_STEP(s0, x0);
+      QAT_Q8_STEP(s1, x1);
+      QAT_Q8_STEP(s2, x2);
+      QAT_Q8_STEP(s3, x3);
+#undef QAT_Q8_STEP
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+#define QAT_Q8_TAIL(acc, s, t) \
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_set1_ps(xi[t * nb + b].d)), acc)
+    QAT_Q8_TAIL(acc0, s0, 0);
+    QAT_Q8_TAIL(acc1, s1, 1);
+    QAT_Q8_TAIL(acc2, s2, 2);
+    QAT_Q8_TAIL(acc3, s3, 3);
+#undef QAT_Q8_TAIL
+  }
+  store_rows(y, acc0, nrows);
+  store_rows(y + ldy, acc1, nrows);
+  store_rows(y + 2 * ldy, acc2, nrows);
+  store_rows(y + 3 * ldy, acc3, nrows);
+}
+
 // Each group's weights (nb group-blocks, a few KB) stay in L1 while the
 // tokens pass in tiles of 4.
 template <bool kQ4>
@@ -117,7 +203,7 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
     const int64_t nrows = rows - g * kPackRows;
     int64_t t = 0;
     for (; t + 4 <= n; t += 4)
-      (kQ4 ? q4_tile<4> : q8_tile<4>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
+      (kQ4 ? q4_tile4 : q8_tile4)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
     switch (n - t) {
       case 3: (kQ4 ? q4_tile<3> : q8_tile<3>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
       case 2: (kQ4 ? q4_tile<2> : q8_tile<2>)(gw, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
