@@ -34,9 +34,9 @@ using FloatGemmFn = void (*)(TensorType type, const void* w, int64_t rows, int64
                              int64_t r1, const float* x, int64_t n, float* y);
 
 // Activations (nb blocks of 32 floats) to Q8_0 blocks byte-identical to the
-// reference quantize_row_q8_0, plus each block's ActBlockInfo. Returns false,
-// leaving the output unspecified, when an input is NaN or inf (the caller
-// then lets the reference report it).
+// reference quantize_row_q8_0, plus each block's ActBlockInfo. On a NaN or
+// inf input it either throws the reference's qat::Error or returns false,
+// leaving the output unspecified (the caller then lets the reference report it).
 using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 
 struct KernelTable {

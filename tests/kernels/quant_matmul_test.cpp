@@ -84,7 +84,9 @@ TEST(QuantMatmul, DispatchFollowsLevel) {
   std::printf("kernel levels tested here: %s\n", tested.c_str());
   // CI names the levels it must cover (e.g. the AArch64 run under qemu), so a
   // build or CPU without them cannot pass by testing only the scalar code.
-  if (const char* want = std::getenv("QAT_EXPECT_LEVELS")) EXPECT_EQ(tested, want);
+  if (const char* want = std::getenv("QAT_EXPECT_LEVELS")) {
+    EXPECT_EQ(tested, want);
+  }
 }
 
 TEST(QuantMatmul, RefDotsExactAtExtremeCodes) {
@@ -154,10 +156,13 @@ TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
     for (float bad : {NAN, INFINITY, -INFINITY}) {
       std::vector<float> y = x;
       y[100] = bad;
-      if (l == CpuLevel::Scalar)
-        EXPECT_THROW(kernels_for(l)->quantize_act(y.data(), nb, got.data(), sums.data()), Error);
-      else
-        EXPECT_FALSE(kernels_for(l)->quantize_act(y.data(), nb, got.data(), sums.data())) << cpu_level_name(l);
+      bool accepted = true;
+      try {
+        accepted = kernels_for(l)->quantize_act(y.data(), nb, got.data(), sums.data());
+      } catch (const Error&) {
+        accepted = false;  // the reference-based levels throw the reference's message
+      }
+      EXPECT_FALSE(accepted) << cpu_level_name(l);
     }
   }
 }
