@@ -9,8 +9,9 @@ function(qat_kernel_isa_flags root)
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp
       PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    # GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized (GCC bug 105593).
     set_source_files_properties(${root}/src/kernels/kernels_avx512.cpp
-      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")
+      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-Wno-maybe-uninitialized")
   elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
     set_source_files_properties(${root}/src/kernels/kernels_neon.cpp
       PROPERTIES COMPILE_OPTIONS "-march=armv8.2-a+dotprod")
