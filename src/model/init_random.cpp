@@ -44,9 +44,15 @@ std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t see
         for (int64_t i = 0; i < n; ++i) v[i] = fast.uniform() * a;
         break;
       }
-      case TensorRole::Embedding:
-        for (int64_t i = 0; i < n; ++i) v[i] = fast.uniform() * 0.5f;
+      case TensorRole::Embedding: {
+        // std 1/sqrt(width): after Gemma's sqrt(hidden) scaling the token's
+        // own embedding is O(1) like each layer's contribution, so the output
+        // depends on the context (with larger embeddings a random model just
+        // repeats its input token, and quantization error becomes invisible).
+        const float a = std::sqrt(3.0f) / std::sqrt(float(s.shape.back()));
+        for (int64_t i = 0; i < n; ++i) v[i] = fast.uniform() * a;
         break;
+      }
       case TensorRole::Norm:
         for (int64_t i = 0; i < n; ++i) v[i] = 1.0f + 0.1f * normal(rng);
         break;

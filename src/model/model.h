@@ -39,8 +39,8 @@ std::unique_ptr<Model> load_model(const std::string& path);
 std::unique_ptr<Model> load_gguf_model(const std::string& path);
 std::unique_ptr<Model> load_hf_model(const std::string& dir);
 
-// Random weights for tests and benchmarks: matrices uniform with std
-// 1/sqrt(in), embeddings uniform in [-0.5, 0.5), norms and layer scalars
+// Random weights for tests and benchmarks: matrices and embeddings uniform
+// with std 1/sqrt(row width), norms and layer scalars
 // 1 + N(0, 0.1) so every norm weight matters. Deterministic for a seed.
 std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t seed,
                                          TensorType matrix_type = TensorType::F32);
