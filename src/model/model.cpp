@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "base/memory_info.h"
 #include "base/fp16.h"
 
 namespace qat {
@@ -46,12 +47,26 @@ void Model::finalize() {
 }
 
 void Model::pack_quantized_matrices() {
+  // Matrices, and the embedding when it doubles as the output projection.
+  std::vector<Tensor*> todo;
+  uint64_t bytes = 0;
   for (const TensorSlot& s : tensor_slots(config, weights)) {
     Tensor& t = *s.tensor;
-    // Matrices, and the embedding when it doubles as the output projection.
     const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
     if (!t.present() || !multiplied || t.packed) continue;
     if (t.type != TensorType::Q8_0 && t.type != TensorType::Q4_0) continue;
+    todo.push_back(&t);
+    bytes += uint64_t(packed_bytes(t.type, t.rows(), t.cols()));
+  }
+  // The packed copies are new memory (the mapped originals are dropped as
+  // they go): refuse up front rather than be killed halfway.
+  const MemoryInfo mem = read_memory_info();
+  if (mem.known && bytes > mem.available + mem.swap_free)
+    throw Error(cat(source_path, ": repacking the quantized matrices needs ", format_bytes(bytes),
+                    " of memory but only ", format_bytes(mem.available + mem.swap_free), " is available"),
+                "close other programs, or use a smaller quantization (`qat quantize MODEL OUT.gguf q4_0`)");
+  for (Tensor* tp : todo) {
+    Tensor& t = *tp;
     // The packed copy replaces the mapped original in resident memory (its
     // pages are dropped as they are packed and fault back in if a writer or
     // an embedding lookup reads them). Owned tensors keep their bytes.

@@ -111,5 +111,17 @@ TEST_F(QuantizeCli, ModelTooBigForMemoryFailsUpFront) {
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
+TEST_F(QuantizeCli, RepackingThatDoesNotFitFailsUpFront) {
+  // Loading a quantized model repacks its matrices into new memory; that is
+  // checked against MemAvailable before any allocation.
+  const std::string in = init("gemma3");
+  const std::string q = dir_ + "/q8.gguf";
+  ASSERT_EQ(test::run_qat("quantize " + in + " " + q + " q8_0").exit_code, 0);
+  auto fail = test::run_qat_env("QAT_MEM_AVAILABLE_OVERRIDE=1000 ", "run -m " + q + " -p hi -n 4");
+  EXPECT_EQ(fail.exit_code, 1) << fail.err;
+  EXPECT_NE(fail.err.find(q), std::string::npos) << fail.err;
+  EXPECT_NE(fail.err.find("repacking"), std::string::npos) << fail.err;
+}
+
 }  // namespace
 }  // namespace qat
