@@ -23,11 +23,12 @@ inline void store_rows(float* y, __m256 v, int64_t nrows) {
 // Decode streams each weight byte once from DRAM; the hardware prefetcher
 // alone leaves this core short of the memory bandwidth, so ask for the bytes
 // a few KiB ahead of the one being read (one request per cache line).
-// Distances measured on the 262144 x 640 output projection (bench_matmul,
-// bench_quant_matmul): F32 rows stream fastest and want the longest lead.
-constexpr int64_t kPrefetchQuant = 4096, kPrefetchFloat = 8192;
-inline void prefetch_block(const uint8_t* blk, int64_t bytes, int64_t ahead = kPrefetchQuant) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + ahead + o), _MM_HINT_T0);
+// Measured on the 262144 x 640 output projection (bench_quant_matmul): Q8_0
+// 21-22 -> 16-19 ms, Q4_0 11-12 -> 9-11 ms on one core. The F32 kernels
+// stream fast enough for the hardware prefetcher alone (no gain measured).
+constexpr int64_t kPrefetchAhead = 4096;
+inline void prefetch_block(const uint8_t* blk, int64_t bytes) {
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchAhead + o), _MM_HINT_T0);
 }
 
 inline __m256i bcast4(const int8_t* p) {
@@ -272,10 +273,7 @@ void tile_4x3(TensorType t, const uint8_t* w0, int64_t row_bytes, const float* x
 float dot1(TensorType t, const void* row, const float* x, int64_t cols) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   int64_t c = 0;
-  const int64_t esize = t == TensorType::F32 ? 4 : 2;
-  const auto* bytes = static_cast<const uint8_t*>(row);
   for (; c + 32 <= cols; c += 32) {
-    prefetch_block(bytes + c * esize, 32 * esize, kPrefetchFloat);
     a0 = _mm256_fmadd_ps(load8(t, row, c), _mm256_loadu_ps(x + c), a0);
     a1 = _mm256_fmadd_ps(load8(t, row, c + 8), _mm256_loadu_ps(x + c + 8), a1);
     a2 = _mm256_fmadd_ps(load8(t, row, c + 16), _mm256_loadu_ps(x + c + 16), a2);
