@@ -106,6 +106,7 @@ void run_bench(const BenchFlags& f) {
   std::vector<BenchResult> results;
   for (const auto& path : f.models) {
     auto model = load_model(path);
+    model->prepare_matrices_for_kernels();
     BenchResult base;
     base.model_path = path;
     base.type = dominant_type(*model, &base.size_bytes);

@@ -45,6 +45,7 @@ std::string read_text(const std::string& path) {
 
 std::unique_ptr<Model> load_with_tokenizer(const std::string& path) {
   auto model = load_model(path);
+  model->prepare_matrices_for_kernels();
   if (!model->tokenizer)
     throw Error(path + ": the model has no tokenizer, so the text cannot be encoded",
                 "convert it from a HF directory that has tokenizer.json, or create it with `qat init --tokenizer FILE`");
@@ -107,6 +108,7 @@ void run_kld(const EvalFlags& f) {
   set_threads(f.threads);
   auto test = load_with_tokenizer(f.model);
   auto base = load_model(f.base);
+  base->prepare_matrices_for_kernels();
   const auto tokens = encode_text(f, *test);
   ChunkLog log;
   ChunkPlan plan;

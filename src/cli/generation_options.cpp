@@ -29,6 +29,7 @@ std::unique_ptr<Model> load_model_for_generation(const GenerationOptions& o) {
                 "convert it from a HF directory that has tokenizer.json, or create it with `qat init --tokenizer FILE`");
   // Fail now, with sizes and a hint, rather than be OOM-killed mid-generation.
   check_model_fits_in_memory(*model, effective_context(o, *model));
+  model->prepare_matrices_for_kernels();
   return model;
 }
 

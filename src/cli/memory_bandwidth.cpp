@@ -7,20 +7,24 @@
 #include <cstdint>
 #include <memory>
 
+#include "base/large_alloc.h"
+
 namespace qat::cli {
 
 double measure_read_bandwidth_gbps(int threads, int reps) {
   const int64_t n = int64_t(512) << 20 >> 2;  // floats in 512 MiB
-  std::unique_ptr<float[]> buf(new float[size_t(n)]);
+  // Huge pages where the kernel allows, like the weights the kernels stream.
+  const std::shared_ptr<uint8_t> mem = allocate_large(size_t(n) * sizeof(float));
+  float* buf = reinterpret_cast<float*>(mem.get());
   // First touch by the threads that will read, so pages sit near them.
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < n; ++i) buf[size_t(i)] = float(i & 7);
+  for (int64_t i = 0; i < n; ++i) buf[i] = float(i & 7);
   double best = 0;
   volatile float sink = 0;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     float sum = 0;
-    const float* p = buf.get();
+    const float* p = buf;
 #pragma omp parallel num_threads(threads) reduction(+ : sum)
     {
       const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "base/large_alloc.h"
 #include "base/mapped_file.h"
 #include "quant/quant_types.h"
 
@@ -72,11 +73,7 @@ void pack_quant_r8(TensorType type, const void* src, int64_t rows, int64_t cols,
 
 PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols,
                                 bool release_source) {
-  const int64_t bytes = packed_bytes(type, rows, cols);
-  const size_t alloc = (size_t(bytes) + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, alloc == 0 ? 64 : alloc);
-  if (!p) throw std::bad_alloc();
-  PackedMatrix m{type, rows, cols, std::shared_ptr<uint8_t>(static_cast<uint8_t*>(p), std::free)};
+  PackedMatrix m{type, rows, cols, allocate_large(size_t(packed_bytes(type, rows, cols)))};
   if (!release_source) {
     pack_quant_r8(type, src, rows, cols, m.data.get());
     return m;

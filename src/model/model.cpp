@@ -2,9 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "base/error.h"
+#include "base/large_alloc.h"
+#include "base/mapped_file.h"
 #include "base/memory_info.h"
 #include "base/fp16.h"
 
@@ -43,30 +47,46 @@ void Model::finalize() {
                 source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
                 ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0)");
   }
-  pack_quantized_matrices();
 }
 
-void Model::pack_quantized_matrices() {
+void Model::prepare_matrices_for_kernels() {
   // Matrices, and the embedding when it doubles as the output projection.
   std::vector<Tensor*> todo;
   uint64_t bytes = 0;
   for (const TensorSlot& s : tensor_slots(config, weights)) {
     Tensor& t = *s.tensor;
     const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
-    if (!t.present() || !multiplied || t.packed) continue;
-    if (t.type != TensorType::Q8_0 && t.type != TensorType::Q4_0) continue;
-    todo.push_back(&t);
-    bytes += uint64_t(packed_bytes(t.type, t.rows(), t.cols()));
+    if (!t.present() || !multiplied || t.packed || t.resident) continue;
+    if (t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0) {
+      todo.push_back(&t);
+      bytes += uint64_t(packed_bytes(t.type, t.rows(), t.cols()));
+    } else if (!t.owned) {
+      todo.push_back(&t);
+      bytes += t.nbytes();
+    }
   }
-  // The packed copies are new memory (the mapped originals are dropped as
-  // they go): refuse up front rather than be killed halfway.
+  // The copies are new memory (the mapped originals are dropped as they go):
+  // refuse up front rather than be killed halfway.
   const MemoryInfo mem = read_memory_info();
   if (mem.known && bytes > mem.available + mem.swap_free)
-    throw Error(cat(source_path, ": repacking the quantized matrices needs ", format_bytes(bytes),
+    throw Error(cat(source_path, ": loading the weight matrices (repacked, in huge pages) needs ", format_bytes(bytes),
                     " of memory but only ", format_bytes(mem.available + mem.swap_free), " is available"),
                 "close other programs, or use a smaller quantization (`qat quantize MODEL OUT.gguf q4_0`)");
   for (Tensor* tp : todo) {
     Tensor& t = *tp;
+    if (t.type != TensorType::Q8_0 && t.type != TensorType::Q4_0) {
+      // Float matrices: copied as they are into huge pages, slab by slab,
+      // each slab's mapped pages released once copied.
+      const size_t n = size_t(t.nbytes()), slab = size_t(4) << 20;
+      t.resident = allocate_large(n);
+      for (size_t o = 0; o < n; o += slab) {
+        const size_t len = std::min(slab, n - o);
+        std::memcpy(t.resident.get() + o, t.data + o, len);
+        release_mapped_pages(t.data + o, len);
+      }
+      t.data = t.resident.get();
+      continue;
+    }
     // The packed copy replaces the mapped original in resident memory (its
     // pages are dropped as they are packed and fault back in if a writer or
     // an embedding lookup reads them). Owned tensors keep their bytes.

@@ -26,12 +26,16 @@ struct Model {
   float embed_scale() const;
   float ple_embed_scale() const;
 
-  // Resolves specs, checks every tensor's presence, shape and type, then
-  // packs quantized matrices for the kernels.
+  // Resolves specs, checks every tensor's presence, shape and type.
   void finalize();
-  // Repacks every Q8_0 / Q4_0 matrix the forward pass multiplies by (and a
-  // tied quantized embedding) into Tensor::packed; idempotent.
-  void pack_quantized_matrices();
+  // Every matrix the forward pass multiplies by (and a tied embedding): Q8_0 /
+  // Q4_0 repacked into Tensor::packed, F32 / F16 / BF16 of a mapped file
+  // copied into huge pages (Tensor::resident). The mapped pages are released
+  // as they are copied; fails up front if the copies do not fit in memory.
+  // Idempotent. Call it before computing with a loaded model (run, bench,
+  // eval); without it the kernels still work, repacking on every product.
+  // Loaders do not call it, so info / convert / quantize never copy weights.
+  void prepare_matrices_for_kernels();
 };
 
 // Opens a GGUF file or a HF checkpoint directory (decided by what the path is).

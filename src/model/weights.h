@@ -25,6 +25,9 @@ struct Tensor {
   // repacked for the kernels at load time (Model::finalize). `data` stays
   // valid (embedding lookups, writers) but its mapped pages are released.
   std::shared_ptr<const PackedMatrix> packed;
+  // F32 / F16 / BF16 matrices of a mapped file: a huge-page copy `data` then
+  // points to (Model::finalize), for the same reason as packing.
+  std::shared_ptr<uint8_t> resident;
 
   bool present() const { return data != nullptr; }
   int64_t numel() const;

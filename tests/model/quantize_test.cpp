@@ -45,7 +45,9 @@ TEST(QuantizePlan, GemmaDefaults) {
   EXPECT_EQ(planned(p, "output_norm.weight"), TensorType::F32);
   EXPECT_EQ(p.find("output.weight"), nullptr);
   for (const TensorPlan& t : p.tensors) {
-    if (t.role == TensorRole::Norm || t.role == TensorRole::Scalar) EXPECT_EQ(t.to, TensorType::F32) << t.name;
+    if (t.role == TensorRole::Norm || t.role == TensorRole::Scalar) {
+      EXPECT_EQ(t.to, TensorType::F32) << t.name;
+    }
   }
   EXPECT_TRUE(p.warnings.empty());
 

@@ -70,5 +70,36 @@ TEST(QuantizedModel, LogitsCloseToDequantizedFp32AndF32ExportDequantizesExactly)
     }
 }
 
+TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
+  // prepare_matrices_for_kernels repacks Q8_0 / Q4_0 once and copies float
+  // matrices into huge pages; the arithmetic must not change at all.
+  for (TensorType type : {TensorType::F32, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0}) {
+    auto m = init_random_model(preset_config(Family::Gemma4, "tiny"), 5);
+    const std::string path = ::testing::TempDir() + "/prepared.gguf";
+    // Matrices (and the tied embedding) in `type`, the rest F32.
+    save_gguf_model(
+        *m, path,
+        [type](const TensorSlot& s) {
+          const bool big = s.role == TensorRole::Matrix || s.role == TensorRole::Embedding;
+          return big && s.shape.back() % 32 == 0 ? type : TensorType::F32;
+        },
+        gguf_file_type(type));
+    auto loaded = load_gguf_model(path);
+    std::vector<int32_t> ids;
+    for (int i = 0; i < 20; ++i) ids.push_back(7 + (i * 41) % 500);
+    const auto before = all_logits(*loaded, ids);
+    loaded->prepare_matrices_for_kernels();
+    const Tensor& wq = loaded->weights.layers[0].wq;
+    if (type == TensorType::Q8_0 || type == TensorType::Q4_0)
+      EXPECT_TRUE(wq.packed) << tensor_type_name(type);
+    else
+      EXPECT_TRUE(wq.resident && wq.data == wq.resident.get()) << tensor_type_name(type);
+    EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
+    loaded->prepare_matrices_for_kernels();  // idempotent
+    EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
+    std::filesystem::remove(path);
+  }
+}
+
 }  // namespace
 }  // namespace qat
