@@ -73,7 +73,13 @@ void pack_quant_r8(TensorType type, const void* src, int64_t rows, int64_t cols,
 
 PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols,
                                 bool release_source) {
-  PackedMatrix m{type, rows, cols, allocate_large(size_t(packed_bytes(type, rows, cols)))};
+  return make_packed_matrix_in(allocate_large(size_t(packed_bytes(type, rows, cols))), type, src, rows, cols,
+                               release_source);
+}
+
+PackedMatrix make_packed_matrix_in(std::shared_ptr<uint8_t> out, TensorType type, const void* src, int64_t rows,
+                                   int64_t cols, bool release_source) {
+  PackedMatrix m{type, rows, cols, std::move(out)};
   if (!release_source) {
     pack_quant_r8(type, src, rows, cols, m.data.get());
     return m;

@@ -44,5 +44,9 @@ struct PackedMatrix {
 // so resident memory never holds both copies of a large matrix.
 PackedMatrix make_packed_matrix(TensorType type, const void* src, int64_t rows, int64_t cols,
                                 bool release_source = false);
+// Same, into memory the caller provides (packed_bytes long, 64-byte aligned),
+// e.g. a slice of one arena holding every matrix of a model.
+PackedMatrix make_packed_matrix_in(std::shared_ptr<uint8_t> out, TensorType type, const void* src, int64_t rows,
+                                   int64_t cols, bool release_source);
 
 }  // namespace qat
