@@ -18,7 +18,7 @@
 
 #include "base/error.h"
 #include "base/progress.h"
-#include "base/rusage.h"
+#include "base/memory_info.h"
 #include "cli/bench_report.h"
 #include "cli/commands.h"
 #include "cli/memory_bandwidth.h"

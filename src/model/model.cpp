@@ -50,65 +50,60 @@ void Model::finalize() {
 }
 
 void Model::prepare_matrices_for_kernels() {
-  // Matrices, and the embedding when it doubles as the output projection.
-  std::vector<Tensor*> todo;
-  uint64_t bytes = 0;
+  // Matrices, and the embedding when it doubles as the output projection;
+  // each with the bytes of its copy (repacked for Q8_0 / Q4_0, as is else).
+  struct Item {
+    Tensor* t;
+    uint64_t bytes;
+  };
+  std::vector<Item> todo;
+  uint64_t arena_bytes = 0;
   for (const TensorSlot& s : tensor_slots(config, weights)) {
     Tensor& t = *s.tensor;
     const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
     if (!t.present() || !multiplied || t.packed || t.resident) continue;
-    if (t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0) {
-      todo.push_back(&t);
-      bytes += uint64_t(packed_bytes(t.type, t.rows(), t.cols()));
-    } else if (!t.owned) {
-      todo.push_back(&t);
-      bytes += t.nbytes();
-    }
+    const bool quant = t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0;
+    if (!quant && t.owned) continue;  // already in our own memory
+    const uint64_t n = quant ? uint64_t(packed_bytes(t.type, t.rows(), t.cols())) : t.nbytes();
+    todo.push_back({&t, n});
+    arena_bytes += (n + 63) / 64 * 64;  // each copy starts 64-byte aligned
   }
+  if (todo.empty()) return;
   // The copies are new memory (the mapped originals are dropped as they go):
   // refuse up front rather than be killed halfway.
   const MemoryInfo mem = read_memory_info();
-  if (mem.known && bytes > mem.available + mem.swap_free)
-    throw Error(cat(source_path, ": loading the weight matrices (repacked, in huge pages) needs ", format_bytes(bytes),
-                    " of memory but only ", format_bytes(mem.available + mem.swap_free), " is available"),
+  if (mem.known && arena_bytes > mem.available + mem.swap_free)
+    throw Error(cat(source_path, ": loading the weight matrices (repacked, in huge pages) needs ",
+                    format_bytes(arena_bytes), " of memory but only ", format_bytes(mem.available + mem.swap_free),
+                    " is available"),
                 "close other programs, or use a smaller quantization (`qat quantize MODEL OUT.gguf q4_0`)");
   // One arena for all of them: huge pages are 2 MiB, so a buffer per matrix
-  // would leave a partly used huge page behind each (measured +138 MiB RSS
+  // would leave a partly used huge page behind each (measured +133 MiB RSS
   // on a 1B model); packed back to back only the arena's end is partial.
-  auto offset_of = [](uint64_t b) { return (b + 63) / 64 * 64; };
-  uint64_t arena_bytes = 0;
-  for (Tensor* tp : todo) {
-    const Tensor& t = *tp;
-    const bool quant = t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0;
-    arena_bytes += offset_of(quant ? uint64_t(packed_bytes(t.type, t.rows(), t.cols())) : t.nbytes());
-  }
-  if (todo.empty()) return;
   const std::shared_ptr<uint8_t> arena = allocate_large(size_t(arena_bytes));
   uint64_t at = 0;
-  for (Tensor* tp : todo) {
-    Tensor& t = *tp;
-    const bool quant = t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0;
-    const uint64_t n = quant ? uint64_t(packed_bytes(t.type, t.rows(), t.cols())) : t.nbytes();
+  for (const Item& item : todo) {
+    Tensor& t = *item.t;
     std::shared_ptr<uint8_t> slice(arena, arena.get() + at);  // shares the arena's lifetime
-    at += offset_of(n);
-    if (!quant) {
-      // Float matrices: copied as they are, slab by slab, each slab's mapped
-      // pages released once copied.
-      const size_t slab = size_t(4) << 20;
-      for (size_t o = 0; o < n; o += slab) {
-        const size_t len = std::min<size_t>(slab, n - o);
-        std::memcpy(slice.get() + o, t.data + o, len);
-        release_mapped_pages(t.data + o, len);
-      }
-      t.resident = slice;
-      t.data = t.resident.get();
+    at += (item.bytes + 63) / 64 * 64;
+    if (t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0) {
+      // The packed copy replaces the mapped original in resident memory (its
+      // pages are dropped as they are packed and fault back in if a writer or
+      // an embedding lookup reads them). Owned tensors keep their bytes.
+      t.packed = std::make_shared<const PackedMatrix>(
+          make_packed_matrix_in(slice, t.type, t.data, t.rows(), t.cols(), /*release_source=*/!t.owned));
       continue;
     }
-    // The packed copy replaces the mapped original in resident memory (its
-    // pages are dropped as they are packed and fault back in if a writer or
-    // an embedding lookup reads them). Owned tensors keep their bytes.
-    t.packed = std::make_shared<const PackedMatrix>(
-        make_packed_matrix_in(slice, t.type, t.data, t.rows(), t.cols(), /*release_source=*/!t.owned));
+    // Float matrices: copied as they are, slab by slab, each slab's mapped
+    // pages released once copied.
+    const size_t slab = size_t(4) << 20;
+    for (size_t o = 0; o < item.bytes; o += slab) {
+      const size_t len = std::min<size_t>(slab, item.bytes - o);
+      std::memcpy(slice.get() + o, t.data + o, len);
+      release_mapped_pages(t.data + o, len);
+    }
+    t.resident = slice;
+    t.data = t.resident.get();
   }
 }
 

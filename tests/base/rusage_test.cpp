@@ -1,4 +1,4 @@
-#include "base/rusage.h"
+#include "base/memory_info.h"
 
 #include <gtest/gtest.h>
 
