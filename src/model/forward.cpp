@@ -48,29 +48,10 @@ Session::Session(const Model& model, int max_context, int max_batch)
     }
     // RoPE table shared by layers with identical parameters.
     int found = -1;
-    for (size_t t = 0; t < rope_tables_.size(); ++t) {
-      const RopeTable& r = rope_tables_[t];
-      if (r.theta == s.rope_theta && r.factor == s.rope_factor && r.dims == s.rope_dims &&
-          r.head_dim == s.head_dim)
-        found = int(t);
-    }
+    for (size_t t = 0; t < rope_tables_.size(); ++t)
+      if (rope_tables_[t].matches(s)) found = int(t);
     if (found < 0) {
-      RopeTable r{s.rope_theta, s.rope_factor, s.rope_dims, s.head_dim, {}, {}};
-      const int half = s.head_dim / 2;
-      std::vector<float> inv_freq(size_t(half), 0.0f);
-      // HF: inv_freq = 1 / theta^(2j / head_dim) for rotated pairs, in float32,
-      // divided by the linear scaling factor; angle = float(pos) * inv_freq.
-      for (int j = 0; j < s.rope_dims / 2; ++j)
-        inv_freq[size_t(j)] = float(1.0 / std::pow(double(s.rope_theta), double(2 * j) / s.head_dim)) / s.rope_factor;
-      r.cos.resize(size_t(max_context) * half);
-      r.sin.resize(r.cos.size());
-      for (int p = 0; p < max_context; ++p)
-        for (int j = 0; j < half; ++j) {
-          const float angle = float(p) * inv_freq[size_t(j)];
-          r.cos[size_t(p) * half + j] = std::cos(angle);
-          r.sin[size_t(p) * half + j] = std::sin(angle);
-        }
-      rope_tables_.push_back(std::move(r));
+      rope_tables_.push_back(make_rope_table(s, max_context));
       found = int(rope_tables_.size()) - 1;
     }
     layer_rope_.push_back(found);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "model/rope_table.h"
 
 namespace qat {
 
@@ -46,12 +47,7 @@ class Session {
     std::vector<float> k, v;
   };
   std::vector<LayerCache> cache_;
-  // RoPE tables per distinct (theta, rope_dims, factor, head_dim): (max_context, hd/2).
-  struct RopeTable {
-    float theta, factor;
-    int dims, head_dim;
-    std::vector<float> cos, sin;
-  };
+  // RoPE tables per distinct (theta, rope_dims, factor, head_dim).
   std::vector<RopeTable> rope_tables_;
   std::vector<int> layer_rope_;  // layer -> index into rope_tables_
 

@@ -1,0 +1,425 @@
+#include "train/train_ops.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace qat {
+
+// ---- embedding ------------------------------------------------------------
+
+template <typename T>
+void embedding_forward(T* out, const int32_t* ids, const T* table, int64_t N, int64_t C, T scale) {
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n) {
+    const T* row = table + int64_t(ids[n]) * C;
+    for (int64_t i = 0; i < C; ++i) out[n * C + i] = row[i] * scale;
+  }
+}
+
+template <typename T>
+void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t N, int64_t C, T scale) {
+  // Sequential over rows: two rows with the same id add into one table row,
+  // and a fixed order keeps the result identical for any thread count.
+  for (int64_t n = 0; n < N; ++n) {
+    T* row = dtable + int64_t(ids[n]) * C;
+    for (int64_t i = 0; i < C; ++i) row[i] += dout[n * C + i] * scale;
+  }
+}
+
+// ---- RMSNorm --------------------------------------------------------------
+
+template <typename T>
+void rmsnorm_forward(T* out, T* rstd, const T* x, const T* w, int64_t N, int64_t C, T eps) {
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 15))
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * C;
+    double ss = 0;  // double accumulation as the inference rms_norm does
+    for (int64_t i = 0; i < C; ++i) ss += double(xr[i]) * double(xr[i]);
+    const T mean = T(ss / double(C));
+    const T s = T(1) / std::sqrt(mean + eps);
+    rstd[n] = s;
+    T* o = out + n * C;
+    if (w)
+      for (int64_t i = 0; i < C; ++i) o[i] = (xr[i] * s) * w[i];
+    else
+      for (int64_t i = 0; i < C; ++i) o[i] = xr[i] * s;
+  }
+}
+
+template <typename T>
+void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd, int64_t N,
+                      int64_t C) {
+  // y = x * s * w with s = (mean(x^2) + eps)^-1/2:
+  //   dx = s * (dy * w) - x * s^3 / C * sum(dy * w * x)
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 15))
+  for (int64_t n = 0; n < N; ++n) {
+    const T* xr = x + n * C;
+    const T* dy = dout + n * C;
+    const T s = rstd[n];
+    double dot = 0;
+    for (int64_t i = 0; i < C; ++i) dot += double(dy[i]) * double(w ? w[i] : T(1)) * double(xr[i]);
+    const T k = T(dot * double(s) * double(s) * double(s) / double(C));
+    T* d = dx + n * C;
+    for (int64_t i = 0; i < C; ++i) d[i] += s * dy[i] * (w ? w[i] : T(1)) - xr[i] * k;
+  }
+  if (dw) {
+    // Column sums in a fixed row order (deterministic for any thread count).
+#pragma omp parallel for schedule(static) if (N * C >= (1 << 15))
+    for (int64_t i = 0; i < C; ++i) {
+      double acc = 0;
+      for (int64_t n = 0; n < N; ++n) acc += double(dout[n * C + i]) * double(x[n * C + i]) * double(rstd[n]);
+      dw[i] += T(acc);
+    }
+  }
+}
+
+// ---- matmul ---------------------------------------------------------------
+
+template <typename T>
+void matmul_forward(T* out, const T* x, const T* W, int64_t N, int64_t C, int64_t OC) {
+#pragma omp parallel for schedule(static) if (N * C * OC >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < OC; ++o) {
+      T acc = 0;
+      for (int64_t i = 0; i < C; ++i) acc += x[n * C + i] * W[o * C + i];
+      out[n * OC + o] = acc;
+    }
+}
+
+template <typename T>
+void matmul_backward(T* dx, T* dW, const T* dout, const T* x, const T* W, int64_t N, int64_t C,
+                     int64_t OC) {
+  const bool big = N * C * OC >= (1 << 16);
+  if (dx) {
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t o = 0; o < OC; ++o) {
+        const T g = dout[n * OC + o];
+        for (int64_t i = 0; i < C; ++i) dx[n * C + i] += g * W[o * C + i];
+      }
+  }
+  if (dW) {
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t o = 0; o < OC; ++o)
+      for (int64_t n = 0; n < N; ++n) {
+        const T g = dout[n * OC + o];
+        for (int64_t i = 0; i < C; ++i) dW[o * C + i] += g * x[n * C + i];
+      }
+  }
+}
+
+// FP32: OpenBLAS (row-major sgemm).
+template <>
+void matmul_forward<float>(float* out, const float* x, const float* W, int64_t N, int64_t C, int64_t OC) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(N), int(OC), int(C), 1.0f, x, int(C), W, int(C),
+              0.0f, out, int(OC));
+}
+
+template <>
+void matmul_backward<float>(float* dx, float* dW, const float* dout, const float* x, const float* W,
+                            int64_t N, int64_t C, int64_t OC) {
+  if (dx)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(N), int(C), int(OC), 1.0f, dout, int(OC), W,
+                int(C), 1.0f, dx, int(C));
+  if (dW)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(OC), int(C), int(N), 1.0f, dout, int(OC), x,
+                int(C), 1.0f, dW, int(C));
+}
+
+// ---- RoPE -----------------------------------------------------------------
+
+template <typename T>
+static void rotate(T* x, const float* cos_tab, const float* sin_tab, const int32_t* pos, int64_t N,
+                   int64_t heads, int64_t hd, T sign) {
+  const int64_t half = hd / 2;
+#pragma omp parallel for schedule(static) if (N * heads * hd >= (1 << 15))
+  for (int64_t n = 0; n < N; ++n) {
+    const float* c = cos_tab + int64_t(pos[n]) * half;
+    const float* s = sin_tab + int64_t(pos[n]) * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      T* lo = x + (n * heads + h) * hd;
+      T* hi = lo + half;
+      for (int64_t j = 0; j < half; ++j) {
+        const T a = lo[j], b = hi[j], cj = T(c[j]), sj = sign * T(s[j]);
+        lo[j] = a * cj - b * sj;
+        hi[j] = b * cj + a * sj;
+      }
+    }
+  }
+}
+
+template <typename T>
+void rope_forward(T* x, const float* cos_tab, const float* sin_tab, const int32_t* pos, int64_t N,
+                  int64_t heads, int64_t hd) {
+  rotate(x, cos_tab, sin_tab, pos, N, heads, hd, T(1));
+}
+
+template <typename T>
+void rope_backward(T* d, const float* cos_tab, const float* sin_tab, const int32_t* pos, int64_t N,
+                   int64_t heads, int64_t hd) {
+  // A rotation's Jacobian is the rotation itself; its transpose rotates back.
+  rotate(d, cos_tab, sin_tab, pos, N, heads, hd, T(-1));
+}
+
+// ---- attention ------------------------------------------------------------
+
+static int64_t first_key(int64_t t, int64_t window) { return window > 0 ? std::max<int64_t>(0, t - window + 1) : 0; }
+
+template <typename T>
+void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v, const AttentionShape& s) {
+  const int64_t Tn = s.T, nh = s.nh, nkv = s.nkv, hd = s.hd, group = nh / nkv;
+  const T scale = T(s.scale), cap = T(s.softcap);
+  const bool big = s.B * nh * Tn * Tn * hd >= (1 << 16);  // threads only when they pay
+#pragma omp parallel for collapse(2) schedule(static) if (big)
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < nh; ++h) {
+      const int64_t g = h / group;
+      for (int64_t t = 0; t < Tn; ++t) {
+        const T* qt = q + ((b * Tn + t) * nh + h) * hd;
+        T* pr = probs + ((b * nh + h) * Tn + t) * Tn;
+        const int64_t lo = first_key(t, s.window);
+        T mx = -INFINITY;
+        for (int64_t p = lo; p <= t; ++p) {
+          const T* kp = k + ((b * Tn + p) * nkv + g) * hd;
+          T acc = 0;
+          for (int64_t i = 0; i < hd; ++i) acc += qt[i] * kp[i];
+          acc *= scale;
+          if (cap > 0) acc = cap * std::tanh(acc / cap);
+          pr[p] = acc;
+          mx = std::max(mx, acc);
+        }
+        double sum = 0;
+        for (int64_t p = lo; p <= t; ++p) {
+          pr[p] = std::exp(pr[p] - mx);
+          sum += double(pr[p]);
+        }
+        const T inv = T(1.0 / sum);
+        for (int64_t p = 0; p < lo; ++p) pr[p] = 0;
+        for (int64_t p = lo; p <= t; ++p) pr[p] *= inv;
+        for (int64_t p = t + 1; p < Tn; ++p) pr[p] = 0;
+        T* ot = out + ((b * Tn + t) * nh + h) * hd;
+        std::fill(ot, ot + hd, T(0));
+        for (int64_t p = lo; p <= t; ++p) {
+          const T* vp = v + ((b * Tn + p) * nkv + g) * hd;
+          const T w = pr[p];
+          for (int64_t i = 0; i < hd; ++i) ot[i] += w * vp[i];
+        }
+      }
+    }
+}
+
+template <typename T>
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* probs, const T* q, const T* k,
+                        const T* v, const AttentionShape& s) {
+  const int64_t Tn = s.T, nh = s.nh, nkv = s.nkv, hd = s.hd, group = nh / nkv;
+  const T scale = T(s.scale), cap = T(s.softcap);
+  // One task per (sequence, KV head): the query heads of a group all add into
+  // the same dk / dv rows, so they run in one task, in order (deterministic).
+  const bool big = s.B * nh * Tn * Tn * hd >= (1 << 16);
+#pragma omp parallel for collapse(2) schedule(static) if (big)
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < nkv; ++g) {
+      std::vector<T> dscore(static_cast<size_t>(Tn));
+      for (int64_t h = g * group; h < (g + 1) * group; ++h)
+        for (int64_t t = 0; t < Tn; ++t) {
+          const T* qt = q + ((b * Tn + t) * nh + h) * hd;
+          T* dqt = dq + ((b * Tn + t) * nh + h) * hd;
+          const T* dot_ = dout + ((b * Tn + t) * nh + h) * hd;
+          const T* pr = probs + ((b * nh + h) * Tn + t) * Tn;
+          const int64_t lo = first_key(t, s.window);
+          // dP[p] = dout . v_p ; dv_p += P[p] * dout
+          T wsum = 0;
+          for (int64_t p = lo; p <= t; ++p) {
+            const T* vp = v + ((b * Tn + p) * nkv + g) * hd;
+            T* dvp = dv + ((b * Tn + p) * nkv + g) * hd;
+            T acc = 0;
+            for (int64_t i = 0; i < hd; ++i) {
+              acc += dot_[i] * vp[i];
+              dvp[i] += pr[p] * dot_[i];
+            }
+            dscore[size_t(p)] = acc;
+            wsum += acc * pr[p];
+          }
+          // softmax backward, then softcap backward (needs the capped score:
+          // recomputed from q and k rather than stored).
+          for (int64_t p = lo; p <= t; ++p) {
+            const T* kp = k + ((b * Tn + p) * nkv + g) * hd;
+            T ds = pr[p] * (dscore[size_t(p)] - wsum);
+            if (cap > 0) {
+              T raw = 0;
+              for (int64_t i = 0; i < hd; ++i) raw += qt[i] * kp[i];
+              const T th = std::tanh(raw * scale / cap);
+              ds *= T(1) - th * th;
+            }
+            ds *= scale;
+            T* dkp = dk + ((b * Tn + p) * nkv + g) * hd;
+            for (int64_t i = 0; i < hd; ++i) {
+              dqt[i] += ds * kp[i];
+              dkp[i] += ds * qt[i];
+            }
+          }
+        }
+    }
+}
+
+// ---- GeGLU ----------------------------------------------------------------
+
+namespace {
+constexpr double kGeluC = 0.7978845608028654;  // sqrt(2/pi)
+constexpr double kGeluA = 0.044715;
+}  // namespace
+
+template <typename T>
+void geglu_forward(T* out, const T* gate, const T* up, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const T x = gate[i];
+    const T g = T(0.5) * x * (T(1) + std::tanh(T(kGeluC) * (x + T(kGeluA) * x * x * x)));
+    out[i] = g * up[i];
+  }
+}
+
+template <typename T>
+void geglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const T x = gate[i];
+    const T u = T(kGeluC) * (x + T(kGeluA) * x * x * x);
+    const T th = std::tanh(u);
+    const T g = T(0.5) * x * (T(1) + th);
+    const T dg = T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * T(kGeluC) * (T(1) + T(3 * kGeluA) * x * x);
+    dgate[i] += dout[i] * up[i] * dg;
+    dup[i] += dout[i] * g;
+  }
+}
+
+// ---- softcap --------------------------------------------------------------
+
+template <typename T>
+void softcap_forward(T* out, const T* x, int64_t n, T cap) {
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) out[i] = cap * std::tanh(x[i] / cap);
+}
+
+template <typename T>
+void softcap_backward(T* dx, const T* dout, const T* y, int64_t n, T cap) {
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) {
+    const T r = y[i] / cap;
+    const T g = dout[i] * (T(1) - r * r);
+    if (dx == dout) dx[i] = g; else dx[i] += g;
+  }
+}
+
+// ---- cross-entropy --------------------------------------------------------
+
+template <typename T>
+double cross_entropy_forward_backward(T* dlogits, const T* logits, const int32_t* targets, int64_t N,
+                                      int64_t V, int32_t ignore, T dloss, int64_t* count) {
+  int64_t cnt = 0;
+  for (int64_t n = 0; n < N; ++n) cnt += targets[n] != ignore;
+  if (count) *count = cnt;
+  std::vector<double> row_loss(size_t(N), 0.0);
+  const T g = cnt > 0 ? T(double(dloss) / double(cnt)) : T(0);
+#pragma omp parallel for schedule(static) if (N * V >= (1 << 14))
+  for (int64_t n = 0; n < N; ++n) {
+    const T* l = logits + n * V;
+    T* d = dlogits ? dlogits + n * V : nullptr;
+    if (targets[n] == ignore) {
+      if (d) std::fill(d, d + V, T(0));
+      continue;
+    }
+    T mx = -INFINITY;
+    for (int64_t i = 0; i < V; ++i) mx = std::max(mx, l[i]);
+    double sum = 0;
+    for (int64_t i = 0; i < V; ++i) sum += std::exp(double(l[i] - mx));
+    const double lse = double(mx) + std::log(sum);
+    row_loss[size_t(n)] = lse - double(l[targets[n]]);
+    if (d) {
+      const int64_t ti = targets[n];
+      for (int64_t i = 0; i < V; ++i) d[i] = T(std::exp(double(l[i]) - lse)) * g;
+      d[ti] -= g;
+    }
+  }
+  double total = 0;
+  for (int64_t n = 0; n < N; ++n) total += row_loss[size_t(n)];
+  return cnt > 0 ? total / double(cnt) : 0.0;
+}
+
+// ---- pooling and scalars --------------------------------------------------
+
+template <typename T>
+void pool_forward(T* out, const T* x, const int32_t* len, int64_t B, int64_t T_, int64_t C, Pooling p) {
+  for (int64_t b = 0; b < B; ++b) {
+    T* o = out + b * C;
+    const T* xb = x + b * T_ * C;
+    if (p == Pooling::Last) {
+      std::copy(xb + int64_t(len[b] - 1) * C, xb + int64_t(len[b]) * C, o);
+    } else {
+      std::vector<double> acc(size_t(C), 0.0);
+      for (int64_t t = 0; t < len[b]; ++t)
+        for (int64_t i = 0; i < C; ++i) acc[size_t(i)] += double(xb[t * C + i]);
+      for (int64_t i = 0; i < C; ++i) o[i] = T(acc[size_t(i)] / double(len[b]));
+    }
+  }
+}
+
+template <typename T>
+void pool_backward(T* dx, const T* dout, const int32_t* len, int64_t B, int64_t T_, int64_t C, Pooling p) {
+  for (int64_t b = 0; b < B; ++b) {
+    const T* d = dout + b * C;
+    T* dxb = dx + b * T_ * C;
+    if (p == Pooling::Last) {
+      T* row = dxb + int64_t(len[b] - 1) * C;
+      for (int64_t i = 0; i < C; ++i) row[i] += d[i];
+    } else {
+      const T inv = T(1) / T(len[b]);
+      for (int64_t t = 0; t < len[b]; ++t)
+        for (int64_t i = 0; i < C; ++i) dxb[t * C + i] += d[i] * inv;
+    }
+  }
+}
+
+template <typename T>
+void scale_backward(T* dx, T* ds, const T* dout, const T* x, T s, int64_t n) {
+  double acc = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    acc += double(dout[i]) * double(x[i]);
+    dx[i] += dout[i] * s;
+  }
+  *ds += T(acc);
+}
+
+// ---- instantiations -------------------------------------------------------
+
+#define QAT_TRAIN_OPS(T)                                                                                  \
+  template void embedding_forward<T>(T*, const int32_t*, const T*, int64_t, int64_t, T);                   \
+  template void embedding_backward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T);                  \
+  template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);                       \
+  template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t, int64_t);     \
+  template void rope_forward<T>(T*, const float*, const float*, const int32_t*, int64_t, int64_t, int64_t); \
+  template void rope_backward<T>(T*, const float*, const float*, const int32_t*, int64_t, int64_t, int64_t); \
+  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const AttentionShape&);         \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
+                                      const AttentionShape&);                                             \
+  template void geglu_forward<T>(T*, const T*, const T*, int64_t);                                         \
+  template void geglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);                          \
+  template void softcap_forward<T>(T*, const T*, int64_t, T);                                              \
+  template void softcap_backward<T>(T*, const T*, const T*, int64_t, T);                                   \
+  template double cross_entropy_forward_backward<T>(T*, const T*, const int32_t*, int64_t, int64_t,        \
+                                                    int32_t, T, int64_t*);                                \
+  template void pool_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t, int64_t, Pooling);         \
+  template void pool_backward<T>(T*, const T*, const int32_t*, int64_t, int64_t, int64_t, Pooling);        \
+  template void scale_backward<T>(T*, T*, const T*, const T*, T, int64_t);
+
+QAT_TRAIN_OPS(float)
+QAT_TRAIN_OPS(double)
+template void matmul_forward<double>(double*, const double*, const double*, int64_t, int64_t, int64_t);
+template void matmul_backward<double>(double*, double*, const double*, const double*, const double*, int64_t,
+                                      int64_t, int64_t);
+
+}  // namespace qat
