@@ -156,6 +156,16 @@ ModelConfig preset_config(Family family, const std::string& name) {
       c.vocab_size = 262208;
       return c;
     }
+    if (name == "small") {
+      // A few million parameters for training from scratch on a laptop (the
+      // QAT test bed): 6 layers, 5:1 pattern, MQA, 64-wide heads, 4k vocab.
+      ModelConfig c = gemma3(256, 6, 4, 1, 768, 128);
+      c.vocab_size = 4096;
+      c.head_dim = 64;
+      c.query_pre_attn_scalar = 64;
+      c.max_position_embeddings = 2048;
+      return c;
+    }
     if (name == "tiny") {
       // Every Gemma 3 feature on, ~0.2 M parameters: GQA, 5:1 pattern with a
       // short window (tests cross it), linear RoPE scaling on global layers.
@@ -191,6 +201,20 @@ ModelConfig preset_config(Family family, const std::string& name) {
       c.num_global_key_value_heads = 4;
       return c;
     }
+    if (name == "small") {
+      // The Gemma 4 counterpart of gemma3 small: 6 layers (every third
+      // global, K=V there), KV sharing for the last 2, softcap 30, 4k vocab.
+      ModelConfig c = gemma4(256, 6, 4, 1, 768, 3);
+      c.vocab_size = 4096;
+      c.head_dim = 64;
+      c.global_head_dim = 128;
+      c.sliding_window = 128;
+      c.attention_k_eq_v = true;
+      c.num_global_key_value_heads = 1;
+      c.num_kv_shared_layers = 2;
+      c.max_position_embeddings = 2048;
+      return c;
+    }
     if (name == "tiny") {
       // Every Gemma 4 dense feature on: PLE, K=V on global layers with their own
       // KV-head count, 64-wide global heads with proportional RoPE, KV sharing
@@ -216,8 +240,8 @@ ModelConfig preset_config(Family family, const std::string& name) {
 }
 
 std::vector<std::string> preset_names(Family family) {
-  if (family == Family::Gemma3) return {"tiny", "270m", "1b", "4b"};
-  return {"tiny", "e2b", "e4b", "31b"};
+  if (family == Family::Gemma3) return {"tiny", "small", "270m", "1b", "4b"};
+  return {"tiny", "small", "e2b", "e4b", "31b"};
 }
 
 }  // namespace qat

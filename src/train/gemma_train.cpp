@@ -448,7 +448,7 @@ void GemmaTrainer::backward(float loss_scale) {
         for (int64_t i = 0; i < P; ++i) {
           const float d = dple_in[size_t((l * N + n) * P + i)] * r2;
           dnormed[size_t((n * L + l) * P + i)] = d;
-          dE[int64_t(a.ids[size_t(n)]) * L * P + l * P + i] += d * es;
+          if (a.ids[size_t(n)] != c.pad_token_id) dE[int64_t(a.ids[size_t(n)]) * L * P + l * P + i] += d * es;
         }
     Buf dpre(size_t(N * L * P), 0.0f);
     rmsnorm_backward(dpre.data(), f(g.ple_proj_norm), dnormed.data(), a.ple_pre.data(), cf(w.ple_proj_norm),
@@ -457,7 +457,8 @@ void GemmaTrainer::backward(float loss_scale) {
     for (float& x : dpre) x *= ps;
     matmul_backward(dx.data(), f(g.ple_model_proj), dpre.data(), a.x0.data(), cf(w.ple_model_proj), N, H, L * P);
   }
-  embedding_backward(f(g.embed), dx.data(), a.ids.data(), N, H, model_.embed_scale());
+  // HF builds both embeddings with padding_idx = pad id: that row never learns.
+  embedding_backward(f(g.embed), dx.data(), a.ids.data(), N, H, model_.embed_scale(), c.pad_token_id);
 }
 
 }  // namespace qat

@@ -21,10 +21,12 @@ void embedding_forward(T* out, const int32_t* ids, const T* table, int64_t N, in
 }
 
 template <typename T>
-void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t N, int64_t C, T scale) {
+void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t N, int64_t C, T scale,
+                        int32_t skip_id) {
   // Sequential over rows: two rows with the same id add into one table row,
   // and a fixed order keeps the result identical for any thread count.
   for (int64_t n = 0; n < N; ++n) {
+    if (ids[n] == skip_id) continue;
     T* row = dtable + int64_t(ids[n]) * C;
     for (int64_t i = 0; i < C; ++i) row[i] += dout[n * C + i] * scale;
   }
@@ -398,7 +400,7 @@ void scale_backward(T* dx, T* ds, const T* dout, const T* x, T s, int64_t n) {
 
 #define QAT_TRAIN_OPS(T)                                                                                  \
   template void embedding_forward<T>(T*, const int32_t*, const T*, int64_t, int64_t, T);                   \
-  template void embedding_backward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T);                  \
+  template void embedding_backward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T, int32_t);                  \
   template void rmsnorm_forward<T>(T*, T*, const T*, const T*, int64_t, int64_t, T);                       \
   template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t, int64_t);     \
   template void rope_forward<T>(T*, const float*, const float*, const int32_t*, int64_t, int64_t, int64_t); \

@@ -15,9 +15,11 @@ namespace qat {
 // out (N, C) = table[ids[n]] * scale            table (V, C)
 template <typename T>
 void embedding_forward(T* out, const int32_t* ids, const T* table, int64_t N, int64_t C, T scale);
-// dtable (V, C) += scale * dout rows scattered by ids
+// dtable (V, C) += scale * dout rows scattered by ids; rows whose id is
+// skip_id (the padding id, as torch's nn.Embedding(padding_idx)) get nothing.
 template <typename T>
-void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t N, int64_t C, T scale);
+void embedding_backward(T* dtable, const T* dout, const int32_t* ids, int64_t N, int64_t C, T scale,
+                        int32_t skip_id = -1);
 
 // out (N, C) = x / sqrt(mean(x^2) + eps) * w    (w = nullptr: unscaled, Gemma 4's V-norm)
 // rstd (N) saved for backward. out may alias x.

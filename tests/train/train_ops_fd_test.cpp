@@ -77,6 +77,11 @@ TEST(TrainOpsFd, Embedding) {
   embedding_backward(dtable.data(), R.data(), ids.data(), N, C, scale);
   // Rows of ids never used get no gradient; the check covers all of them.
   expect_fd(loss, {{"table", &table, &dtable}});
+  // The padding row (torch's padding_idx) receives no gradient.
+  Vec dskip(V * C, 0.0);
+  embedding_backward(dskip.data(), R.data(), ids.data(), N, C, scale, /*skip_id=*/3);
+  for (int64_t i = 0; i < C; ++i) EXPECT_EQ(dskip[size_t(3 * C + i)], 0.0);
+  EXPECT_EQ(dskip[size_t(1 * C)], dtable[size_t(1 * C)]);
 }
 
 void check_rmsnorm(bool with_weight) {
