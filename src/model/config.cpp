@@ -38,6 +38,9 @@ void ModelConfig::validate() const {
   positive(intermediate_size, "intermediate_size");
   positive(sliding_window, "sliding_window");
   QAT_CHECK(num_hidden_layers <= 1024, "config: num_hidden_layers ", num_hidden_layers, " is too large");
+  QAT_CHECK(num_labels >= 0, "config: num_labels must not be negative");
+  QAT_CHECK(classifier_pooling == "last" || classifier_pooling == "mean", "config: classifier pooling '",
+            classifier_pooling, "' (expected last or mean)");
   QAT_CHECK(head_dim % 2 == 0, "config: head_dim must be even, got ", head_dim);
   QAT_CHECK(num_attention_heads % num_key_value_heads == 0, "config: num_attention_heads ",
             num_attention_heads, " is not a multiple of num_key_value_heads ", num_key_value_heads);

@@ -54,6 +54,11 @@ struct ModelConfig {
   int vocab_size_per_layer_input = 0;
   // Token ids.
   int bos_token_id = 2, eos_token_id = 1, pad_token_id = 0;
+  // Sequence classification head ("score.weight", (num_labels, H), no bias)
+  // on the final-norm hidden states pooled per sequence; 0 = none.
+  int num_labels = 0;
+  std::string classifier_pooling = "last";  // "last" token or "mean" over the sequence
+  std::vector<std::string> class_names;     // (num_labels), optional
 
   // Resolved per-layer specs; throws qat::Error if the config is inconsistent.
   std::vector<LayerSpec> layers() const;

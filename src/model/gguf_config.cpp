@@ -185,6 +185,16 @@ ModelConfig config_from_gguf(const GgufFile& f) {
     }
     c.rope_global_partial = float(2 * rotated) / float(c.global_head_dim);
   }
+  if (auto n = f.get_uint_opt("qat.classifier.num_labels")) {
+    QAT_CHECK(*n >= 1 && *n <= 1000000, f.path(), ": qat.classifier.num_labels ", *n, " out of range");
+    c.num_labels = int(*n);
+    c.classifier_pooling = f.get_string_opt("qat.classifier.pooling").value_or("last");
+    if (f.find("qat.classifier.labels")) {
+      c.class_names = f.get_array("qat.classifier.labels", GgufType::STRING).strs;
+      QAT_CHECK(c.class_names.size() == size_t(c.num_labels), f.path(), ": qat.classifier.labels has ",
+                c.class_names.size(), " names for ", c.num_labels, " labels");
+    }
+  }
   try {
     c.validate();
     c.layers();
@@ -246,6 +256,13 @@ void write_gguf_config(GgufWriter& w, const ModelConfig& c, const std::string& n
     w.set(a + "rope.dimension_count_swa", GgufValue::u32(uint32_t(c.head_dim)));
   }
   w.set("general.quantization_version", GgufValue::u32(2));
+  if (c.num_labels > 0) {
+    w.set("qat.classifier.num_labels", GgufValue::u32(uint32_t(c.num_labels)));
+    w.set("qat.classifier.pooling", GgufValue::string(c.classifier_pooling));
+    std::vector<std::string> names = c.class_names;
+    names.resize(size_t(c.num_labels));
+    w.set("qat.classifier.labels", GgufValue::string_array(names));
+  }
   // What llama.cpp's gemma3 keys cannot say; ignored by llama.cpp.
   if (!g4) {
     w.set("qat.layer_sliding", GgufValue::bool_array(sliding));

@@ -57,7 +57,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
     QAT_CHECK(shape == slot.shape, path, ": tensor '", slot.gguf_name, "' has dims ", dims_str(t->dims),
               ", expected ", dims_str(want), " from the metadata");
     const TensorTypeInfo* info = tensor_type_info(t->type);
-    const bool small = slot.role == TensorRole::Norm || slot.role == TensorRole::Scalar;
+    const bool small = stored_as_f32(slot.role);
     const bool supported = t->type == 0 || t->type == 1 || t->type == 30 ||
                            (!small && (t->type == 2 || t->type == 8));  // Q4_0, Q8_0 matrices
     QAT_CHECK(supported, path, ": tensor '", slot.gguf_name, "' has type ", info ? info->name : "?",
@@ -81,7 +81,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
 
 void save_gguf_model(const Model& model, const std::string& path, TensorType type) {
   auto type_of = [type](const TensorSlot& s) {
-    const bool small = s.role == TensorRole::Norm || s.role == TensorRole::Scalar;
+    const bool small = stored_as_f32(s.role);
     return small ? TensorType::F32 : type;
   };
   save_gguf_model(model, path, type_of, gguf_file_type(type), "convert");
@@ -117,7 +117,7 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
   for (const TensorSlot& s : tensor_slots(c, weights)) {
     if (!s.tensor->present()) continue;
     const TensorType to = type_of(s);
-    const bool small = s.role == TensorRole::Norm || s.role == TensorRole::Scalar;
+    const bool small = stored_as_f32(s.role);
     QAT_CHECK(!small || to == TensorType::F32, path, ": internal: norm/scalar '", s.gguf_name,
               "' must be written as F32, not ", tensor_type_name(to));
     const Tensor* t = s.tensor;

@@ -109,6 +109,24 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& path) {
   c.attn_logit_softcapping = r.get_float("attn_logit_softcapping", 0.0f);
   c.tie_word_embeddings = Reader{root, path}.get_bool("tie_word_embeddings", r.get_bool("tie_word_embeddings", true));
   c.bos_token_id = r.get_int("bos_token_id", c.bos_token_id);
+  // A sequence classifier: id2label (HF) and our pooling choice.
+  if (root.contains("id2label") && root["id2label"].is_object() && root.contains("qat_classifier_pooling")) {
+    const json& labels = root["id2label"];
+    c.num_labels = int(labels.size());
+    c.class_names.assign(labels.size(), "");
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+      size_t id = 0;
+      try {
+        id = std::stoul(it.key());
+      } catch (...) {
+        fail(path, ": id2label key '", it.key(), "' is not a class index");
+      }
+      QAT_CHECK(id < labels.size() && it.value().is_string(), path, ": id2label must map 0..", labels.size() - 1,
+                " to names");
+      c.class_names[id] = it.value().get<std::string>();
+    }
+    c.classifier_pooling = Reader{root, path}.get_string("qat_classifier_pooling", "last");
+  }
   c.pad_token_id = r.get_int("pad_token_id", c.pad_token_id);
   if (r.has("eos_token_id") && j["eos_token_id"].is_array()) {
     QAT_CHECK(!j["eos_token_id"].empty() && j["eos_token_id"][0].is_number_integer(), path,
@@ -230,6 +248,17 @@ std::string hf_config_json(const ModelConfig& c) {
   j["bos_token_id"] = c.bos_token_id;
   j["eos_token_id"] = c.eos_token_id;
   j["pad_token_id"] = c.pad_token_id;
+  if (c.num_labels > 0) {
+    json id2label = json::object(), label2id = json::object();
+    for (int i = 0; i < c.num_labels; ++i) {
+      const std::string name = size_t(i) < c.class_names.size() ? c.class_names[size_t(i)] : "LABEL_" + std::to_string(i);
+      id2label[std::to_string(i)] = name;
+      label2id[name] = i;
+    }
+    j["id2label"] = id2label;
+    j["label2id"] = label2id;
+    j["qat_classifier_pooling"] = c.classifier_pooling;
+  }
   j["final_logit_softcapping"] = c.final_logit_softcapping > 0 ? float_json(c.final_logit_softcapping) : json(nullptr);
   j["dtype"] = "float32";
   json types = json::array();

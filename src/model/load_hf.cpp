@@ -129,7 +129,7 @@ std::unique_ptr<Model> load_hf_model(const std::string& dir) {
     t.type = to_tensor_type(st->dtype, where);
     t.shape = slot.shape;
     t.data = st->data;
-    if (slot.role == TensorRole::Norm || slot.role == TensorRole::Scalar) {
+    if (stored_as_f32(slot.role)) {
       std::vector<float> v = tensor_to_f32(t);
       if (slot.role == TensorRole::Norm && c.norm_adds_one())
         for (float& x : v) x += 1.0f;  // Gemma 3 RMSNorm multiplies by (1 + w)

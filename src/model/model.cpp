@@ -39,8 +39,8 @@ void Model::finalize() {
       continue;
     }
     QAT_CHECK(t.shape == s.shape, source_path, ": tensor '", s.gguf_name, "' has the wrong shape");
-    if (s.role == TensorRole::Norm || s.role == TensorRole::Scalar)
-      QAT_CHECK(t.type == TensorType::F32, source_path, ": internal: norm '", s.gguf_name, "' not F32");
+    if (stored_as_f32(s.role))
+      QAT_CHECK(t.type == TensorType::F32, source_path, ": internal: norm, scalar or head '", s.gguf_name, "' not F32");
     else
       QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16 ||
                     t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0,

@@ -7,7 +7,7 @@ namespace qat {
 
 namespace {
 
-bool small_role(TensorRole r) { return r == TensorRole::Norm || r == TensorRole::Scalar; }
+bool small_role(TensorRole r) { return stored_as_f32(r); }
 
 // The default type of one tensor, and why when it is not `type` itself.
 TensorType default_type(const TensorSlot& s, const Tensor& t, const ModelConfig& c, TensorType type,

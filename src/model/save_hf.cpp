@@ -63,7 +63,7 @@ void save_hf_model(const Model& model, const std::string& dir, TensorType type, 
   for (const TensorSlot& s : slots) {
     convert_progress.add();
     if (!s.tensor->present()) continue;
-    if (s.role == TensorRole::Norm || s.role == TensorRole::Scalar) {
+    if (stored_as_f32(s.role)) {
       std::vector<float> v = tensor_to_f32(*s.tensor);
       if (s.role == TensorRole::Norm && model.config.norm_adds_one())
         for (float& x : v) x -= 1.0f;

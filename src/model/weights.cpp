@@ -92,6 +92,7 @@ std::vector<TensorSlot> tensor_slots(const ModelConfig& c, ModelWeights& w) {
   add("output_norm.weight", "model.norm.weight", {H}, R::Norm, &w.final_norm);
   if (!c.tie_word_embeddings)
     add("output.weight", "lm_head.weight", {V, H}, R::Matrix, &w.output);
+  if (c.num_labels > 0) add("cls.weight", "score.weight", {c.num_labels, H}, R::Head, &w.score);
   return s;
 }
 

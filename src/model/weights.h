@@ -68,10 +68,16 @@ struct ModelWeights {
   Tensor ple_embed;                   // (V_ple, L*P)
   Tensor ple_model_proj;              // (L*P, H)
   Tensor ple_proj_norm;               // (P)
+  Tensor score;                       // (num_labels, H) classification head
   std::vector<LayerWeights> layers;
 };
 
-enum class TensorRole { Matrix, Embedding, Norm, Scalar };
+// Head: a classifier's output layer (kept in F32 by quantization, like norms).
+enum class TensorRole { Matrix, Embedding, Norm, Scalar, Head };
+// Norms, scalars and a classifier head are always stored and computed in F32.
+inline bool stored_as_f32(TensorRole r) {
+  return r == TensorRole::Norm || r == TensorRole::Scalar || r == TensorRole::Head;
+}
 
 // One tensor of the model: its names in both formats, expected shape, and
 // where it lives. `optional` tensors may be absent from a file.

@@ -25,6 +25,7 @@ ParamGroup group_of(TensorRole r) {
     case TensorRole::Matrix: return ParamGroup::Matrix;
     case TensorRole::Norm: return ParamGroup::Norm;
     case TensorRole::Scalar: return ParamGroup::Scalar;
+    case TensorRole::Head: return ParamGroup::Head;
   }
   return ParamGroup::Matrix;
 }
@@ -72,10 +73,27 @@ struct GemmaTrainer::Acts {
   Buf pooled;                     // (B, H)
 };
 
-GemmaTrainer::GemmaTrainer(Model& model, ClassifierHead head, uint64_t head_seed)
-    : model_(model), head_(head), a_(std::make_unique<Acts>()) {
-  const ModelConfig& c = model_.config;
+GemmaTrainer::GemmaTrainer(Model& model, const ClassifierHead& add_head, uint64_t head_seed)
+    : model_(model), a_(std::make_unique<Acts>()) {
+  ModelConfig& c = model_.config;
   QAT_CHECK(model_.specs.size() == size_t(c.num_hidden_layers), "training: model is not finalized");
+  if (add_head.num_classes > 0) {
+    QAT_CHECK(c.num_labels == 0 || c.num_labels == add_head.num_classes, model_.source_path, ": the model's head has ",
+              c.num_labels, " classes, the data ", add_head.num_classes);
+    if (c.num_labels == 0) {
+      c.num_labels = add_head.num_classes;
+      c.classifier_pooling = add_head.pooling == Pooling::Mean ? "mean" : "last";
+      c.class_names = add_head.class_names;
+      const int64_t H = c.hidden_size;
+      Tensor w = Tensor::zeros(TensorType::F32, {c.num_labels, H});
+      std::mt19937_64 rng(head_seed);
+      std::normal_distribution<double> nd(0.0, 1.0 / std::sqrt(double(H)));
+      float* p = w.mutable_f32();
+      for (int64_t i = 0; i < w.numel(); ++i) p[i] = float(nd(rng));
+      model_.weights.score = std::move(w);
+    }
+  }
+  pooling_ = c.classifier_pooling == "mean" ? Pooling::Mean : Pooling::Last;
   // Own every tensor as FP32 (mapped views, F16/BF16 and quantized converted).
   for (const TensorSlot& s : tensor_slots(c, model_.weights)) {
     Tensor& t = *s.tensor;
@@ -103,22 +121,6 @@ GemmaTrainer::GemmaTrainer(Model& model, ClassifierHead head, uint64_t head_seed
     // HF keeps Gemma 4's layer_scalar as a buffer, not a parameter: frozen
     // by default so fine-tuning matches HF (its gradient is still computed).
     p.trainable = p.group != ParamGroup::Scalar;
-    params_.push_back(p);
-  }
-  if (head_.num_classes > 0) {
-    const int64_t H = c.hidden_size;
-    head_w_.resize(size_t(head_.num_classes * H));
-    head_grad_.assign(head_w_.size(), 0.0f);
-    std::mt19937_64 rng(head_seed);
-    std::normal_distribution<double> nd(0.0, 1.0 / std::sqrt(double(H)));
-    for (float& x : head_w_) x = float(nd(rng));
-    Parameter p;
-    p.name = "score.weight";
-    p.shape = {head_.num_classes, H};
-    p.value = head_w_.data();
-    p.grad = head_grad_.data();
-    p.numel = int64_t(head_w_.size());
-    p.group = ParamGroup::Head;
     params_.push_back(p);
   }
 }
@@ -294,8 +296,8 @@ double GemmaTrainer::forward_lm(const int32_t* ids, const int32_t* targets, int6
 
 double GemmaTrainer::forward_classify(const int32_t* ids, const int32_t* lengths, const int32_t* labels,
                                       int64_t B, int64_t T) {
-  QAT_CHECK(head_.num_classes > 0, "forward_classify: the trainer has no classification head");
-  const int64_t C = head_.num_classes, H = model_.config.hidden_size;
+  QAT_CHECK(num_classes() > 0, "forward_classify: the model has no classification head");
+  const int64_t C = num_classes(), H = model_.config.hidden_size;
   for (int64_t b = 0; b < B; ++b) {
     QAT_CHECK(lengths[b] >= 1 && lengths[b] <= T, "sequence length ", lengths[b], " outside [1, ", T, "]");
     QAT_CHECK(labels[b] >= 0 && labels[b] < C, "label ", labels[b], " outside [0, ", C, ")");
@@ -305,9 +307,9 @@ double GemmaTrainer::forward_classify(const int32_t* ids, const int32_t* lengths
   a.classify = true;
   a.lengths.assign(lengths, lengths + B);
   resize(a.pooled, B * H);
-  pool_forward(a.pooled.data(), a.hf.data(), lengths, B, T, H, head_.pooling);
+  pool_forward(a.pooled.data(), a.hf.data(), lengths, B, T, H, pooling_);
   logits_.resize(size_t(B * C));
-  matmul_forward(logits_.data(), a.pooled.data(), head_w_.data(), B, H, C);
+  matmul_forward(logits_.data(), a.pooled.data(), cf(model_.weights.score), B, H, C);
   a.dlogits.resize(size_t(B * C));
   return cross_entropy_forward_backward(a.dlogits.data(), logits_.data(), labels, B, C, -1, 1.0f, &counted_);
 }
@@ -333,12 +335,12 @@ void GemmaTrainer::backward(float loss_scale) {
     matmul_backward(dhf.data(), f(tied ? g.embed : g.output), dl.data(), a.hf.data(),
                     cf(tied ? w.embed : w.output), N, H, V);
   } else {
-    const int64_t C = head_.num_classes;
+    const int64_t C = num_classes();
     Buf dl = a.dlogits;  // (B, C)
     for (float& x : dl) x *= loss_scale;
     Buf dpooled(size_t(B * H), 0.0f);
-    matmul_backward(dpooled.data(), head_grad_.data(), dl.data(), a.pooled.data(), head_w_.data(), B, H, C);
-    pool_backward(dhf.data(), dpooled.data(), a.lengths.data(), B, T, H, head_.pooling);
+    matmul_backward(dpooled.data(), f(g.score), dl.data(), a.pooled.data(), cf(w.score), B, H, C);
+    pool_backward(dhf.data(), dpooled.data(), a.lengths.data(), B, T, H, pooling_);
   }
   Buf dx(size_t(N * H), 0.0f);  // d loss / d residual stream
   rmsnorm_backward(dx.data(), f(g.final_norm), dhf.data(), a.x_out.data(), cf(w.final_norm), a.rf.data(), N, H);

@@ -20,23 +20,26 @@
 
 namespace qat {
 
+// A classification head to add to a model that has none (a model that
+// already has one keeps it: ModelConfig::num_labels, "score.weight").
 struct ClassifierHead {
-  int num_classes = 0;  // 0: no head (language modelling only)
+  int num_classes = 0;  // 0: no head to add
   Pooling pooling = Pooling::Last;
+  std::vector<std::string> class_names;
 };
 
 class GemmaTrainer {
  public:
   // Takes the model's weights over as owned FP32 tensors (converting F16 /
   // BF16 / quantized ones and copying mapped ones), so the model can be
-  // saved with the usual writers at any time. With a head, "score.weight"
-  // (num_classes, H) is added, drawn N(0, 1/H) from head_seed unless set later.
-  GemmaTrainer(Model& model, ClassifierHead head = {}, uint64_t head_seed = 1);
+  // saved with the usual writers at any time. A new head's "score.weight"
+  // (num_classes, H) is drawn N(0, 1/H) from head_seed.
+  GemmaTrainer(Model& model, const ClassifierHead& add_head = {}, uint64_t head_seed = 1);
   ~GemmaTrainer();
 
   Model& model() { return model_; }
-  const ClassifierHead& head() const { return head_; }
-  std::vector<float>& head_weight() { return head_w_; }  // (num_classes, H)
+  int num_classes() const { return model_.config.num_labels; }
+  float* head_weight() { return model_.weights.score.mutable_f32(); }  // (num_classes, H)
   ParameterList& parameters() { return params_; }
 
   // Language modelling: ids and targets (B, T); targets < 0 are ignored.
@@ -61,8 +64,7 @@ class GemmaTrainer {
   void ensure_rope(int64_t T);
 
   Model& model_;
-  ClassifierHead head_;
-  std::vector<float> head_w_, head_grad_;
+  Pooling pooling_ = Pooling::Last;
   ModelWeights grads_;
   ParameterList params_;
   std::vector<RopeTable> rope_;   // per layer (tables shared by copy are small)

@@ -72,8 +72,9 @@ struct Fixture {
       auto st = SafetensorsFile::open(train_dir(name) + "/head.safetensors");
       const StTensor* w = st->find("score.weight");
       EXPECT_TRUE(w != nullptr);
+      EXPECT_EQ(w->n_elements, uint64_t(head.num_classes * model->config.hidden_size));
       const float* p = reinterpret_cast<const float*>(w->data);
-      trainer->head_weight().assign(p, p + w->n_elements);
+      std::copy(p, p + w->n_elements, trainer->head_weight());
     }
   }
   double forward() {
