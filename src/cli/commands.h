@@ -14,6 +14,8 @@ void add_chat(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_train(CLI::App& app);
+void add_tokenizer(CLI::App& app);
 
 // Applies --threads (0 = all cores) to OpenMP.
 void set_threads(int threads);

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   qat::cli::add_demo(app);
   qat::cli::add_bench(app);
   qat::cli::add_eval(app);
+  qat::cli::add_train(app);
+  qat::cli::add_tokenizer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
