@@ -63,7 +63,8 @@ ClassifyDataset load_classify_dataset(const std::string& path, const Tokenizer& 
   QAT_CHECK(opt.text_field.empty() != opt.text_template.empty(), path,
             ": give exactly one of a text field and a text template");
   QAT_CHECK(opt.max_seq >= 2, "max_seq ", opt.max_seq, " is too small: an example needs <bos> and at least one token");
-  const TextTemplate text = opt.text_field.empty() ? TextTemplate::parse(opt.text_template) : TextTemplate::field(opt.text_field);
+  const TextTemplate text =
+      opt.text_field.empty() ? TextTemplate::parse(opt.text_template) : TextTemplate::field(opt.text_field);
 
   ClassifyDataset ds;
   ds.source = path;
@@ -88,8 +89,10 @@ ClassifyDataset load_classify_dataset(const std::string& path, const Tokenizer& 
     std::string listed;
     for (const auto& c : opt.classes) listed += (listed.empty() ? "" : ", ") + c;
     for (auto& r : rows) {
-      if (class_id.count(r.label)) known.push_back(std::move(r));
-      else bad(r.line, cat("label \"", r.label, "\" is not one of the classes: ", listed));
+      if (class_id.count(r.label))
+        known.push_back(std::move(r));
+      else
+        bad(r.line, cat("label \"", r.label, "\" is not one of the classes: ", listed));
     }
     rows = std::move(known);
   } else {
@@ -123,7 +126,8 @@ ClassifyDataset load_classify_dataset(const std::string& path, const Tokenizer& 
 
 ClassifySplit split_classify_dataset(const ClassifyDataset& all, double val_fraction, uint64_t seed) {
   const int64_t n = int64_t(all.examples.size());
-  QAT_CHECK(val_fraction >= 0 && val_fraction < 1, all.source, ": validation fraction ", val_fraction, " must be in [0, 1)");
+  QAT_CHECK(val_fraction >= 0 && val_fraction < 1, all.source, ": validation fraction ", val_fraction,
+            " must be in [0, 1)");
   int64_t n_val = std::llround(val_fraction * double(n));
   if (val_fraction > 0) {
     QAT_CHECK(n >= 2, all.source, ": ", n, " example(s) cannot be split into training and validation parts");

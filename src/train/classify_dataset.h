@@ -34,17 +34,15 @@ namespace qat {
 
 class Tokenizer;
 
-// TableFormat { Auto, Csv, Jsonl } is in table_rows.h.
-
 struct ClassifyOptions {
-  TableFormat format = TableFormat::Auto;
-  std::string text_field;     // exactly one of text_field and text_template
+  TableFormat format = TableFormat::Auto;  // (table_rows.h) Auto: from the file's extension
+  std::string text_field;  // exactly one of text_field and text_template
   std::string text_template;
   std::string label_field;
   std::vector<std::string> classes;  // explicit class names (id = index); empty: derive from the labels
   int max_seq = 512;                 // tokens per example, <bos> included (>= 2)
   bool skip_bad_rows = false;
-  bool progress = true;              // progress line while tokenizing
+  bool progress = true;  // progress line while tokenizing
 };
 
 struct ClassifyExample {
@@ -56,10 +54,10 @@ struct ClassifyExample {
 };
 
 struct ClassifyStats {
-  int64_t rows = 0;       // data rows read (header and blank lines not counted)
-  int64_t skipped = 0;    // bad rows skipped (skip_bad_rows)
-  int64_t truncated = 0;  // examples cut to max_seq
-  int64_t longest = 0;    // longest example in tokens, before truncation
+  int64_t rows = 0;                       // data rows read (header and blank lines not counted)
+  int64_t skipped = 0;                    // bad rows skipped (skip_bad_rows)
+  int64_t truncated = 0;                  // examples cut to max_seq
+  int64_t longest = 0;                    // longest example in tokens, before truncation
   std::vector<std::string> skip_reasons;  // the first few "file:line: problem"
 };
 

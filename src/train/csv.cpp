@@ -10,7 +10,9 @@ std::vector<CsvRecord> parse_csv(std::string_view text, const std::string& path)
   size_t i = 0;
   int64_t line = 1;
   const size_t n = text.size();
-  auto at_record_end = [&](size_t p) { return p >= n || text[p] == '\n' || (text[p] == '\r' && p + 1 < n && text[p + 1] == '\n'); };
+  auto at_record_end = [&](size_t p) {
+    return p >= n || text[p] == '\n' || (text[p] == '\r' && p + 1 < n && text[p + 1] == '\n');
+  };
   auto skip_record_end = [&] {  // at a line break or the end: step over it
     if (i < n && text[i] == '\r') ++i;
     if (i < n && text[i] == '\n') ++i;

@@ -19,7 +19,8 @@ std::vector<int64_t> EpochOrder::order(uint64_t epoch) const {
 
 void EpochOrder::check(const DataCursor& c) const {
   QAT_CHECK(c.index < uint64_t(n_), "data cursor {epoch ", c.epoch, ", index ", c.index,
-            "} is past the end of an epoch of ", n_, " items: the data (or batch/seq settings) changed since it was saved");
+            "} is past the end of an epoch of ", n_,
+            " items: the data (or batch/seq settings) changed since it was saved");
 }
 
 int64_t EpochOrder::next(DataCursor& c) {

@@ -33,9 +33,10 @@ LmSampler::LmSampler(const std::vector<int32_t>& tokens, const LmSamplerOptions&
   val_begin_ = n - int64_t(std::floor(opt_.val_fraction * double(n)));
   train_windows_ = order_.size();
   val_windows_ = windows_in(n - val_begin_, opt_.seq);
-  QAT_CHECK(opt_.val_fraction == 0 || val_windows_ > 0, "the validation part is shorter than one window: ",
-            n - val_begin_, " tokens (val_fraction ", opt_.val_fraction, " of ", n, "), and seq ", opt_.seq,
-            " needs ", int64_t(opt_.seq) + 1, ": raise val_fraction, use more text or a smaller seq");
+  QAT_CHECK(opt_.val_fraction == 0 || val_windows_ > 0,
+            "the validation part is shorter than one window: ", n - val_begin_, " tokens (val_fraction ",
+            opt_.val_fraction, " of ", n, "), and seq ", opt_.seq, " needs ", int64_t(opt_.seq) + 1,
+            ": raise val_fraction, use more text or a smaller seq");
 }
 
 void LmSampler::set_cursor(const DataCursor& c) {

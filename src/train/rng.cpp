@@ -81,7 +81,10 @@ Rng Rng::from_string(const std::string& text) {
     uint64_t v = 0;
     for (int i = 0; i < 16; ++i) {
       const char c = text[prefix.size() + size_t(w) * 16 + size_t(i)];
-      int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      int d = c >= '0' && c <= '9'   ? c - '0'
+              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                     : -1;
       QAT_CHECK(d >= 0, "Rng state '", text, "': '", c, "' is not a hex digit");
       v = (v << 4) | uint64_t(d);
     }

@@ -23,9 +23,9 @@ struct Rng {
   explicit Rng(uint64_t seed);
 
   uint64_t next_u64();
-  float uniform();          // [0, 1), 24 random bits: every value is a multiple of 2^-24
+  float uniform();             // [0, 1), 24 random bits: every value is a multiple of 2^-24
   uint64_t below(uint64_t n);  // [0, n), unbiased (rejection); n must be > 0
-  float normal();           // standard normal, Box-Muller (uses two draws, keeps one value)
+  float normal();              // standard normal, Box-Muller (uses two draws, keeps one value)
 
   // Fisher-Yates with below(): the permutation depends only on the seed.
   template <typename T>

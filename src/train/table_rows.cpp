@@ -19,8 +19,8 @@ std::string joined(const std::vector<std::string>& names) {
   return s;
 }
 
-std::vector<TextLabelRow> read_csv_rows(const std::string& path, const std::string& text_bytes, const TextTemplate& text,
-                                        const std::string& label_field, const BadRow& bad) {
+std::vector<TextLabelRow> read_csv_rows(const std::string& path, const std::string& text_bytes,
+                                        const TextTemplate& text, const std::string& label_field, const BadRow& bad) {
   const std::vector<CsvRecord> records = parse_csv(text_bytes, path);
   QAT_CHECK(!records.empty(), path, ": no header row (the file is empty); a CSV needs a header naming its columns");
   const CsvRecord& header = records[0];
@@ -143,8 +143,9 @@ TableFormat table_format_for(const std::string& path, TableFormat requested) {
   };
   if (ends_with(".csv")) return TableFormat::Csv;
   if (ends_with(".jsonl") || ends_with(".json-lines") || ends_with(".ndjson")) return TableFormat::Jsonl;
-  fail(path, ": cannot tell the table format from the file name; expected .csv, .jsonl or .json-lines "
-             "(or say the format explicitly)");
+  fail(path,
+       ": cannot tell the table format from the file name; expected .csv, .jsonl or .json-lines "
+       "(or say the format explicitly)");
 }
 
 std::vector<TextLabelRow> read_text_label_rows(const std::string& path, TableFormat format, const TextTemplate& text,

@@ -24,7 +24,8 @@ TextTemplate TextTemplate::parse(const std::string& pattern) {
                 " has no closing '}' (write {{ for a literal brace)");
       const std::string name = pattern.substr(i + 1, close - i - 1);
       QAT_CHECK(!name.empty(), "text template \"", pattern, "\": empty field name {} at position ", i);
-      QAT_CHECK(name.find('{') == std::string::npos, "text template \"", pattern, "\": '{' inside the field name at position ", i);
+      QAT_CHECK(name.find('{') == std::string::npos, "text template \"", pattern,
+                "\": '{' inside the field name at position ", i);
       flush();
       t.parts.push_back({name, true});
       i = close;

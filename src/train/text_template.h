@@ -9,7 +9,7 @@ namespace qat {
 
 struct TextTemplate {
   struct Part {
-    std::string text;       // literal text, or the field name when is_field
+    std::string text;  // literal text, or the field name when is_field
     bool is_field = false;
   };
   std::vector<Part> parts;

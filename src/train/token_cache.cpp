@@ -71,7 +71,8 @@ TokenCacheRead read_token_cache(const std::string& path, const TokenCacheKey& ke
   };
   try {
     MappedFile f(path);
-    if (f.size() < kHeaderBytes + 8) return corrupt(cat(f.size(), " bytes, shorter than the ", kHeaderBytes + 8, "-byte header and checksum"));
+    if (f.size() < kHeaderBytes + 8)
+      return corrupt(cat(f.size(), " bytes, shorter than the ", kHeaderBytes + 8, "-byte header and checksum"));
     Header h;
     std::memcpy(&h, f.data(), sizeof h);
     if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) return corrupt("not a token cache (bad magic)");
@@ -79,7 +80,8 @@ TokenCacheRead read_token_cache(const std::string& path, const TokenCacheKey& ke
     // Size check before trusting n_tokens: 48 + 4*N + 8 must be the file size
     // (overflow-safe: N is bounded by the file size first).
     if (h.n_tokens > (f.size() - kHeaderBytes - 8) / 4 || kHeaderBytes + 4 * h.n_tokens + 8 != f.size())
-      return corrupt(cat("header says ", h.n_tokens, " tokens, the file size (", f.size(), " bytes) does not match: truncated?"));
+      return corrupt(
+          cat("header says ", h.n_tokens, " tokens, the file size (", f.size(), " bytes) does not match: truncated?"));
     const size_t body = kHeaderBytes + 4 * size_t(h.n_tokens);
     Fnv1a sum;
     sum.add(f.data(), body);

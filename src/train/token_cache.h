@@ -47,7 +47,7 @@ enum class TokenCacheStatus {
 
 struct TokenCacheRead {
   TokenCacheStatus status = TokenCacheStatus::Missing;
-  std::string why;  // for Stale / Corrupt: what did not match, for the note on stderr
+  std::string why;      // for Stale / Corrupt: what did not match, for the note on stderr
   TokenCacheData data;  // filled when status == Ok
 };
 

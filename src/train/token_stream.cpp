@@ -106,10 +106,10 @@ TokenStream build_token_stream(const std::vector<std::string>& inputs, const Tok
       return out;
     }
     if (cached.status == TokenCacheStatus::Stale)
-      std::fprintf(stderr, "note: token cache %s is out of date (%s): rebuilding\n", options.cache_path.c_str(),
+      std::fprintf(stderr, "note: token cache %s is out of date: %s; rebuilding\n", options.cache_path.c_str(),
                    cached.why.c_str());
     if (cached.status == TokenCacheStatus::Corrupt)
-      std::fprintf(stderr, "note: token cache %s is unusable (%s): rebuilding\n", options.cache_path.c_str(),
+      std::fprintf(stderr, "note: token cache %s is unusable: %s; rebuilding\n", options.cache_path.c_str(),
                    cached.why.c_str());
   }
 
@@ -144,7 +144,8 @@ TokenStream build_token_stream(const std::vector<std::string>& inputs, const Tok
     ++out.documents;
   }
   if (progress) progress->finish();
-  QAT_CHECK(out.documents > 0, "no text to train on: ", out.files.size() == 1 ? out.files[0] + " is empty" : cat("all ", out.files.size(), " files are empty"));
+  QAT_CHECK(out.documents > 0, "no text to train on: ",
+            out.files.size() == 1 ? out.files[0] + " is empty" : cat("all ", out.files.size(), " files are empty"));
 
   if (!options.cache_path.empty()) {
     try {

@@ -25,7 +25,7 @@ struct TokenStreamOptions {
 };
 
 struct TokenStream {
-  std::vector<int32_t> tokens;     // (N) the packed stream
+  std::vector<int32_t> tokens;  // (N) the packed stream
   int64_t documents = 0;
   std::vector<std::string> files;  // the documents' files, in stream order
   bool from_cache = false;         // true when the cache was reused
