@@ -49,6 +49,12 @@ void print_config(const ModelConfig& c) {
     std::printf("  KV sharing:       last %d layers reuse earlier K/V\n", c.num_kv_shared_layers);
   if (c.final_logit_softcapping > 0) std::printf("  logit softcap:    %g\n", c.final_logit_softcapping);
   std::printf("  parameters:       %llu\n", (unsigned long long)parameter_count(c));
+  if (c.num_labels > 0) {
+    std::string names;
+    for (const std::string& n : c.class_names) names += (names.empty() ? "" : ", ") + n;
+    std::printf("  classifier:       %d classes (%s), %s-token pooling, head cls.weight / score.weight\n",
+                c.num_labels, names.c_str(), c.classifier_pooling.c_str());
+  }
 }
 
 void info_gguf(const std::string& path) {

@@ -100,7 +100,13 @@ void run_train(TrainFlags& f) {
     lo.seq = f.seq;
     lo.val_fraction = f.val_fraction;
     lo.seed = f.seed;
-    lm = std::make_unique<LmSampler>(stream.tokens, lo);
+    try {
+      lm = std::make_unique<LmSampler>(stream.tokens, lo);
+    } catch (const Error& e) {
+      std::string names;
+      for (const std::string& d : f.data) names += (names.empty() ? "" : ", ") + d;
+      fail(names, ": ", e.what());
+    }
     std::fprintf(stderr, "data: %zu tokens from %lld documents (%s), %lld training windows of %d, %lld validation\n",
                  stream.tokens.size(), (long long)stream.documents, stream.from_cache ? "cached" : "tokenized",
                  (long long)lm->train_windows(), f.seq, (long long)lm->val_windows());

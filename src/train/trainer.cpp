@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -195,40 +196,49 @@ void Trainer::save() {
 int64_t Trainer::resume() {
   if (opt_.out_dir.empty()) return 0;
   const auto dir = find_latest_checkpoint(opt_.out_dir);
-  if (!dir) return 0;
-  TrainerState st;
-  load_checkpoint(*dir, model_.parameters(), adamw_, st);
-  // The run must be the same run: same data, model and recipe.
-  for (auto it = opt_.identity.begin(); it != opt_.identity.end(); ++it) {
-    const auto old = st.options.find(it.key());
-    QAT_CHECK(old != st.options.end() && *old == it.value(), *dir, ": this checkpoint was written with ", it.key(),
-              " = ", old == st.options.end() ? std::string("(unset)") : old->dump(), ", the run now has ",
-              it.value().dump(), " (start a new --out directory, or resume with the same options)");
+  if (dir) {
+    TrainerState st;
+    load_checkpoint(*dir, model_.parameters(), adamw_, st);
+    // The run must be the same run: same data, model and recipe.
+    for (auto it = opt_.identity.begin(); it != opt_.identity.end(); ++it) {
+      const auto old = st.options.find(it.key());
+      QAT_CHECK(old != st.options.end() && *old == it.value(), *dir, ": this checkpoint was written with ", it.key(),
+                " = ", old == st.options.end() ? std::string("(unset)") : old->dump(), ", the run now has ",
+                it.value().dump(), " (start a new --out directory, or resume with the same options)");
+    }
+    const DataCursor cursor = data_cursor_from_json(st.data_cursor);
+    if (data_.lm)
+      data_.lm->set_cursor(cursor);
+    else
+      data_.classify->set_cursor(cursor);
+    step_ = st.step;
+    history_.clear();
+    for (size_t i = 0; i < st.loss_history.size(); ++i) {
+      StepRecord r;
+      r.step = int64_t(i) + 1;
+      r.loss = st.loss_history[i];
+      history_.push_back(r);
+    }
+    std::fprintf(stderr, "resumed from %s at step %lld\n", dir->c_str(), (long long)step_);
+  } else {
+    std::fprintf(stderr, "no checkpoint in %s yet: starting at step 0\n", opt_.out_dir.c_str());
   }
-  const DataCursor cursor = data_cursor_from_json(st.data_cursor);
-  if (data_.lm)
-    data_.lm->set_cursor(cursor);
-  else
-    data_.classify->set_cursor(cursor);
-  step_ = st.step;
-  history_.clear();
-  for (size_t i = 0; i < st.loss_history.size(); ++i) {
-    StepRecord r;
-    r.step = int64_t(i) + 1;
-    r.loss = st.loss_history[i];
-    history_.push_back(r);
-  }
-  // The log keeps the rows up to the checkpoint; later ones are redone.
+  // The log keeps the complete rows up to the checkpoint; later ones (and a
+  // row cut short by a crash) are redone.
   const std::string log = opt_.out_dir + "/train_log.csv";
   if (std::filesystem::exists(log)) {
     std::istringstream in(read_text_file(log));
     std::string line, kept = std::string(kLogHeader) + "\n";
+    const auto columns = std::count(kept.begin(), kept.end(), ',');
     std::getline(in, line);
-    while (std::getline(in, line))
-      if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= step_) kept += line + "\n";
+    while (std::getline(in, line)) {
+      if (std::count(line.begin(), line.end(), ',') != columns) continue;
+      char* end = nullptr;
+      const long long step = std::strtoll(line.c_str(), &end, 10);
+      if (end && *end == ',' && step >= 1 && step <= step_) kept += line + "\n";
+    }
     write_file_atomic(log, kept);
   }
-  std::fprintf(stderr, "resumed from %s at step %lld\n", dir->c_str(), (long long)step_);
   return step_;
 }
 
