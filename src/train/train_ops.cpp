@@ -1,13 +1,26 @@
 #include "train/train_ops.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "kernels/fast_math.h"
+
 namespace qat {
+
+namespace {
+// FP32 uses the inference kernels' vectorizable polynomials (so training
+// computes GELU, softcap and softmax as the deployed model does); double
+// (finite-difference tests) uses libm.
+inline float tanh_of(float x) { return tanh_poly(x); }
+inline double tanh_of(double x) { return std::tanh(x); }
+inline float exp_of(float x) { return exp_poly(x); }
+inline double exp_of(double x) { return std::exp(x); }
+}  // namespace
 
 // ---- embedding ------------------------------------------------------------
 
@@ -268,6 +281,109 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* probs, cons
     }
 }
 
+// FP32: per (sequence, head) the scores, the probabilities' products and
+// every gradient are GEMMs through OpenBLAS (strided views into the
+// (B, T, heads, hd) layouts); only the masking and the softmax are loops.
+// Causal masking wastes the upper triangle's flops, which a GEMM still does
+// faster than the loops above.
+template <>
+void attention_forward<float>(float* out, float* probs, const float* q, const float* k, const float* v,
+                              const AttentionShape& s) {
+  const int64_t Tn = s.T, nh = s.nh, nkv = s.nkv, hd = s.hd, group = nh / nkv;
+  const int ldq = int(nh * hd), ldk = int(nkv * hd);
+  const float cap = s.softcap, inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t h = 0; h < nh; ++h) {
+      const int64_t g = h / group;
+      const float* Q = q + (b * Tn * nh + h) * hd;
+      const float* K = k + (b * Tn * nkv + g) * hd;
+      const float* Vv = v + (b * Tn * nkv + g) * hd;
+      float* P = probs + (b * nh + h) * Tn * Tn;  // (T, T)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(Tn), int(Tn), int(hd), s.scale, Q, ldq, K, ldk, 0.0f,
+                  P, int(Tn));
+      for (int64_t t = 0; t < Tn; ++t) {
+        float* row = P + t * Tn;
+        const int64_t lo = first_key(t, s.window);
+        if (cap > 0) {
+#pragma omp simd
+          for (int64_t p = lo; p <= t; ++p) row[p] = cap * tanh_poly(row[p] * inv_cap);
+        }
+        float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+        for (int64_t p = lo; p <= t; ++p) mx = row[p] > mx ? row[p] : mx;
+        double sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t p = lo; p <= t; ++p) {
+          row[p] = exp_poly(row[p] - mx);
+          sum += double(row[p]);
+        }
+        const float inv = float(1.0 / sum);
+        for (int64_t p = 0; p < lo; ++p) row[p] = 0.0f;
+#pragma omp simd
+        for (int64_t p = lo; p <= t; ++p) row[p] *= inv;
+        for (int64_t p = t + 1; p < Tn; ++p) row[p] = 0.0f;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(Tn), int(hd), int(Tn), 1.0f, P, int(Tn), Vv, ldk,
+                  0.0f, out + (b * Tn * nh + h) * hd, ldq);
+    }
+}
+
+template <>
+void attention_backward<float>(float* dq, float* dk, float* dv, const float* dout, const float* probs, const float* q,
+                               const float* k, const float* v, const AttentionShape& s) {
+  const int64_t Tn = s.T, nh = s.nh, nkv = s.nkv, hd = s.hd, group = nh / nkv;
+  const int ldq = int(nh * hd), ldk = int(nkv * hd), T = int(Tn);
+  const float cap = s.softcap, inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
+  // One task per (sequence, KV head): the group's query heads add into the
+  // same dk / dv rows in a fixed order (deterministic for any thread count).
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < s.B; ++b)
+    for (int64_t g = 0; g < nkv; ++g) {
+      std::vector<float> dS(size_t(Tn * Tn)), S;
+      if (cap > 0) S.resize(size_t(Tn * Tn));
+      const float* K = k + (b * Tn * nkv + g) * hd;
+      const float* Vv = v + (b * Tn * nkv + g) * hd;
+      float* dK = dk + (b * Tn * nkv + g) * hd;
+      float* dV = dv + (b * Tn * nkv + g) * hd;
+      for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+        const float* Q = q + (b * Tn * nh + h) * hd;
+        const float* dO = dout + (b * Tn * nh + h) * hd;
+        const float* P = probs + (b * nh + h) * Tn * Tn;
+        // dV += P^T dO ; dP = dO V^T (into dS)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, int(hd), T, 1.0f, P, T, dO, ldq, 1.0f, dV, ldk);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, int(hd), 1.0f, dO, ldq, Vv, ldk, 0.0f, dS.data(), T);
+        if (cap > 0)  // the capped scores, for the softcap's derivative
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, int(hd), s.scale, Q, ldq, K, ldk, 0.0f, S.data(),
+                      T);
+        for (int64_t t = 0; t < Tn; ++t) {
+          const float* pr = P + t * Tn;
+          float* d = dS.data() + t * Tn;
+          const int64_t lo = first_key(t, s.window);
+          float w = 0;
+#pragma omp simd reduction(+ : w)
+          for (int64_t p = lo; p <= t; ++p) w += pr[p] * d[p];
+          for (int64_t p = 0; p < lo; ++p) d[p] = 0.0f;
+#pragma omp simd
+          for (int64_t p = lo; p <= t; ++p) d[p] = pr[p] * (d[p] - w) * s.scale;
+          if (cap > 0) {
+            const float* sr = S.data() + t * Tn;
+#pragma omp simd
+            for (int64_t p = lo; p <= t; ++p) {
+              const float th = tanh_poly(sr[p] * inv_cap);
+              d[p] *= 1.0f - th * th;
+            }
+          }
+          for (int64_t p = t + 1; p < Tn; ++p) d[p] = 0.0f;
+        }
+        // dQ += dS K ; dK += dS^T Q
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, int(hd), T, 1.0f, dS.data(), T, K, ldk, 1.0f,
+                    dq + (b * Tn * nh + h) * hd, ldq);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, int(hd), T, 1.0f, dS.data(), T, Q, ldq, 1.0f, dK, ldk);
+      }
+    }
+}
+
 // ---- GeGLU ----------------------------------------------------------------
 
 namespace {
@@ -277,21 +393,20 @@ constexpr double kGeluA = 0.044715;
 
 template <typename T>
 void geglu_forward(T* out, const T* gate, const T* up, int64_t n) {
-#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+#pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     const T x = gate[i];
-    const T g = T(0.5) * x * (T(1) + std::tanh(T(kGeluC) * (x + T(kGeluA) * x * x * x)));
+    const T g = T(0.5) * x * (T(1) + tanh_of(T(kGeluC) * (x + T(kGeluA) * x * x * x)));
     out[i] = g * up[i];
   }
 }
 
 template <typename T>
 void geglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, int64_t n) {
-#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+#pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
     const T x = gate[i];
-    const T u = T(kGeluC) * (x + T(kGeluA) * x * x * x);
-    const T th = std::tanh(u);
+    const T th = tanh_of(T(kGeluC) * (x + T(kGeluA) * x * x * x));
     const T g = T(0.5) * x * (T(1) + th);
     const T dg = T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * T(kGeluC) * (T(1) + T(3 * kGeluA) * x * x);
     dgate[i] += dout[i] * up[i] * dg;
@@ -303,17 +418,20 @@ void geglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up,
 
 template <typename T>
 void softcap_forward(T* out, const T* x, int64_t n, T cap) {
-#pragma omp parallel for schedule(static) if (n >= (1 << 16))
-  for (int64_t i = 0; i < n; ++i) out[i] = cap * std::tanh(x[i] / cap);
+  const T inv = T(1) / cap;
+#pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; ++i) out[i] = cap * tanh_of(x[i] * inv);
 }
 
 template <typename T>
 void softcap_backward(T* dx, const T* dout, const T* y, int64_t n, T cap) {
-#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  const T inv = T(1) / cap;
+  const bool in_place = dx == dout;
+#pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const T r = y[i] / cap;
+    const T r = y[i] * inv;
     const T g = dout[i] * (T(1) - r * r);
-    if (dx == dout) dx[i] = g; else dx[i] += g;
+    dx[i] = in_place ? g : dx[i] + g;
   }
 }
 
@@ -326,7 +444,7 @@ double cross_entropy_forward_backward(T* dlogits, const T* logits, const int32_t
   for (int64_t n = 0; n < N; ++n) cnt += targets[n] != ignore;
   if (count) *count = cnt;
   std::vector<double> row_loss(size_t(N), 0.0);
-  const T g = cnt > 0 ? T(double(dloss) / double(cnt)) : T(0);
+  const double g = cnt > 0 ? double(dloss) / double(cnt) : 0.0;
 #pragma omp parallel for schedule(static) if (N * V >= (1 << 14))
   for (int64_t n = 0; n < N; ++n) {
     const T* l = logits + n * V;
@@ -336,16 +454,25 @@ double cross_entropy_forward_backward(T* dlogits, const T* logits, const int32_t
       continue;
     }
     T mx = -INFINITY;
-    for (int64_t i = 0; i < V; ++i) mx = std::max(mx, l[i]);
+#pragma omp simd reduction(max : mx)
+    for (int64_t i = 0; i < V; ++i) mx = l[i] > mx ? l[i] : mx;
+    const T tgt = l[targets[n]];  // read before d (which may alias l) is written
     double sum = 0;
-    for (int64_t i = 0; i < V; ++i) sum += std::exp(double(l[i] - mx));
-    const double lse = double(mx) + std::log(sum);
-    row_loss[size_t(n)] = lse - double(l[targets[n]]);
     if (d) {
-      const int64_t ti = targets[n];
-      for (int64_t i = 0; i < V; ++i) d[i] = T(std::exp(double(l[i]) - lse)) * g;
-      d[ti] -= g;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < V; ++i) {
+        d[i] = exp_of(l[i] - mx);
+        sum += double(d[i]);
+      }
+      const T scale = T(g / sum);
+#pragma omp simd
+      for (int64_t i = 0; i < V; ++i) d[i] *= scale;
+      d[targets[n]] -= T(g);
+    } else {
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < V; ++i) sum += double(exp_of(l[i] - mx));
     }
+    row_loss[size_t(n)] = double(mx) + std::log(sum) - double(tgt);
   }
   double total = 0;
   for (int64_t n = 0; n < N; ++n) total += row_loss[size_t(n)];
@@ -405,9 +532,6 @@ void scale_backward(T* dx, T* ds, const T* dout, const T* x, T s, int64_t n) {
   template void rmsnorm_backward<T>(T*, T*, const T*, const T*, const T*, const T*, int64_t, int64_t);     \
   template void rope_forward<T>(T*, const float*, const float*, const int32_t*, int64_t, int64_t, int64_t); \
   template void rope_backward<T>(T*, const float*, const float*, const int32_t*, int64_t, int64_t, int64_t); \
-  template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const AttentionShape&);         \
-  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
-                                      const AttentionShape&);                                             \
   template void geglu_forward<T>(T*, const T*, const T*, int64_t);                                         \
   template void geglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t);                          \
   template void softcap_forward<T>(T*, const T*, int64_t, T);                                              \
@@ -420,6 +544,10 @@ void scale_backward(T* dx, T* ds, const T* dout, const T* x, T s, int64_t n) {
 
 QAT_TRAIN_OPS(float)
 QAT_TRAIN_OPS(double)
+template void attention_forward<double>(double*, double*, const double*, const double*, const double*,
+                                       const AttentionShape&);
+template void attention_backward<double>(double*, double*, double*, const double*, const double*, const double*,
+                                        const double*, const double*, const AttentionShape&);
 template void matmul_forward<double>(double*, const double*, const double*, int64_t, int64_t, int64_t);
 template void matmul_backward<double>(double*, double*, const double*, const double*, const double*, int64_t,
                                       int64_t, int64_t);

@@ -173,6 +173,53 @@ TEST(TrainOpsFd, AttentionMha) { check_attention(2, 2, 0, 0.0f); }
 TEST(TrainOpsFd, AttentionGqaSlidingSoftcap) { check_attention(4, 2, 3, 2.0f); }
 TEST(TrainOpsFd, AttentionMqaWindowTwo) { check_attention(3, 1, 2, 0.0f); }
 
+// The FP32 attention is a separate implementation (GEMMs through OpenBLAS):
+// it must agree with the double one the finite differences checked.
+TEST(TrainOpsFd, AttentionFloatMatchesDouble) {
+  for (float cap : {0.0f, 3.0f}) {
+    AttentionShape s{2, 9, 4, 2, 8, 0.4f, cap, 4};
+    const int64_t nq = s.B * s.T * s.nh * s.hd, nk = s.B * s.T * s.nkv * s.hd;
+    Vec q = randn(nq, 31), k = randn(nk, 32), v = randn(nk, 33), R = randn(nq, 34);
+    Vec out(nq), probs(s.B * s.nh * s.T * s.T), dq(nq, 0.0), dk(nk, 0.0), dv(nk, 0.0);
+    attention_forward(out.data(), probs.data(), q.data(), k.data(), v.data(), s);
+    attention_backward(dq.data(), dk.data(), dv.data(), R.data(), probs.data(), q.data(), k.data(), v.data(), s);
+    auto f = [](const Vec& x) { return std::vector<float>(x.begin(), x.end()); };
+    std::vector<float> qf = f(q), kf = f(k), vf = f(v), Rf = f(R), outf(nq), probsf(probs.size());
+    std::vector<float> dqf(nq, 0.0f), dkf(nk, 0.0f), dvf(nk, 0.0f);
+    attention_forward(outf.data(), probsf.data(), qf.data(), kf.data(), vf.data(), s);
+    attention_backward(dqf.data(), dkf.data(), dvf.data(), Rf.data(), probsf.data(), qf.data(), kf.data(), vf.data(), s);
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(outf[i], out[i], 2e-5) << "out " << i << " cap " << cap;
+    for (size_t i = 0; i < probs.size(); ++i) ASSERT_NEAR(probsf[i], probs[i], 2e-6) << "probs " << i;
+    for (size_t i = 0; i < dq.size(); ++i) ASSERT_NEAR(dqf[i], dq[i], 2e-5) << "dq " << i << " cap " << cap;
+    for (size_t i = 0; i < dk.size(); ++i) ASSERT_NEAR(dkf[i], dk[i], 2e-5) << "dk " << i << " cap " << cap;
+    for (size_t i = 0; i < dv.size(); ++i) ASSERT_NEAR(dvf[i], dv[i], 2e-5) << "dv " << i << " cap " << cap;
+  }
+}
+
+TEST(TrainOpsFd, GegluSoftcapAndCrossEntropyFloatMatchDouble) {
+  // FP32 uses the vectorized exp / tanh polynomials of the inference kernels.
+  const int64_t n = 200, V = 50;
+  Vec gate = randn(n, 35, 3.0), up = randn(n, 36), R = randn(n, 37), out(n), dg(n, 0.0), du(n, 0.0);
+  geglu_forward(out.data(), gate.data(), up.data(), n);
+  geglu_backward(dg.data(), du.data(), R.data(), gate.data(), up.data(), n);
+  std::vector<float> gf(gate.begin(), gate.end()), uf(up.begin(), up.end()), Rf(R.begin(), R.end());
+  std::vector<float> of(n), dgf(n, 0.0f), duf(n, 0.0f);
+  geglu_forward(of.data(), gf.data(), uf.data(), n);
+  geglu_backward(dgf.data(), duf.data(), Rf.data(), gf.data(), uf.data(), n);
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_NEAR(of[size_t(i)], out[size_t(i)], 2e-6 * std::max(1.0, std::abs(out[size_t(i)])));
+    EXPECT_NEAR(dgf[size_t(i)], dg[size_t(i)], 2e-6 * std::max(1.0, std::abs(dg[size_t(i)])));
+    EXPECT_NEAR(duf[size_t(i)], du[size_t(i)], 2e-6 * std::max(1.0, std::abs(du[size_t(i)])));
+  }
+  Vec logits = randn(4 * V, 38, 5.0), d(4 * V);
+  std::vector<int32_t> t = {1, 7, -1, 49};
+  const double loss = cross_entropy_forward_backward(d.data(), logits.data(), t.data(), 4, V, -1, 1.0, nullptr);
+  std::vector<float> lf(logits.begin(), logits.end()), df(lf.size());
+  const double lossf = cross_entropy_forward_backward(df.data(), lf.data(), t.data(), 4, V, -1, 1.0f, nullptr);
+  EXPECT_NEAR(lossf, loss, 1e-6 * loss);
+  for (size_t i = 0; i < d.size(); ++i) EXPECT_NEAR(df[i], d[i], 1e-7);
+}
+
 TEST(TrainOpsFd, AttentionMasksTheFuture) {
   // Changing a later key or value must not change an earlier output.
   AttentionShape s{1, 5, 2, 1, 4, 0.5f, 0.0f, 0};
