@@ -14,7 +14,14 @@ namespace {
 
 using Buf = std::vector<float>;
 
-void resize(Buf& b, int64_t n) { b.assign(size_t(n), 0.0f); }
+// Buffers live across steps (no page faults, no reallocation): forward ones
+// are overwritten whole, so only sized; gradient ones are zeroed.
+void resize(Buf& b, int64_t n) { b.resize(size_t(n)); }
+Buf& zeroed(Buf& b, int64_t n) {
+  b.resize(size_t(n));
+  std::fill(b.begin(), b.end(), 0.0f);
+  return b;
+}
 void zero(Buf& b) { std::fill(b.begin(), b.end(), 0.0f); }
 float* f(Tensor& t) { return t.mutable_f32(); }
 const float* cf(const Tensor& t) { return t.f32(); }
@@ -71,6 +78,11 @@ struct GemmaTrainer::Acts {
   Buf dlogits;                    // (N, V) or (B, C): d loss / d logits (post-softcap) for loss_scale 1
   std::vector<int32_t> lengths;   // (B)
   Buf pooled;                     // (B, H)
+  // Forward and backward scratch, kept between steps.
+  Buf tmp, normed;
+  Buf g_dhf, g_pooled, g_dx, g_dple_in, g_do, g_dh, g_dpact, g_dpg, g_dact, g_dgate, g_dup, g_datt, g_dq, g_dq_raw,
+      g_dk_raw, g_dv_raw, g_dnormed, g_dpre;
+  std::vector<Buf> g_dk, g_dv;    // per layer that stores KV
 };
 
 GemmaTrainer::GemmaTrainer(Model& model, const ClassifierHead& add_head, uint64_t head_seed)
@@ -151,7 +163,8 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
   a.pos.resize(size_t(N));
   for (int64_t i = 0; i < N; ++i) a.pos[size_t(i)] = int32_t(i % T);
   a.layers.resize(size_t(L));
-  Buf tmp(size_t(N * H));
+  Buf& tmp = a.tmp;
+  resize(tmp, N * H);
 
   resize(a.x0, N * H);
   embedding_forward(a.x0.data(), ids, cf(w.embed), N, H, model_.embed_scale());
@@ -164,7 +177,8 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     matmul_forward(a.ple_pre.data(), a.x0.data(), cf(w.ple_model_proj), N, H, L * P);
     const float ps = 1.0f / std::sqrt(float(H));
     for (float& x : a.ple_pre) x *= ps;
-    Buf normed(size_t(N * L * P));
+    Buf& normed = a.normed;
+    resize(normed, N * L * P);
     rmsnorm_forward(normed.data(), a.ple_r.data(), a.ple_pre.data(), cf(w.ple_proj_norm), N * L, P, eps);
     resize(a.ple_in, L * N * P);
     const float es = model_.ple_embed_scale();
@@ -324,9 +338,9 @@ void GemmaTrainer::backward(float loss_scale) {
   QAT_CHECK(N > 0, "backward called before forward");
 
   // d loss / d final hidden (N, H).
-  Buf dhf(size_t(N * H), 0.0f);
+  Buf& dhf = zeroed(a.g_dhf, N * H);
   if (!a.classify) {
-    Buf dl = a.dlogits;  // (N, V)
+    Buf& dl = a.dlogits;  // (N, V), scaled in place
     if (loss_scale != 1.0f)
       for (float& x : dl) x *= loss_scale;
     if (c.final_logit_softcapping > 0)
@@ -336,27 +350,31 @@ void GemmaTrainer::backward(float loss_scale) {
                     cf(tied ? w.embed : w.output), N, H, V);
   } else {
     const int64_t C = num_classes();
-    Buf dl = a.dlogits;  // (B, C)
+    Buf& dl = a.dlogits;  // (B, C), scaled in place
     for (float& x : dl) x *= loss_scale;
-    Buf dpooled(size_t(B * H), 0.0f);
+    Buf& dpooled = zeroed(a.g_pooled, B * H);
     matmul_backward(dpooled.data(), f(g.score), dl.data(), a.pooled.data(), cf(w.score), B, H, C);
     pool_backward(dhf.data(), dpooled.data(), a.lengths.data(), B, T, H, pooling_);
   }
-  Buf dx(size_t(N * H), 0.0f);  // d loss / d residual stream
+  Buf& dx = zeroed(a.g_dx, N * H);  // d loss / d residual stream
   rmsnorm_backward(dx.data(), f(g.final_norm), dhf.data(), a.x_out.data(), cf(w.final_norm), a.rf.data(), N, H);
 
   // Gradients of stored K / V (after norm and RoPE) per layer: KV-sharing
   // layers (later in the stack) add into their source's before it is reached.
-  std::vector<Buf> dk(static_cast<size_t>(L)), dv(static_cast<size_t>(L));
+  std::vector<Buf>& dk = a.g_dk;
+  std::vector<Buf>& dv = a.g_dv;
+  dk.resize(size_t(L));
+  dv.resize(size_t(L));
   for (int64_t l = 0; l < L; ++l)
     if (model_.specs[size_t(l)].stores_kv) {
       const LayerSpec& s = model_.specs[size_t(l)];
-      resize(dk[size_t(l)], N * s.n_kv_heads * s.head_dim);
-      resize(dv[size_t(l)], N * s.n_kv_heads * s.head_dim);
+      zeroed(dk[size_t(l)], N * s.n_kv_heads * s.head_dim);
+      zeroed(dv[size_t(l)], N * s.n_kv_heads * s.head_dim);
     }
-  Buf dple_in;  // (L, N, P)
-  if (P > 0) resize(dple_in, L * N * P);
-  Buf d_o(size_t(N * H)), dh(size_t(N * H));
+  Buf& dple_in = a.g_dple_in;  // (L, N, P)
+  if (P > 0) zeroed(dple_in, L * N * P);
+  Buf& d_o = zeroed(a.g_do, N * H);
+  Buf& dh = zeroed(a.g_dh, N * H);
 
   for (int64_t l = L - 1; l >= 0; --l) {
     const LayerSpec& s = model_.specs[size_t(l)];
@@ -379,7 +397,8 @@ void GemmaTrainer::backward(float loss_scale) {
       zero(d_o);
       rmsnorm_backward(d_o.data(), f(lg.ple_post_norm), dx.data(), la.o3.data(), cf(lw.ple_post_norm),
                        la.ro3.data(), N, H);
-      Buf dpact(size_t(N * P), 0.0f), dpg(size_t(N * P), 0.0f);
+      Buf& dpact = zeroed(a.g_dpact, N * P);
+      Buf& dpg = zeroed(a.g_dpg, N * P);
       matmul_backward(dpact.data(), f(lg.ple_proj), d_o.data(), la.pact.data(), cf(lw.ple_proj), N, P, H);
       geglu_backward(dpg.data(), dple_in.data() + l * N * P, dpact.data(), la.pg.data(),
                      a.ple_in.data() + l * N * P, N * P);
@@ -390,7 +409,9 @@ void GemmaTrainer::backward(float loss_scale) {
       zero(d_o);
       rmsnorm_backward(d_o.data(), f(lg.post_ffn_norm), dx.data(), la.o2.data(), cf(lw.post_ffn_norm),
                        la.ro2.data(), N, H);
-      Buf dact(size_t(N * F), 0.0f), dgate(size_t(N * F), 0.0f), dup(size_t(N * F), 0.0f);
+      Buf& dact = zeroed(a.g_dact, N * F);
+      Buf& dgate = zeroed(a.g_dgate, N * F);
+      Buf& dup = zeroed(a.g_dup, N * F);
       matmul_backward(dact.data(), f(lg.w_down), d_o.data(), la.act.data(), cf(lw.w_down), N, F, H);
       geglu_backward(dgate.data(), dup.data(), dact.data(), la.gate.data(), la.up.data(), N * F);
       zero(dh);
@@ -403,7 +424,8 @@ void GemmaTrainer::backward(float loss_scale) {
       zero(d_o);
       rmsnorm_backward(d_o.data(), f(lg.post_attn_norm), dx.data(), la.o1.data(), cf(lw.post_attn_norm),
                        la.ro1.data(), N, H);
-      Buf datt(size_t(N * qd), 0.0f), dq(size_t(N * qd), 0.0f);
+      Buf& datt = zeroed(a.g_datt, N * qd);
+      Buf& dq = zeroed(a.g_dq, N * qd);
       matmul_backward(datt.data(), f(lg.wo), d_o.data(), la.att.data(), cf(lw.wo), N, qd, H);
       const int64_t src = s.kv_source >= 0 ? s.kv_source : l;
       const LayerActs& kv = a.layers[size_t(src)];
@@ -413,7 +435,7 @@ void GemmaTrainer::backward(float loss_scale) {
                          la.q.data(), kv.k.data(), kv.v.data(), as);
       zero(dh);
       rope_backward(dq.data(), rt.cos.data(), rt.sin.data(), a.pos.data(), N, nh, hd);
-      Buf dq_raw(size_t(N * qd), 0.0f);
+      Buf& dq_raw = zeroed(a.g_dq_raw, N * qd);
       rmsnorm_backward(dq_raw.data(), f(lg.q_norm), dq.data(), la.q_raw.data(), cf(lw.q_norm), la.q_r.data(),
                        N * nh, hd);
       matmul_backward(dh.data(), f(lg.wq), dq_raw.data(), la.h1.data(), cf(lw.wq), N, H, qd);
@@ -421,7 +443,8 @@ void GemmaTrainer::backward(float loss_scale) {
         Buf& dkl = dk[size_t(l)];
         Buf& dvl = dv[size_t(l)];
         rope_backward(dkl.data(), rt.cos.data(), rt.sin.data(), a.pos.data(), N, nkv, hd);
-        Buf dk_raw(size_t(N * kvd), 0.0f), dv_raw(size_t(N * kvd), 0.0f);
+        Buf& dk_raw = zeroed(a.g_dk_raw, N * kvd);
+        Buf& dv_raw = zeroed(a.g_dv_raw, N * kvd);
         rmsnorm_backward(dk_raw.data(), f(lg.k_norm), dkl.data(), la.k_raw.data(), cf(lw.k_norm), la.k_r.data(),
                          N * nkv, hd);
         if (c.has_v_norm())
@@ -443,7 +466,8 @@ void GemmaTrainer::backward(float loss_scale) {
   if (P > 0) {
     const float r2 = float(M_SQRT1_2);
     const float es = model_.ple_embed_scale();
-    Buf dnormed(size_t(N * L * P));
+    Buf& dnormed = a.g_dnormed;
+    resize(dnormed, N * L * P);
     float* dE = f(g.ple_embed);
     for (int64_t n = 0; n < N; ++n)
       for (int64_t l = 0; l < L; ++l)
@@ -452,7 +476,7 @@ void GemmaTrainer::backward(float loss_scale) {
           dnormed[size_t((n * L + l) * P + i)] = d;
           if (a.ids[size_t(n)] != c.pad_token_id) dE[int64_t(a.ids[size_t(n)]) * L * P + l * P + i] += d * es;
         }
-    Buf dpre(size_t(N * L * P), 0.0f);
+    Buf& dpre = zeroed(a.g_dpre, N * L * P);
     rmsnorm_backward(dpre.data(), f(g.ple_proj_norm), dnormed.data(), a.ple_pre.data(), cf(w.ple_proj_norm),
                      a.ple_r.data(), N * L, P);
     const float ps = 1.0f / std::sqrt(float(H));
