@@ -17,6 +17,7 @@
 #include "train/classify_dataset.h"
 #include "train/token_stream.h"
 #include "train/trainer.h"
+#include "train/unigram_baseline.h"
 
 namespace qat::cli {
 
@@ -90,6 +91,7 @@ void run_train(TrainFlags& f) {
   ClassifySplit split;
   std::unique_ptr<ClassifySampler> cls, cls_val;
   ClassifierHead head;
+  double unigram = -1;
   if (f.task == "lm") {
     TokenStreamOptions so;
     so.cache_path = f.out + "/tokens.cache";
@@ -106,6 +108,10 @@ void run_train(TrainFlags& f) {
       std::string names;
       for (const std::string& d : f.data) names += (names.empty() ? "" : ", ") + d;
       fail(names, ": ", e.what());
+    }
+    if (lm->val_windows() > 0) {
+      unigram = unigram_cross_entropy(stream.tokens, lm->val_begin(), model->config.vocab_size);
+      std::fprintf(stderr, "unigram baseline on the validation tokens: %.4f nats/token\n", unigram);
     }
     std::fprintf(stderr, "data: %zu tokens from %lld documents (%s), %lld training windows of %d, %lld validation\n",
                  stream.tokens.size(), (long long)stream.documents, stream.from_cache ? "cached" : "tokenized",
@@ -167,6 +173,7 @@ void run_train(TrainFlags& f) {
   std::printf("trained %lld steps: loss %.4f", (long long)trainer.step(), last.loss);
   if (last.val.rows > 0) {
     std::printf(", validation loss %.4f", last.val.loss);
+    if (unigram > 0) std::printf(" (unigram baseline %.4f)", unigram);
     if (last.val.accuracy >= 0) std::printf(", accuracy %.2f%%", 100 * last.val.accuracy);
   }
   std::printf("; %.0f tokens/s; peak RSS %s\nwrote %s%s%s\n", last.tokens_per_s, format_bytes(peak_rss_bytes()).c_str(),
