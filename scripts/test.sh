@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test:
 #   1. the whole gtest suite (ctest) in a Release build,
-#   2. the loader, kernel and model tests again under AddressSanitizer + UBSan,
+#   2. the loader, kernel, model, training and CLI tests again under
+#      AddressSanitizer + UBSan,
 #   3. the kernel, quantizer and base tests cross-compiled for AArch64 and run
 #      under qemu-aarch64 (NEON dot-product kernels against the scalar reference).
 set -euo pipefail
@@ -13,13 +14,13 @@ echo "== Release build + full test suite =="
 ./scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$JOBS"
 
-echo "== ASan/UBSan build: loaders, corrupt-file corpus, kernels, model =="
+echo "== ASan/UBSan build: loaders, corrupt-file corpus, kernels, model, training, CLI =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQAT_SANITIZE=ON -DQAT_BENCH=OFF > /dev/null
-ninja -C build-asan -j "$JOBS" qat test_formats test_kernels test_model test_cli
+ninja -C build-asan -j "$JOBS" qat test_formats test_kernels test_model test_cli test_train
 # A sanitizer report exits with 86, never 1, so the corrupt-file tests (which
 # expect exit code 1) cannot mistake a memory error for a clean rejection.
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
-  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|kernels|model|cli"
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|kernels|model|cli|train"
 
 echo "== AArch64 cross build: kernel tests under qemu-aarch64 =="
 cmake -S tests/cross -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release \
