@@ -53,6 +53,7 @@ void rmsnorm_forward(T* out, T* rstd, const T* x, const T* w, int64_t N, int64_t
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * C;
     double ss = 0;  // double accumulation as the inference rms_norm does
+#pragma omp simd reduction(+ : ss)
     for (int64_t i = 0; i < C; ++i) ss += double(xr[i]) * double(xr[i]);
     const T mean = T(ss / double(C));
     const T s = T(1) / std::sqrt(mean + eps);
@@ -76,17 +77,43 @@ void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const
     const T* dy = dout + n * C;
     const T s = rstd[n];
     double dot = 0;
-    for (int64_t i = 0; i < C; ++i) dot += double(dy[i]) * double(w ? w[i] : T(1)) * double(xr[i]);
-    const T k = T(dot * double(s) * double(s) * double(s) / double(C));
     T* d = dx + n * C;
-    for (int64_t i = 0; i < C; ++i) d[i] += s * dy[i] * (w ? w[i] : T(1)) - xr[i] * k;
+    if (w) {
+#pragma omp simd reduction(+ : dot)
+      for (int64_t i = 0; i < C; ++i) dot += double(dy[i]) * double(w[i]) * double(xr[i]);
+      const T k = T(dot * double(s) * double(s) * double(s) / double(C));
+#pragma omp simd
+      for (int64_t i = 0; i < C; ++i) d[i] += s * dy[i] * w[i] - xr[i] * k;
+    } else {
+#pragma omp simd reduction(+ : dot)
+      for (int64_t i = 0; i < C; ++i) dot += double(dy[i]) * double(xr[i]);
+      const T k = T(dot * double(s) * double(s) * double(s) / double(C));
+#pragma omp simd
+      for (int64_t i = 0; i < C; ++i) d[i] += s * dy[i] - xr[i] * k;
+    }
   }
   if (dw) {
-    // Column sums in a fixed row order (deterministic for any thread count).
+    // dw[i] = sum_n dout[n,i] * x[n,i] * rstd[n]: rows are read in order
+    // (a column walk would stride through memory), in fixed chunks of rows
+    // whose partial sums are added in chunk order, so the result is the
+    // same for any thread count.
+    constexpr int64_t kRows = 64;
+    const int64_t chunks = (N + kRows - 1) / kRows;
+    std::vector<double> part(size_t(chunks * C), 0.0);
 #pragma omp parallel for schedule(static) if (N * C >= (1 << 15))
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      double* acc = part.data() + ch * C;
+      for (int64_t n = ch * kRows; n < std::min(N, (ch + 1) * kRows); ++n) {
+        const T* dy = dout + n * C;
+        const T* xr = x + n * C;
+        const double s = double(rstd[n]);
+#pragma omp simd
+        for (int64_t i = 0; i < C; ++i) acc[i] += double(dy[i]) * double(xr[i]) * s;
+      }
+    }
     for (int64_t i = 0; i < C; ++i) {
       double acc = 0;
-      for (int64_t n = 0; n < N; ++n) acc += double(dout[n * C + i]) * double(x[n * C + i]) * double(rstd[n]);
+      for (int64_t ch = 0; ch < chunks; ++ch) acc += part[size_t(ch * C + i)];
       dw[i] += T(acc);
     }
   }
