@@ -20,7 +20,9 @@ const float* Tensor::f32() const {
 
 float* Tensor::mutable_f32() {
   QAT_CHECK(type == TensorType::F32 && owned, "internal: tensor is not owned F32");
-  return reinterpret_cast<float*>(owned->data());
+  // data may point inside a storage shared by several tensors (training
+  // keeps a layer's Q/K/V and gate/up weights adjacent).
+  return reinterpret_cast<float*>(const_cast<uint8_t*>(data));
 }
 
 Tensor Tensor::zeros(TensorType type, std::vector<int64_t> shape) {

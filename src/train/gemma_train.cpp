@@ -23,6 +23,47 @@ Buf& zeroed(Buf& b, int64_t n) {
   return b;
 }
 void zero(Buf& b) { std::fill(b.begin(), b.end(), 0.0f); }
+
+// (N, a + b + c) rows <-> three (N, a), (N, b), (N, c) matrices (null / 0 width: absent).
+void split_columns(const float* in, int64_t N, float* a, int64_t wa, float* b, int64_t wb, float* c, int64_t wc) {
+  const int64_t w = wa + wb + wc;
+#pragma omp parallel for schedule(static) if (N * w >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n) {
+    const float* r = in + n * w;
+    std::memcpy(a + n * wa, r, sizeof(float) * size_t(wa));
+    if (wb) std::memcpy(b + n * wb, r + wa, sizeof(float) * size_t(wb));
+    if (wc) std::memcpy(c + n * wc, r + wa + wb, sizeof(float) * size_t(wc));
+  }
+}
+void join_columns(float* out, int64_t N, const float* a, int64_t wa, const float* b, int64_t wb, const float* c,
+                  int64_t wc) {
+  const int64_t w = wa + wb + wc;
+#pragma omp parallel for schedule(static) if (N * w >= (1 << 16))
+  for (int64_t n = 0; n < N; ++n) {
+    float* r = out + n * w;
+    std::memcpy(r, a + n * wa, sizeof(float) * size_t(wa));
+    if (wb) std::memcpy(r + wa, b + n * wb, sizeof(float) * size_t(wb));
+    if (wc) std::memcpy(r + wa + wb, c + n * wc, sizeof(float) * size_t(wc));
+  }
+}
+
+// Moves the present tensors of `group` into one allocation, back to back in
+// order, so a layer's Q/K/V projections are one matrix: one GEMM instead of
+// three narrow ones (K and V are 1-2 heads wide), forward and backward.
+void make_adjacent(std::initializer_list<Tensor*> group) {
+  uint64_t total = 0;
+  for (Tensor* t : group)
+    if (t->present()) total += t->nbytes();
+  auto storage = std::make_shared<std::vector<uint8_t>>(total);
+  uint64_t off = 0;
+  for (Tensor* t : group) {
+    if (!t->present()) continue;
+    std::memcpy(storage->data() + off, t->data, t->nbytes());
+    t->owned = storage;
+    t->data = storage->data() + off;
+    off += t->nbytes();
+  }
+}
 float* f(Tensor& t) { return t.mutable_f32(); }
 const float* cf(const Tensor& t) { return t.f32(); }
 
@@ -79,9 +120,9 @@ struct GemmaTrainer::Acts {
   std::vector<int32_t> lengths;   // (B)
   Buf pooled;                     // (B, H)
   // Forward and backward scratch, kept between steps.
-  Buf tmp, normed;
+  Buf tmp, normed, qkv;
   Buf g_dhf, g_pooled, g_dx, g_dple_in, g_do, g_dh, g_dpact, g_dpg, g_dact, g_dgate, g_dup, g_datt, g_dq, g_dq_raw,
-      g_dk_raw, g_dv_raw, g_dnormed, g_dpre;
+      g_dk_raw, g_dv_raw, g_dnormed, g_dpre, g_dqkv;
   std::vector<Buf> g_dk, g_dv;    // per layer that stores KV
 };
 
@@ -119,10 +160,15 @@ GemmaTrainer::GemmaTrainer(Model& model, const ClassifierHead& add_head, uint64_
   // order (both structures walked together).
   auto wslots = tensor_slots(c, model_.weights);
   auto gslots = tensor_slots(c, grads_);
+  for (size_t i = 0; i < wslots.size(); ++i)
+    if (wslots[i].tensor->present()) *gslots[i].tensor = Tensor::zeros(TensorType::F32, wslots[i].tensor->shape);
+  for (ModelWeights* mw : {&model_.weights, &grads_})
+    for (LayerWeights& lw : mw->layers) {
+      make_adjacent({&lw.wq, &lw.wk, &lw.wv});
+    }
   for (size_t i = 0; i < wslots.size(); ++i) {
     Tensor& w = *wslots[i].tensor;
     if (!w.present()) continue;
-    *gslots[i].tensor = Tensor::zeros(TensorType::F32, w.shape);
     Parameter p;
     p.name = wslots[i].hf_name;
     p.shape = w.shape;
@@ -204,23 +250,22 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     resize(la.h1, N * H);
     resize(la.r1, N);
     rmsnorm_forward(la.h1.data(), la.r1.data(), la.x_in.data(), cf(lw.attn_norm), N, H, eps);
+    // Q, K and V projections: one GEMM over the adjacent [Wq; Wk; Wv].
+    const int64_t kw = s.stores_kv ? kvd : 0, vw = s.stores_kv && !s.k_eq_v ? kvd : 0;
     resize(la.q_raw, N * qd);
     resize(la.q_r, N * nh);
     resize(la.q, N * qd);
-    matmul_forward(la.q_raw.data(), la.h1.data(), cf(lw.wq), N, H, qd);
+    if (kw) resize(la.k_raw, N * kvd);
+    if (vw) resize(la.v_raw, N * kvd);
+    resize(a.qkv, N * (qd + kw + vw));
+    matmul_forward(a.qkv.data(), la.h1.data(), cf(lw.wq), N, H, qd + kw + vw);
+    split_columns(a.qkv.data(), N, la.q_raw.data(), qd, la.k_raw.data(), kw, la.v_raw.data(), vw);
     rmsnorm_forward(la.q.data(), la.q_r.data(), la.q_raw.data(), cf(lw.q_norm), N * nh, hd, eps);
     rope_forward(la.q.data(), rt.cos.data(), rt.sin.data(), a.pos.data(), N, nh, hd);
     if (s.stores_kv) {
-      resize(la.k_raw, N * kvd);
       resize(la.k_r, N * nkv);
       resize(la.k, N * kvd);
-      matmul_forward(la.k_raw.data(), la.h1.data(), cf(lw.wk), N, H, kvd);
-      if (s.k_eq_v) {
-        la.v_raw = la.k_raw;  // V from the raw K projection
-      } else {
-        resize(la.v_raw, N * kvd);
-        matmul_forward(la.v_raw.data(), la.h1.data(), cf(lw.wv), N, H, kvd);
-      }
+      if (s.k_eq_v) la.v_raw = la.k_raw;  // V from the raw K projection
       rmsnorm_forward(la.k.data(), la.k_r.data(), la.k_raw.data(), cf(lw.k_norm), N * nkv, hd, eps);
       rope_forward(la.k.data(), rt.cos.data(), rt.sin.data(), a.pos.data(), N, nkv, hd);
       if (c.has_v_norm()) {
@@ -438,13 +483,13 @@ void GemmaTrainer::backward(float loss_scale) {
       Buf& dq_raw = zeroed(a.g_dq_raw, N * qd);
       rmsnorm_backward(dq_raw.data(), f(lg.q_norm), dq.data(), la.q_raw.data(), cf(lw.q_norm), la.q_r.data(),
                        N * nh, hd);
-      matmul_backward(dh.data(), f(lg.wq), dq_raw.data(), la.h1.data(), cf(lw.wq), N, H, qd);
+      const int64_t kw = s.stores_kv ? kvd : 0, vw = s.stores_kv && !s.k_eq_v ? kvd : 0;
+      Buf& dk_raw = zeroed(a.g_dk_raw, N * kw);
+      Buf& dv_raw = zeroed(a.g_dv_raw, N * kvd);
       if (s.stores_kv) {
         Buf& dkl = dk[size_t(l)];
         Buf& dvl = dv[size_t(l)];
         rope_backward(dkl.data(), rt.cos.data(), rt.sin.data(), a.pos.data(), N, nkv, hd);
-        Buf& dk_raw = zeroed(a.g_dk_raw, N * kvd);
-        Buf& dv_raw = zeroed(a.g_dv_raw, N * kvd);
         rmsnorm_backward(dk_raw.data(), f(lg.k_norm), dkl.data(), la.k_raw.data(), cf(lw.k_norm), la.k_r.data(),
                          N * nkv, hd);
         if (c.has_v_norm())
@@ -454,10 +499,12 @@ void GemmaTrainer::backward(float loss_scale) {
           dv_raw = dvl;
         if (s.k_eq_v)
           for (int64_t i = 0; i < N * kvd; ++i) dk_raw[size_t(i)] += dv_raw[size_t(i)];
-        else
-          matmul_backward(dh.data(), f(lg.wv), dv_raw.data(), la.h1.data(), cf(lw.wv), N, H, kvd);
-        matmul_backward(dh.data(), f(lg.wk), dk_raw.data(), la.h1.data(), cf(lw.wk), N, H, kvd);
       }
+      // One GEMM pair over the adjacent [Wq; Wk; Wv] and their gradients.
+      Buf& dqkv = a.g_dqkv;
+      resize(dqkv, N * (qd + kw + vw));
+      join_columns(dqkv.data(), N, dq_raw.data(), qd, dk_raw.data(), kw, dv_raw.data(), vw);
+      matmul_backward(dh.data(), f(lg.wq), dqkv.data(), la.h1.data(), cf(lw.wq), N, H, qd + kw + vw);
       rmsnorm_backward(dx.data(), f(lg.attn_norm), dh.data(), la.x_in.data(), cf(lw.attn_norm), la.r1.data(), N, H);
     }
   }
