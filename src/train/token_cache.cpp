@@ -55,7 +55,7 @@ void write_token_cache(const std::string& path, const TokenCacheKey& key, const 
 
   AtomicFile out(path);
   out.write(&h, sizeof h);
-  out.write(data.tokens.data(), data.tokens.size() * sizeof(int32_t));
+  if (!data.tokens.empty()) out.write(data.tokens.data(), data.tokens.size() * sizeof(int32_t));
   out.write(&sum.h, sizeof sum.h);
   out.commit();
 }
@@ -100,7 +100,7 @@ TokenCacheRead read_token_cache(const std::string& path, const TokenCacheKey& ke
     }
     r.data.documents = h.documents;
     r.data.tokens.resize(size_t(h.n_tokens));
-    std::memcpy(r.data.tokens.data(), f.data() + kHeaderBytes, 4 * size_t(h.n_tokens));
+    if (h.n_tokens > 0) std::memcpy(r.data.tokens.data(), f.data() + kHeaderBytes, 4 * size_t(h.n_tokens));
     for (int32_t t : r.data.tokens)
       if (t < 0 || t >= vocab_size) return corrupt(cat("token id ", t, " outside the vocabulary of ", vocab_size));
     r.status = TokenCacheStatus::Ok;
