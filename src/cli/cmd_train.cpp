@@ -2,7 +2,6 @@
 // scratch (--arch/--preset), for language modelling on text files or for
 // sequence classification on CSV / JSONL, with checkpoints, resume, a CSV log
 // and export to GGUF (and HF safetensors).
-#include <cblas.h>
 #include <omp.h>
 
 #include <cstdio>
@@ -63,7 +62,7 @@ std::unique_ptr<Model> make_model(const TrainFlags& f) {
 
 void run_train(TrainFlags& f) {
   set_threads(f.threads);
-  openblas_set_num_threads(omp_get_max_threads());
+  set_matmul_threads(omp_get_max_threads());
   if (f.quiet) Progress::set_enabled(false);
   QAT_CHECK(f.task == "lm" || f.task == "classify", "--task must be lm or classify, got '", f.task, "'");
   QAT_CHECK(!f.data.empty(), "--data is required");

@@ -20,6 +20,10 @@
 
 namespace qat {
 
+namespace train_detail {
+struct Acts;  // gemma_train_acts.h
+}
+
 // A classification head to add to a model that has none (a model that
 // already has one keeps it: ModelConfig::num_labels, "score.weight").
 struct ClassifierHead {
@@ -59,7 +63,6 @@ class GemmaTrainer {
   int64_t counted() const { return counted_; }
 
  private:
-  struct Acts;
   void forward_body(const int32_t* ids, int64_t B, int64_t T);
   void ensure_rope(int64_t T);
 
@@ -69,7 +72,7 @@ class GemmaTrainer {
   ParameterList params_;
   std::vector<RopeTable> rope_;   // per layer (tables shared by copy are small)
   int64_t rope_len_ = 0;
-  std::unique_ptr<Acts> a_;
+  std::unique_ptr<train_detail::Acts> a_;
   int64_t counted_ = 0;
   std::vector<float> logits_;
 };

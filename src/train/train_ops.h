@@ -30,6 +30,10 @@ template <typename T>
 void rmsnorm_backward(T* dx, T* dw, const T* dout, const T* x, const T* w, const T* rstd, int64_t N,
                       int64_t C);
 
+// Threads of the FP32 products (OpenBLAS keeps its own count; the CLI's
+// --threads sets it through this).
+void set_matmul_threads(int n);
+
 // out (N, OC) = x (N, C) @ W^T,   W (OC, C) as a torch Linear (no bias).
 template <typename T>
 void matmul_forward(T* out, const T* x, const T* W, int64_t N, int64_t C, int64_t OC);
@@ -49,7 +53,8 @@ template <typename T>
 void rope_backward(T* d, const float* cos_tab, const float* sin_tab, const int32_t* pos, int64_t N,
                    int64_t heads, int64_t hd);
 
-// Causal attention with GQA, optional logit softcap and sliding window, over
+// Causal attention with GQA, optional logit softcap and sliding window (in
+// attention_ops.cpp), over
 // B sequences of T tokens:
 //   q (B, T, nh, hd), k and v (B, T, nkv, hd), out (B, T, nh, hd)
 //   probs (B, nh, T, T) saved for backward (row t uses columns [lo, t]).

@@ -100,7 +100,7 @@ void Trainer::apply_freezing() {
   QAT_CHECK(n > 0, "every parameter is frozen: nothing to train (check --freeze)");
 }
 
-double Trainer::train_step(double* grad_norm_out) {
+double Trainer::train_step(float lr, double* grad_norm_out) {
   ParameterList& params = model_.parameters();
   zero_grads(params);
   double loss_sum = 0;
@@ -136,7 +136,7 @@ double Trainer::train_step(double* grad_norm_out) {
   QAT_CHECK(std::isfinite(loss) && std::isfinite(norm), "step ", step_ + 1, ": loss ", loss, ", gradient norm ", norm,
             " -- training diverged; lower --lr or lengthen --warmup",
             opt_.out_dir.empty() ? std::string() : " (resume from the last checkpoint in " + opt_.out_dir + ")");
-  adamw_.step(params, lr_at(schedule(), step_));
+  adamw_.step(params, lr);
   ++step_;
   *grad_norm_out = norm;
   return loss;
@@ -225,6 +225,7 @@ int64_t Trainer::resume() {
   }
   // The log keeps the complete rows up to the checkpoint; later ones (and a
   // row cut short by a crash) are redone.
+  if (log_.is_open()) log_.close();
   const std::string log = opt_.out_dir + "/train_log.csv";
   if (std::filesystem::exists(log)) {
     std::istringstream in(read_text_file(log));
@@ -244,11 +245,14 @@ int64_t Trainer::resume() {
 
 void Trainer::write_log_row(const StepRecord& r) {
   if (opt_.out_dir.empty()) return;
-  const std::string log = opt_.out_dir + "/train_log.csv";
-  const bool fresh = !std::filesystem::exists(log);
-  std::ofstream out(log, std::ios::app);
-  QAT_CHECK(out.good(), log, ": cannot write the training log");
-  if (fresh) out << kLogHeader << "\n";
+  if (!log_.is_open()) {
+    const std::string log = opt_.out_dir + "/train_log.csv";
+    const bool fresh = !std::filesystem::exists(log);
+    log_.open(log, std::ios::app);
+    QAT_CHECK(log_.good(), log, ": cannot write the training log");
+    if (fresh) log_ << kLogHeader << "\n";
+  }
+  std::ofstream& out = log_;
   char buf[256];
   std::snprintf(buf, sizeof buf, "%lld,%.9g,%.6g,%.6g,%.1f,%.2f,", (long long)r.step, r.loss, r.lr, r.grad_norm,
                 r.tokens_per_s, r.elapsed_s);
@@ -264,6 +268,7 @@ void Trainer::write_log_row(const StepRecord& r) {
     out << ",";
   }
   out << "\n";
+  out.flush();  // a crash loses at most the row being written (resume drops it)
 }
 
 void Trainer::run(const std::function<void(const StepRecord&)>& on_step) {
@@ -276,7 +281,7 @@ void Trainer::run(const std::function<void(const StepRecord&)>& on_step) {
   while (step_ < opt_.steps) {
     StepRecord r;
     r.lr = lr_at(schedule(), step_);
-    r.loss = train_step(&r.grad_norm);
+    r.loss = train_step(float(r.lr), &r.grad_norm);
     r.step = step_;
     const auto now = std::chrono::steady_clock::now();
     r.elapsed_s = std::chrono::duration<double>(now - start).count();

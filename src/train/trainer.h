@@ -4,6 +4,7 @@
 // Same seed, same data, same thread count -> the same losses, bit for bit.
 #pragma once
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -80,7 +81,7 @@ class Trainer {
   const AdamW& optimizer() const { return adamw_; }
 
  private:
-  double train_step(double* grad_norm);
+  double train_step(float lr, double* grad_norm);
   void write_log_row(const StepRecord& r);
   LrSchedule schedule() const;
 
@@ -91,6 +92,7 @@ class Trainer {
   int64_t step_ = 0;
   int64_t tokens_seen_ = 0;
   std::vector<StepRecord> history_;
+  std::ofstream log_;  // out_dir/train_log.csv, open while running
 };
 
 }  // namespace qat

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.h"
 #include "base/error.h"
 
 namespace qat::test {
@@ -30,21 +31,6 @@ inline std::vector<uint8_t> read_bytes(const std::string& path) {
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-
-// The message of the qat::Error that fn throws, or "" (and a failure) if none.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const qat::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-qat exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 }  // namespace qat::test

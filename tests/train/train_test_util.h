@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.h"
 #include "base/error.h"
 #include "train/parameters.h"
 
@@ -62,21 +63,6 @@ inline std::string scratch_dir(const std::string& suffix = "out") {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
-}
-
-// The message of the qat::Error that fn throws, or "" (and a failure) if none.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const qat::Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-qat exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "";
 }
 
 }  // namespace qat::test
