@@ -41,6 +41,20 @@ void dequantize_row_q8_0(const BlockQ8_0* x, float* y, int64_t n);
 void quantize_row_q4_0(const float* x, BlockQ4_0* y, int64_t n);
 void dequantize_row_q4_0(const BlockQ4_0* x, float* y, int64_t n);
 
+// The same quantizers split in two steps, for QAT (learned scales) and for
+// importing models trained on a Q4_0/Q8_0 grid elsewhere: the reference
+// scale of each block (fp32, before fp16 rounding; n/32 values), and
+// quantization with caller-given per-block scales. The codes are computed
+// with the fp32 scale and the scale is stored as fp16, exactly as the
+// reference does, so quantize_row_X(x) == quantize_row_X_scaled(x,
+// reference_scales_X(x)) byte for byte (it is implemented that way). Codes
+// are clamped to the type's range (Q8_0 -127..127, Q4_0 0..15) for scales
+// smaller than the reference one. Non-finite scales are an error.
+void reference_scales_q8_0(const float* x, float* d, int64_t n);
+void reference_scales_q4_0(const float* x, float* d, int64_t n);
+void quantize_row_q8_0_scaled(const float* x, const float* d, BlockQ8_0* y, int64_t n);
+void quantize_row_q4_0_scaled(const float* x, const float* d, BlockQ4_0* y, int64_t n);
+
 // QAT fake quantization: y = dequantize(quantize(x)) through the routines
 // above, block by block, so the training-time simulation cannot drift from
 // the exported file. x and y may alias.
