@@ -1,0 +1,57 @@
+// Fake quantization for QAT, forward and backward, llm.c style like
+// train_ops.h. Every forward is the deployed quantizer itself
+// (quant/quant_types.h: dequantize(quantize(x)) with the same rounding and
+// the same fp16 block scale), so the model trained is the model exported.
+//
+// Gradients (straight-through estimator): rounding is treated as identity;
+// the gradient is zero where the quantizer clamped the code (the scheme's
+// clip range). With the reference absmax scales only Q4_0 clamps (positive
+// values above 7.5 * |d| when the block's largest magnitude is negative);
+// with learned scales (LSQ) any value beyond the code range clamps.
+//
+// All lengths n are multiples of 32 (qat::Error otherwise); NaN/inf inputs
+// throw like the reference quantizers.
+#pragma once
+#include <cstdint>
+
+#include "formats/tensor_type.h"
+
+namespace qat {
+
+// True for the weight types the fake quantizers simulate: Q8_0, Q4_0
+// (F16 / BF16 are simulated by rounding, F32 by nothing).
+bool fake_quant_supported(TensorType type);
+
+// --- Weights, reference (absmax) scales ---------------------------------
+// wq (n) = dequantize(quantize(w)) in `type` (Q8_0, Q4_0, F16, BF16, F32);
+// pass (n) = 1 where the STE passes the gradient, 0 where the code was
+// clamped. w and wq may alias.
+void weight_fake_quant_forward(TensorType type, const float* w, float* wq, uint8_t* pass, int64_t n);
+// dw (n) += dwq * pass.
+void weight_fake_quant_backward(float* dw, const float* dwq, const uint8_t* pass, int64_t n);
+
+// --- Weights, learned step sizes (LSQ, Esser et al. 2020) ---------------
+// One scale s per block of 32 (n/32 values, fp32, signed like the
+// reference's d). Forward: the block is quantized by
+// quantize_row_X_scaled(w, s) and dequantized, i.e. code q = round(w / s)
+// clamped to the type's code range, value q * fp16(s). Exporting the block
+// with the same call gives exactly these values.
+// Q8_0 codes -127..127 (Qn = Qp = 127); Q4_0 codes -8..7 (Qn = 8, Qp = 7).
+void lsq_init_scales(TensorType type, const float* w, float* s, int64_t n);  // = reference_scales
+void lsq_forward(TensorType type, const float* w, const float* s, float* wq, int64_t n);
+// Accumulates (+=) the LSQ gradients:
+//   dw += dwq where the code was not clamped, else 0;
+//   ds += g * sum over the block of dwq * (q - w / s if not clamped, else the clamped code),
+// g = 1 / sqrt(32 * Qp), the paper's gradient scale for a block of 32.
+void lsq_backward(TensorType type, const float* w, const float* s, const float* dwq, float* dw, float* ds,
+                  int64_t n);
+
+// --- Activations ---------------------------------------------------------
+// Dynamic Q8_0 blocks of 32 along each row, as the inference kernels
+// quantize a matmul's input (kernels/quant_matmul.h): x (rows, cols), cols a
+// multiple of 32; xq = dequantize(quantize_row_q8_0(x)) row by row. x and xq
+// may alias. The absmax scale never clamps, so the backward is identity (the
+// caller passes dX through unchanged).
+void act_fake_quant_q8_0(const float* x, float* xq, int64_t rows, int64_t cols);
+
+}  // namespace qat
