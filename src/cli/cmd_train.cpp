@@ -2,6 +2,9 @@
 // scratch (--arch/--preset), for language modelling on text files or for
 // sequence classification on CSV / JSONL, with checkpoints, resume, a CSV log
 // and export to GGUF (and HF safetensors).
+// qat qat: the same run with fake quantization (prepare -> train -> convert):
+// a scheme (w8a8 w4a8 w4a16 w8a16), optional LSQ scales and distillation from
+// a frozen teacher, exported straight to the quantized GGUF that was trained.
 #include <omp.h>
 
 #include <cstdio>
@@ -14,6 +17,8 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "train/classify_dataset.h"
+#include "train/fake_quant_state.h"
+#include "train/qat_scheme.h"
 #include "train/token_stream.h"
 #include "train/trainer.h"
 #include "train/unigram_baseline.h"
@@ -33,6 +38,11 @@ struct TrainFlags {
   uint64_t seed = 1234;
   std::string schedule = "cosine";
   TrainOptions opt;
+  // qat qat only.
+  bool qat = false, lsq = false;
+  std::string scheme = "w4a8", teacher;
+  std::vector<std::string> tensor_types;
+  int64_t qat_start = 0;
 };
 
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
@@ -149,6 +159,39 @@ void run_train(TrainFlags& f) {
   }
 
   GemmaTrainer gt(*model, head, f.seed);
+  // QAT: fake quantization and the distillation teacher.
+  std::unique_ptr<Model> teacher_model;
+  std::unique_ptr<GemmaTrainer> teacher;
+  if (f.qat) {
+    QatConfig qc;
+    qc.scheme = parse_qat_scheme(f.scheme);
+    for (const std::string& spec : f.tensor_types) qc.overrides.push_back(parse_type_override(spec));
+    qc.lsq = f.lsq;
+    QAT_CHECK(f.qat_start >= 0 && f.qat_start < f.opt.steps, "--fake-quant-after must be in [0, --steps), got ",
+              f.qat_start);
+    qc.start_step = f.qat_start;
+    gt.enable_fake_quant(qc);
+    std::string tpath = f.teacher.empty() ? f.model : f.teacher;
+    if (tpath == "none") tpath.clear();
+    if (!tpath.empty()) {
+      teacher_model = load_model(tpath);
+      if (f.task == "classify" && teacher_model->config.num_labels != head.num_classes &&
+          teacher_model->config.num_labels == 0 && f.teacher.empty()) {
+        std::fprintf(stderr, "note: %s has no classification head to distil from: training on labels only\n",
+                     tpath.c_str());
+        teacher_model.reset();
+      } else {
+        teacher = std::make_unique<GemmaTrainer>(*teacher_model);
+        QAT_CHECK(teacher_model->config.vocab_size == model->config.vocab_size, tpath, ": the teacher's vocabulary (",
+                  teacher_model->config.vocab_size, ") differs from the student's (", model->config.vocab_size, ")");
+        QAT_CHECK(f.task != "classify" || teacher->num_classes() == head.num_classes, tpath, ": the teacher has ",
+                  teacher->num_classes(), " classes, the data ", head.num_classes);
+      }
+    }
+    std::fprintf(stderr, "qat: scheme %s%s, fake quantization from step %lld, %s\n", f.scheme.c_str(),
+                 f.lsq ? " with learned scales (LSQ)" : "", (long long)f.qat_start,
+                 teacher ? ("distilling from " + tpath).c_str() : "no teacher (hard labels only)");
+  }
   int64_t trainable = 0, total = 0;
   for (const Parameter& p : gt.parameters()) total += p.numel;
   f.opt.out_dir = f.out;
@@ -157,7 +200,15 @@ void run_train(TrainFlags& f) {
                     {"arch", f.arch},       {"preset", f.preset},     {"batch", f.batch},
                     {"seq", f.seq},         {"grad_accum", f.opt.grad_accum}, {"seed", f.seed},
                     {"freeze", f.opt.freeze}, {"val_fraction", f.val_fraction}};
-  Trainer trainer(gt, TrainData{lm.get(), cls.get(), cls_val.get()}, f.opt);
+  if (f.qat)
+    f.opt.identity.update({{"scheme", f.scheme},
+                           {"tensor_type", f.tensor_types},
+                           {"lsq", f.lsq},
+                           {"fake_quant_after", f.qat_start},
+                           {"teacher", teacher ? (f.teacher.empty() ? f.model : f.teacher) : "none"},
+                           {"distill_temperature", f.opt.distill_temperature},
+                           {"distill_weight", f.opt.distill_weight}});
+  Trainer trainer(gt, TrainData{lm.get(), cls.get(), cls_val.get(), teacher.get()}, f.opt);
   for (const Parameter& p : gt.parameters()) trainable += p.trainable ? p.numel : 0;
   std::fprintf(stderr, "model: %s, %lld parameters (%lld trainable), %d threads\n", family_name(model->config.family),
                (long long)total, (long long)trainable, omp_get_max_threads());
@@ -166,7 +217,10 @@ void run_train(TrainFlags& f) {
 
   // Export what was trained.
   const std::string gguf = f.out + "/model.gguf";
-  save_gguf_model(*model, gguf, TensorType::F32);
+  if (f.qat)
+    gt.fake_quant()->export_gguf(gguf);  // the quantized model exactly as trained
+  else
+    save_gguf_model(*model, gguf, TensorType::F32);
   if (!f.export_hf.empty()) save_hf_model(*model, f.export_hf, TensorType::F32);
   const StepRecord& last = trainer.history().back();
   std::printf("trained %lld steps: loss %.4f", (long long)trainer.step(), last.loss);
@@ -179,11 +233,7 @@ void run_train(TrainFlags& f) {
               gguf.c_str(), f.export_hf.empty() ? "" : " and ", f.export_hf.c_str());
 }
 
-}  // namespace
-
-void add_train(CLI::App& app) {
-  auto f = std::make_shared<TrainFlags>();
-  auto* cmd = app.add_subcommand("train", "Train or fine-tune a model (language modelling or classification)");
+void add_training_options(CLI::App* cmd, const std::shared_ptr<TrainFlags>& f) {
   cmd->add_option("-m,--model", f->model, "Model to fine-tune: GGUF file or HF checkpoint directory");
   cmd->add_option("--arch", f->arch, "From scratch: gemma3 | gemma4 (with --preset)")->default_val("gemma3");
   cmd->add_option("--preset", f->preset, "From scratch: shape (e.g. small, tiny; see qat init)");
@@ -224,8 +274,41 @@ void add_train(CLI::App& app) {
   cmd->add_option("--eval-every", f->opt.eval_every, "Validate every N steps (0: only at the end)")->capture_default_str();
   cmd->add_option("--eval-batches", f->opt.eval_batches, "Validation batches per evaluation (0: all)")->capture_default_str();
   cmd->add_flag("--resume", f->resume, "Continue the run in --out from its latest checkpoint");
-  cmd->add_option("--export-hf", f->export_hf, "Also write the trained model as a HF safetensors directory");
   cmd->add_flag("-q,--quiet", f->quiet, "No progress lines");
+}
+
+}  // namespace
+
+void add_train(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  auto* cmd = app.add_subcommand("train", "Train or fine-tune a model (language modelling or classification)");
+  add_training_options(cmd, f);
+  cmd->add_option("--export-hf", f->export_hf, "Also write the trained model as a HF safetensors directory");
+  cmd->callback([f] { run_train(*f); });
+}
+
+void add_qat(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  f->qat = true;
+  f->out = "qat-out";
+  auto* cmd = app.add_subcommand(
+      "qat",
+      "Quantization-aware training: fine-tune with fake quantization identical to deployment, optionally "
+      "distilling from the full-precision model, and write the quantized GGUF that was trained");
+  add_training_options(cmd, f);
+  cmd->add_option("--scheme", f->scheme, "w8a8 | w4a8 | w4a16 | w8a16 (weights / activations)")->capture_default_str();
+  cmd->add_option("--tensor-type", f->tensor_types,
+                  "REGEX=TYPE per-tensor weight type, as in qat quantize; repeatable, first match wins");
+  cmd->add_flag("--lsq", f->lsq, "Learn each block's scale (LSQ); the learned scales are exported");
+  cmd->add_option("--fake-quant-after", f->qat_start, "Warm-up steps in full precision before fake quantization")
+      ->capture_default_str();
+  cmd->add_option("--teacher", f->teacher,
+                  "Distillation teacher (GGUF / HF dir; default: the --model being trained; 'none': hard labels only)");
+  cmd->add_option("--distill-temperature", f->opt.distill_temperature, "Softmax temperature of the distillation loss")
+      ->capture_default_str();
+  cmd->add_option("--distill-weight", f->opt.distill_weight,
+                  "Weight of the distillation loss; the label loss gets 1 - this")
+      ->capture_default_str();
   cmd->callback([f] { run_train(*f); });
 }
 

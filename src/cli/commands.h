@@ -15,6 +15,7 @@ void add_demo(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_train(CLI::App& app);
+void add_qat(CLI::App& app);  // cmd_train.cpp
 void add_tokenizer(CLI::App& app);
 
 // Applies --threads (0 = all cores) to OpenMP.

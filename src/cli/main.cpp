@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   qat::cli::add_bench(app);
   qat::cli::add_eval(app);
   qat::cli::add_train(app);
+  qat::cli::add_qat(app);
   qat::cli::add_tokenizer(app);
   try {
     app.parse(argc, argv);

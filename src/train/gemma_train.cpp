@@ -6,6 +6,8 @@
 
 #include "base/error.h"
 #include "model/tensor_convert.h"
+#include "train/fake_quant_ops.h"
+#include "train/fake_quant_state.h"
 #include "train/gemma_train_acts.h"
 #include "train/rng.h"
 
@@ -130,8 +132,16 @@ void GemmaTrainer::ensure_rope(int64_t T) {
 
 void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
   const ModelConfig& c = model_.config;
-  ModelWeights& w = model_.weights;
   Acts& a = *a_;
+  a.fake_quant = fake_quant_active();
+  if (a.fake_quant) fq_->refresh();
+  const ModelWeights& w = a.fake_quant ? fq_->weights() : model_.weights;
+  // QAT A8 schemes: a matmul whose weight is quantized gets its input
+  // quantized to dynamic Q8_0 blocks, as the inference kernels do (in place:
+  // the buffers below feed only that matmul, and backward's dW uses them).
+  auto quantize_input = [&](Buf& x, int64_t rows, int64_t cols, const Tensor& wt) {
+    if (a.fake_quant && fq_->quantizes_input(wt)) act_fake_quant_q8_0(x.data(), x.data(), rows, cols);
+  };
   const int64_t N = B * T, H = c.hidden_size, nh = c.num_attention_heads, L = c.num_hidden_layers;
   const int64_t P = c.hidden_size_per_layer_input, V = c.vocab_size;
   const float eps = c.rms_norm_eps;
@@ -176,7 +186,7 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
   const float* x_prev = a.x0.data();
   for (int64_t l = 0; l < L; ++l) {
     const LayerSpec& s = model_.specs[size_t(l)];
-    LayerWeights& lw = w.layers[size_t(l)];
+    const LayerWeights& lw = w.layers[size_t(l)];
     LayerActs& la = a.layers[size_t(l)];
     const int64_t hd = s.head_dim, nkv = s.n_kv_heads, qd = nh * hd, kvd = nkv * hd, F = s.ffn_dim;
     const RopeTable& rt = rope_[size_t(l)];
@@ -194,6 +204,7 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     if (kw) resize(la.k_raw, N * kvd);
     if (vw) resize(la.v_raw, N * kvd);
     resize(a.qkv, N * (qd + kw + vw));
+    quantize_input(la.h1, N, H, lw.wq);
     matmul_forward(a.qkv.data(), la.h1.data(), cf(lw.wq), N, H, qd + kw + vw);
     split_columns(a.qkv.data(), N, la.q_raw.data(), qd, la.k_raw.data(), kw, la.v_raw.data(), vw);
     rmsnorm_forward(la.q.data(), la.q_r.data(), la.q_raw.data(), cf(lw.q_norm), N * nh, hd, eps);
@@ -221,6 +232,7 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     attention_forward(la.att.data(), la.probs.data(), la.q.data(), kv.k.data(), kv.v.data(), as);
     resize(la.o1, N * H);
     resize(la.ro1, N);
+    quantize_input(la.att, N, qd, lw.wo);
     matmul_forward(la.o1.data(), la.att.data(), cf(lw.wo), N, qd, H);
     la.x_mid = la.x_in;
     add_post_norm(la.x_mid.data(), la.o1.data(), la.ro1.data(), cf(lw.post_attn_norm), N, H, eps, tmp);
@@ -232,11 +244,13 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     resize(la.gate, N * F);
     resize(la.up, N * F);
     resize(la.act, N * F);
+    quantize_input(la.h2, N, H, lw.w_gate);
     matmul_forward(la.gate.data(), la.h2.data(), cf(lw.w_gate), N, H, F);
     matmul_forward(la.up.data(), la.h2.data(), cf(lw.w_up), N, H, F);
     geglu_forward(la.act.data(), la.gate.data(), la.up.data(), N * F);
     resize(la.o2, N * H);
     resize(la.ro2, N);
+    quantize_input(la.act, N, F, lw.w_down);
     matmul_forward(la.o2.data(), la.act.data(), cf(lw.w_down), N, F, H);
     la.x_ffn = la.x_mid;
     add_post_norm(la.x_ffn.data(), la.o2.data(), la.ro2.data(), cf(lw.post_ffn_norm), N, H, eps, tmp);
@@ -246,10 +260,17 @@ void GemmaTrainer::forward_body(const int32_t* ids, int64_t B, int64_t T) {
     if (P > 0) {
       resize(la.pg, N * P);
       resize(la.pact, N * P);
-      matmul_forward(la.pg.data(), la.x_ffn.data(), cf(lw.ple_gate), N, H, P);
+      la.ple_gate_in.clear();
+      if (a.fake_quant && fq_->quantizes_input(lw.ple_gate)) {
+        la.ple_gate_in = la.x_ffn;  // x_ffn itself stays the residual stream
+        quantize_input(la.ple_gate_in, N, H, lw.ple_gate);
+      }
+      matmul_forward(la.pg.data(), la.ple_gate_in.empty() ? la.x_ffn.data() : la.ple_gate_in.data(),
+                     cf(lw.ple_gate), N, H, P);
       geglu_forward(la.pact.data(), la.pg.data(), a.ple_in.data() + l * N * P, N * P);
       resize(la.o3, N * H);
       resize(la.ro3, N);
+      quantize_input(la.pact, N, P, lw.ple_proj);
       matmul_forward(la.o3.data(), la.pact.data(), cf(lw.ple_proj), N, P, H);
       add_post_norm(la.x_pre.data(), la.o3.data(), la.ro3.data(), cf(lw.ple_post_norm), N, H, eps, tmp);
     }
@@ -278,13 +299,18 @@ double GemmaTrainer::forward_lm(const int32_t* ids, const int32_t* targets, int6
   for (int64_t i = 0; i < N; ++i)
     QAT_CHECK(targets[i] < V, "target id ", targets[i], " out of range [0, ", V, ")");
   logits_.resize(size_t(N * V));
-  const Tensor& out_w = c.tie_word_embeddings ? model_.weights.embed : model_.weights.output;
+  const ModelWeights& w = a.fake_quant ? fq_->weights() : model_.weights;
+  const Tensor& out_w = c.tie_word_embeddings ? w.embed : w.output;
+  if (a.fake_quant && fq_->quantizes_input(out_w)) act_fake_quant_q8_0(a.hf.data(), a.hf.data(), N, H);
   matmul_forward(logits_.data(), a.hf.data(), cf(out_w), N, H, V);
   if (c.final_logit_softcapping > 0)
     softcap_forward(logits_.data(), logits_.data(), N * V, c.final_logit_softcapping);
   std::vector<int32_t> tg(targets, targets + N);
-  for (int32_t& t : tg)
-    if (t < 0) t = -1;
+  a.row_counted.resize(size_t(N));
+  for (int64_t i = 0; i < N; ++i) {
+    if (tg[size_t(i)] < 0) tg[size_t(i)] = -1;
+    a.row_counted[size_t(i)] = tg[size_t(i)] >= 0;
+  }
   a.dlogits.resize(size_t(N * V));
   return cross_entropy_forward_backward(a.dlogits.data(), logits_.data(), tg.data(), N, V, -1, 1.0f, &counted_);
 }
@@ -304,7 +330,10 @@ double GemmaTrainer::forward_classify(const int32_t* ids, const int32_t* lengths
   resize(a.pooled, B * H);
   pool_forward(a.pooled.data(), a.hf.data(), lengths, B, T, H, pooling_);
   logits_.resize(size_t(B * C));
-  matmul_forward(logits_.data(), a.pooled.data(), cf(model_.weights.score), B, H, C);
+  // The head stays FP32 under QAT (plan), so its input is not quantized.
+  const ModelWeights& w = a.fake_quant ? fq_->weights() : model_.weights;
+  matmul_forward(logits_.data(), a.pooled.data(), cf(w.score), B, H, C);
+  a.row_counted.assign(size_t(B), 1);
   a.dlogits.resize(size_t(B * C));
   return cross_entropy_forward_backward(a.dlogits.data(), logits_.data(), labels, B, C, -1, 1.0f, &counted_);
 }

@@ -23,6 +23,8 @@ namespace qat {
 namespace train_detail {
 struct Acts;  // gemma_train_acts.h
 }
+class FakeQuantState;  // fake_quant_state.h
+struct QatConfig;      // qat_scheme.h
 
 // A classification head to add to a model that has none (a model that
 // already has one keeps it: ModelConfig::num_labels, "score.weight").
@@ -57,6 +59,28 @@ class GemmaTrainer {
   // (frozen ones included; the optimizer skips them). Call after a forward.
   void backward(float loss_scale = 1.0f);
 
+  // Knowledge distillation (call after a forward, before backward): the loss
+  // becomes (1 - weight) * CE + weight * T^2 * KL(teacher_T || student_T)
+  // averaged over the rows the CE counts, where p_T = softmax(logits / T);
+  // teacher_logits has the shape of logits(); ce_loss is what the forward
+  // returned. Returns the mixed loss.
+  double distill(const std::vector<float>& teacher_logits, double ce_loss, float temperature, float weight);
+
+  // Quantization-aware training: from now on (while active) the forward and
+  // backward compute with fake-quantized weights and, for A8 schemes,
+  // fake-quantized matmul inputs; LSQ scales join parameters(). Call before
+  // building the Trainer (its optimizer takes the parameter list then).
+  void enable_fake_quant(const QatConfig& config);
+  FakeQuantState* fake_quant() { return fq_.get(); }
+  bool fake_quant_active() const { return fq_ != nullptr && fq_active_; }
+  // Called by the trainer before optimizer step `step` (0-based): fake
+  // quantization is on from config.start_step, and LSQ scales are
+  // initialised from the weights at that step.
+  void begin_step(int64_t step);
+  // Called by the trainer after all of a step's backward passes: the
+  // straight-through / LSQ gradients of the quantized weights.
+  void finish_gradients();
+
   // After forward: (B, T, V) LM logits (softcapped) or (B, num_classes).
   const std::vector<float>& logits() const { return logits_; }
   // Rows counted by the last forward's loss (targets not ignored / sequences).
@@ -75,6 +99,8 @@ class GemmaTrainer {
   std::unique_ptr<train_detail::Acts> a_;
   int64_t counted_ = 0;
   std::vector<float> logits_;
+  std::unique_ptr<FakeQuantState> fq_;
+  bool fq_active_ = false;
 };
 
 }  // namespace qat

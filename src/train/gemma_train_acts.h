@@ -38,6 +38,7 @@ struct LayerActs {
   Buf o2, ro2;              // (N, H), (N)
   Buf x_ffn;                // (N, H) after the FFN residual
   Buf pg, pact, o3, ro3;    // PLE: (N, P), (N, P), (N, H), (N)
+  Buf ple_gate_in;          // (N, H) x_ffn fake-quantized for the PLE gate (QAT A8 only; else empty)
   Buf x_pre;                // (N, H) before the layer scalar
 };
 
@@ -50,8 +51,10 @@ struct Acts {
   std::vector<LayerActs> layers;
   Buf x_out;                      // (N, H) last layer's output
   Buf hf, rf;                     // (N, H), (N) final norm
+  bool fake_quant = false;        // this forward computed with the fake-quantized weights
   // Loss side.
   bool classify = false;
+  std::vector<uint8_t> row_counted;  // (N) or (B): rows the loss counts
   Buf dlogits;                    // (N, V) or (B, C): d loss / d logits (post-softcap) for loss_scale 1
   std::vector<int32_t> lengths;   // (B)
   Buf pooled;                     // (B, H)

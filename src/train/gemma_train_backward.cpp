@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "train/fake_quant_state.h"
 #include "train/gemma_train.h"
 #include "train/gemma_train_acts.h"
 
@@ -30,7 +31,7 @@ void join_columns(float* out, int64_t N, const float* a, int64_t wa, const float
 
 void GemmaTrainer::backward(float loss_scale) {
   const ModelConfig& c = model_.config;
-  ModelWeights& w = model_.weights;
+  const ModelWeights& w = a_->fake_quant ? fq_->weights() : model_.weights;
   ModelWeights& g = grads_;
   Acts& a = *a_;
   const int64_t B = a.B, T = a.T, N = B * T, H = c.hidden_size, nh = c.num_attention_heads;
@@ -78,7 +79,7 @@ void GemmaTrainer::backward(float loss_scale) {
 
   for (int64_t l = L - 1; l >= 0; --l) {
     const LayerSpec& s = model_.specs[size_t(l)];
-    LayerWeights& lw = w.layers[size_t(l)];
+    const LayerWeights& lw = w.layers[size_t(l)];
     LayerWeights& lg = g.layers[size_t(l)];
     LayerActs& la = a.layers[size_t(l)];
     const int64_t hd = s.head_dim, nkv = s.n_kv_heads, qd = nh * hd, kvd = nkv * hd, F = s.ffn_dim;
@@ -100,7 +101,8 @@ void GemmaTrainer::backward(float loss_scale) {
       matmul_backward(dpact.data(), f(lg.ple_proj), d_o.data(), la.pact.data(), cf(lw.ple_proj), N, P, H);
       geglu_backward(dpg.data(), dple_in.data() + l * N * P, dpact.data(), la.pg.data(),
                      a.ple_in.data() + l * N * P, N * P);
-      matmul_backward(dx.data(), f(lg.ple_gate), dpg.data(), la.x_ffn.data(), cf(lw.ple_gate), N, H, P);
+      matmul_backward(dx.data(), f(lg.ple_gate), dpg.data(), la.ple_gate_in.empty() ? la.x_ffn.data() : la.ple_gate_in.data(),
+                      cf(lw.ple_gate), N, H, P);
     }
     // x_ffn = x_mid + PostNorm(Down(geglu(Gate(h2), Up(h2)))),  h2 = Norm(x_mid)
     {

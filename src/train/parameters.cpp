@@ -11,6 +11,7 @@ const char* param_group_name(ParamGroup g) {
     case ParamGroup::Norm: return "norm";
     case ParamGroup::Scalar: return "scalar";
     case ParamGroup::Head: return "head";
+    case ParamGroup::QuantScale: return "qscale";
   }
   return "?";
 }

@@ -16,8 +16,9 @@ enum class ParamGroup {
   Norm,       // RMSNorm weights (not decayed)
   Scalar,     // Gemma 4 per-layer output scalars (not decayed)
   Head,       // classification head (decayed)
+  QuantScale, // QAT learned block scales (LSQ; not decayed)
 };
-const char* param_group_name(ParamGroup g);  // "embedding" "matrix" "norm" "scalar" "head"
+const char* param_group_name(ParamGroup g);  // "embedding" "matrix" "norm" "scalar" "head" "qscale"
 
 struct Parameter {
   std::string name;  // HF name: "model.layers.3.self_attn.q_proj.weight", "score.weight"

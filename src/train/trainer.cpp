@@ -25,7 +25,7 @@ const char* kLogHeader = "step,loss,lr,grad_norm,tokens_per_s,elapsed_s,val_loss
 
 bool is_group_name(const std::string& s, ParamGroup* g) {
   for (ParamGroup x : {ParamGroup::Embedding, ParamGroup::Matrix, ParamGroup::Norm, ParamGroup::Scalar,
-                       ParamGroup::Head})
+                       ParamGroup::Head, ParamGroup::QuantScale})
     if (s == param_group_name(x)) {
       *g = x;
       return true;
@@ -77,6 +77,9 @@ Trainer::Trainer(GemmaTrainer& model, TrainData data, TrainOptions options)
   QAT_CHECK(opt_.lr > 0 && std::isfinite(opt_.lr), "--lr must be a positive number, got ", opt_.lr);
   QAT_CHECK(opt_.clip >= 0, "--clip must not be negative, got ", opt_.clip);
   QAT_CHECK(data_.classify == nullptr || model_.num_classes() > 0, "classification data needs a model with a head");
+  QAT_CHECK(data_.teacher == nullptr || data_.classify == nullptr || data_.teacher->num_classes() == model_.num_classes(),
+            "the distillation teacher has ", data_.teacher ? data_.teacher->num_classes() : 0,
+            " classes, the student ", model_.num_classes());
   lr_at(schedule(), 0);  // validates the schedule now, not at step 1
   apply_freezing();
 }
@@ -103,6 +106,7 @@ void Trainer::apply_freezing() {
 double Trainer::train_step(float lr, double* grad_norm_out) {
   ParameterList& params = model_.parameters();
   zero_grads(params);
+  model_.begin_step(step_);
   double loss_sum = 0;
   int64_t total = 0;
   for (int m = 0; m < opt_.grad_accum; ++m) {
@@ -110,10 +114,18 @@ double Trainer::train_step(float lr, double* grad_norm_out) {
     if (data_.lm) {
       const LmBatch b = data_.lm->next();
       loss = model_.forward_lm(b.inputs.data(), b.targets.data(), b.batch, b.seq);
+      if (data_.teacher) {
+        data_.teacher->forward_lm(b.inputs.data(), b.targets.data(), b.batch, b.seq);
+        loss = model_.distill(data_.teacher->logits(), loss, opt_.distill_temperature, opt_.distill_weight);
+      }
       tokens_seen_ += int64_t(b.batch) * b.seq;
     } else {
       const ClassifyBatch b = data_.classify->next();
       loss = model_.forward_classify(b.ids.data(), b.lengths.data(), b.labels.data(), b.batch, b.seq);
+      if (data_.teacher) {
+        data_.teacher->forward_classify(b.ids.data(), b.lengths.data(), b.labels.data(), b.batch, b.seq);
+        loss = model_.distill(data_.teacher->logits(), loss, opt_.distill_temperature, opt_.distill_weight);
+      }
       for (int32_t len : b.lengths) tokens_seen_ += len;
     }
     const int64_t cnt = model_.counted();
@@ -125,6 +137,7 @@ double Trainer::train_step(float lr, double* grad_norm_out) {
     total += cnt;
   }
   QAT_CHECK(total > 0, "step ", step_ + 1, ": the batch has no target to learn from");
+  model_.finish_gradients();  // QAT: straight-through / LSQ gradients of the quantized weights
   if (opt_.grad_accum > 1) {
     const float inv = float(1.0 / double(total));
     for (Parameter& p : params)

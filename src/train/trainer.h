@@ -36,6 +36,10 @@ struct TrainOptions {
   // regular expressions matched against HF parameter names.
   std::vector<std::string> freeze;
   std::vector<std::string> unfreeze;  // applied after freeze (e.g. "scalar")
+  // With a teacher: loss = (1 - distill_weight) * CE + distill_weight * KD at
+  // distill_temperature (train/distill_loss.h).
+  float distill_temperature = 1.0f;
+  float distill_weight = 1.0f;
   bool progress = true;
   // Everything else the run was started with, stored in checkpoints so a
   // resume can check it continues the same run.
@@ -47,6 +51,9 @@ struct TrainData {
   LmSampler* lm = nullptr;
   ClassifySampler* classify = nullptr;      // training split
   ClassifySampler* classify_val = nullptr;  // validation split (may be null)
+  // Distillation teacher (frozen; may be null): run on every training batch,
+  // its logits are the soft targets (TrainOptions::distill_*).
+  GemmaTrainer* teacher = nullptr;
 };
 
 struct EvalResult {
