@@ -170,6 +170,10 @@ void run_train(TrainFlags& f) {
     QAT_CHECK(f.qat_start >= 0 && f.qat_start < f.opt.steps, "--fake-quant-after must be in [0, --steps), got ",
               f.qat_start);
     qc.start_step = f.qat_start;
+    QAT_CHECK(f.opt.distill_weight >= 0 && f.opt.distill_weight <= 1,
+              "--distill-weight: the distillation weight must be in [0, 1], got ", f.opt.distill_weight);
+    QAT_CHECK(f.opt.distill_temperature > 0, "--distill-temperature must be positive, got ",
+              f.opt.distill_temperature);
     gt.enable_fake_quant(qc);
     std::string tpath = f.teacher.empty() ? f.model : f.teacher;
     if (tpath == "none") tpath.clear();
