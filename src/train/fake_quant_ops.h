@@ -5,12 +5,17 @@
 //
 // Gradients (straight-through estimator): rounding is treated as identity;
 // the gradient is zero where the quantizer clamped the code (the scheme's
-// clip range). With the reference absmax scales only Q4_0 clamps (positive
-// values above 7.5 * |d| when the block's largest magnitude is negative);
-// with learned scales (LSQ) any value beyond the code range clamps.
+// clip range): where the rounded code fell outside the range, so codes ON
+// the range's ends still pass (LSQ's qmin <= q <= qmax, as torch's
+// fake_quantize ops; torchao's STE blocks those, see
+// tests/fixtures/fake_quant/README.md). With the reference absmax scales
+// only Q4_0 clamps: values of the other sign than the block's largest
+// magnitude whose x/d reaches 7.5 (code +8, stored as 7); with learned scales
+// (LSQ) any value beyond the code range clamps.
 //
 // All lengths n are multiples of 32 (qat::Error otherwise); NaN/inf inputs
-// throw like the reference quantizers.
+// (and non-finite LSQ scales) throw like the reference quantizers, for every
+// type, naming the block.
 #pragma once
 #include <cstdint>
 
@@ -25,7 +30,8 @@ bool fake_quant_supported(TensorType type);
 // --- Weights, reference (absmax) scales ---------------------------------
 // wq (n) = dequantize(quantize(w)) in `type` (Q8_0, Q4_0, F16, BF16, F32);
 // pass (n) = 1 where the STE passes the gradient, 0 where the code was
-// clamped. w and wq may alias.
+// clamped (always 1 for F16 / BF16 / F32; F16 rounds values beyond 65504 to
+// inf, as the export does). w and wq may alias.
 void weight_fake_quant_forward(TensorType type, const float* w, float* wq, uint8_t* pass, int64_t n);
 // dw (n) += dwq * pass.
 void weight_fake_quant_backward(float* dw, const float* dwq, const uint8_t* pass, int64_t n);
@@ -37,12 +43,16 @@ void weight_fake_quant_backward(float* dw, const float* dwq, const uint8_t* pass
 // clamped to the type's code range, value q * fp16(s). Exporting the block
 // with the same call gives exactly these values.
 // Q8_0 codes -127..127 (Qn = Qp = 127); Q4_0 codes -8..7 (Qn = 8, Qp = 7).
+// Q8_0 and Q4_0 only (qat::Error for other types).
 void lsq_init_scales(TensorType type, const float* w, float* s, int64_t n);  // = reference_scales
 void lsq_forward(TensorType type, const float* w, const float* s, float* wq, int64_t n);
 // Accumulates (+=) the LSQ gradients:
 //   dw += dwq where the code was not clamped, else 0;
 //   ds += g * sum over the block of dwq * (q - w / s if not clamped, else the clamped code),
 // g = 1 / sqrt(32 * Qp), the paper's gradient scale for a block of 32.
+// w / s is the quantizer's own float w * (1/s). For s == 0, or |s| so small
+// (< ~3e-39) that 1/s overflows, every code is 0, nothing is clamped and the
+// block's ds terms are 0.
 void lsq_backward(TensorType type, const float* w, const float* s, const float* dwq, float* dw, float* ds,
                   int64_t n);
 
