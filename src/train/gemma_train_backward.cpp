@@ -101,8 +101,8 @@ void GemmaTrainer::backward(float loss_scale) {
       matmul_backward(dpact.data(), f(lg.ple_proj), d_o.data(), la.pact.data(), cf(lw.ple_proj), N, P, H);
       geglu_backward(dpg.data(), dple_in.data() + l * N * P, dpact.data(), la.pg.data(),
                      a.ple_in.data() + l * N * P, N * P);
-      matmul_backward(dx.data(), f(lg.ple_gate), dpg.data(), la.ple_gate_in.empty() ? la.x_ffn.data() : la.ple_gate_in.data(),
-                      cf(lw.ple_gate), N, H, P);
+      const float* gate_in = la.ple_gate_in.empty() ? la.x_ffn.data() : la.ple_gate_in.data();  // as the forward
+      matmul_backward(dx.data(), f(lg.ple_gate), dpg.data(), gate_in, cf(lw.ple_gate), N, H, P);
     }
     // x_ffn = x_mid + PostNorm(Down(geglu(Gate(h2), Up(h2)))),  h2 = Norm(x_mid)
     {
