@@ -219,6 +219,54 @@ TEST(Qat, OverridesThatSplitOneProductAreRejected) {
   EXPECT_NE(test::error_of([&] { gt.enable_fake_quant(qc); }).find("q/k/v"), std::string::npos);
 }
 
+// A classifier under QAT, distilled from its FP32 self: the loss is the KD
+// term (labels weigh 0), it starts at the KL the fake quantization causes
+// (> 0) and falls on a batch seen every step; the export keeps the head
+// FP32 with its labels.
+TEST(Qat, ClassifierDistilsFromItsFullPrecisionSelf) {
+  ClassifierHead head;
+  head.num_classes = 3;
+  head.class_names = {"a", "b", "c"};
+  auto m = init_random_model(preset_config(Family::Gemma4, "tiny"), 5);
+  auto t = init_random_model(preset_config(Family::Gemma4, "tiny"), 5);
+  GemmaTrainer gt(*m, head, 7), teacher(*t, head, 7);  // same head draw: the same FP32 model
+  QatConfig qc;
+  qc.scheme = QatScheme::W4A8;
+  gt.enable_fake_quant(qc);
+  ClassifyDataset data;
+  data.classes = head.class_names;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 8; ++i) {  // one batch: every step sees the same examples
+    ClassifyExample e;
+    e.ids = random_stream(size_t(4 + rng() % 12), 512, uint32_t(100 + i));
+    e.label = int32_t(rng() % 3);
+    data.examples.push_back(e);
+  }
+  ClassifySampler sampler(data, 8, 1, m->config.pad_token_id);
+  TrainOptions o;
+  o.steps = 12;
+  o.lr = 1e-4f;
+  o.progress = false;
+  o.distill_weight = 1.0f;
+  Trainer tr(gt, TrainData{nullptr, &sampler, nullptr, &teacher}, o);
+  tr.run();
+  const auto& h = tr.history();
+  EXPECT_GT(h.front().loss, 0.0);
+  double first = 0, last = 0;
+  for (int i = 0; i < 4; ++i) {
+    first += h[size_t(i)].loss;
+    last += h[h.size() - 1 - size_t(i)].loss;
+  }
+  EXPECT_LT(last, first / 10) << "the KD loss did not fall (measured: 0.12 at step 1, 1e-3 at step 12)";
+  const std::string path = test::scratch_dir() + "/cls.gguf";
+  gt.fake_quant()->export_gguf(path);
+  auto q = load_gguf_model(path);
+  EXPECT_EQ(q->config.num_labels, 3);
+  EXPECT_EQ(q->config.class_names, head.class_names);
+  EXPECT_EQ(q->weights.score.type, TensorType::F32);
+  EXPECT_EQ(q->weights.layers[0].w_up.type, TensorType::Q4_0);
+}
+
 // KD = T^2 KL(p_t || p_s) over counted rows: zero (with zero gradient) when
 // the logits agree, a hand-computed value, and the gradient against central
 // differences.
