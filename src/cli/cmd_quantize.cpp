@@ -1,9 +1,12 @@
 // qat quantize IN OUT TYPE: round-to-nearest post-training quantization of a
 // GGUF file or HF checkpoint to a GGUF file, with Gemma-aware per-tensor
-// types (model/quantize_plan.h) and --tensor-type overrides.
+// types (model/quantize_plan.h) and --tensor-type overrides. Weights already
+// on a Q8_0/Q4_0 grid (QAT-trained) keep it (quant/grid_import.h) unless
+// --no-keep-grid.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "base/error.h"
 #include "base/memory_info.h"
@@ -50,6 +53,24 @@ void print_plan(const QuantizePlan& plan) {
               format_bytes(plan.bytes_to).c_str(), bits_per_weight(plan.bytes_to, plan.params));
 }
 
+// "kept the trained grid in N of M blocks": blocks whose stored values
+// already lay on a Q8_0/Q4_0 grid, quantized onto it (quant/grid_import.h).
+void print_grid_summary(const std::map<TensorType, GridStats>& grid,
+                        const std::map<TensorType, std::pair<int, int>>& tensors) {
+  GridStats all;
+  for (const auto& [type, st] : grid) all += st;
+  const auto pct = [](int64_t a, int64_t b) { return b ? 100.0 * double(a) / double(b) : 0.0; };
+  std::printf("  kept the trained grid in %lld of %lld blocks (%.2f %%)", static_cast<long long>(all.kept()),
+              static_cast<long long>(all.blocks), pct(all.kept(), all.blocks));
+  if (all.detected > 0)
+    std::printf(", %lld of them with a scale other than the block maximum's", static_cast<long long>(all.detected));
+  std::printf("\n");
+  for (const auto& [type, st] : grid)
+    std::printf("    %s: %lld of %lld blocks (%.2f %%), %d of %d tensors entirely\n", tensor_type_name(type),
+                static_cast<long long>(st.kept()), static_cast<long long>(st.blocks), pct(st.kept(), st.blocks),
+                tensors.at(type).first, tensors.at(type).second);
+}
+
 }  // namespace
 
 void add_quantize(CLI::App& app) {
@@ -57,13 +78,15 @@ void add_quantize(CLI::App& app) {
     std::string in, out, type;
     std::vector<std::string> overrides;
     bool dry_run = false;
+    bool no_keep_grid = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "quantize",
       "Quantize a model to a GGUF file (round to nearest). Defaults: matrices get TYPE; under q4_0 the "
       "tied embedding/output stays Q8_0; norms and scalars stay F32; rows not a multiple of 32 "
-      "fall back to F16");
+      "fall back to F16; blocks whose values already lie on a Q8_0/Q4_0 grid (QAT-trained "
+      "checkpoints) keep that grid exactly");
   cmd->add_option("IN", o->in, "Input: .gguf file or HF checkpoint directory")->required();
   cmd->add_option("OUT", o->out, "Output .gguf file (written atomically)")->required();
   cmd->add_option("TYPE", o->type, "q8_0 | q4_0 | f16 | bf16 | f32")->required();
@@ -72,6 +95,10 @@ void add_quantize(CLI::App& app) {
                   "e.g. 'attn_v=q8_0', '^output\\.weight$=q4_0') get TYPE; repeatable, first match wins")
       ->allow_extra_args(false);  // one value per flag, so IN OUT TYPE may follow it
   cmd->add_flag("--dry-run", o->dry_run, "Print each tensor's chosen type and the sizes; write nothing");
+  cmd->add_flag("--no-keep-grid", o->no_keep_grid,
+                "Derive every Q8_0/Q4_0 block scale from the block maximum, even for weights that already "
+                "lie on a Q8_0/Q4_0 grid (by default such a grid, e.g. of a QAT-trained checkpoint, is kept "
+                "exactly)");
   cmd->callback([o] {
     const auto t0 = std::chrono::steady_clock::now();
     QuantizeRules rules;
@@ -104,7 +131,15 @@ void add_quantize(CLI::App& app) {
       QAT_CHECK(p, "internal: no plan for tensor '", s.gguf_name, "'");
       return p->to;
     };
-    save_gguf_model(*model, o->out, type_of, gguf_file_type(rules.type), "quantize");
+    // Per target type (Q4_0, Q8_0): blocks, and tensors with every block kept.
+    std::map<TensorType, GridStats> grid;
+    std::map<TensorType, std::pair<int, int>> grid_tensors;
+    auto report = [&](const std::string&, TensorType to, const GridStats& st) {
+      grid[to] += st;
+      grid_tensors[to].first += st.kept() == st.blocks;
+      grid_tensors[to].second += 1;
+    };
+    save_gguf_model(*model, o->out, type_of, gguf_file_type(rules.type), "quantize", !o->no_keep_grid, report);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const uint64_t in_bytes = disk_bytes(o->in), out_bytes = disk_bytes(o->out);
     std::printf("quantized %s -> %s (%s, %s)\n", o->in.c_str(), o->out.c_str(),
@@ -115,6 +150,7 @@ void add_quantize(CLI::App& app) {
                 out_bytes ? double(in_bytes) / double(out_bytes) : 0.0);
     std::printf("  %zu tensors in %.1f s, peak memory (RSS) %s\n", plan.tensors.size(), s,
                 format_bytes(peak_rss_bytes()).c_str());
+    if (!grid.empty()) print_grid_summary(grid, grid_tensors);
   });
 }
 

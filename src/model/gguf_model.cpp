@@ -88,7 +88,8 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
 }
 
 void save_gguf_model(const Model& model, const std::string& path, const TensorTypeChooser& type_of,
-                     uint32_t file_type, const std::string& progress_label) {
+                     uint32_t file_type, const std::string& progress_label, bool keep_grid,
+                     const GridReport& grid_report) {
   const ModelConfig& c = model.config;
   GgufWriter w;
   std::string name = model.name.empty() ? std::filesystem::path(model.source_path).stem().string() : model.name;
@@ -124,14 +125,18 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
     std::vector<uint64_t> dims(t->shape.rbegin(), t->shape.rend());
     const uint64_t n_bytes = tensor_bytes(uint32_t(to), uint64_t(t->numel()));
     const std::string tensor_name = s.gguf_name;
-    w.add_tensor(s.gguf_name, dims, uint32_t(to), n_bytes, [t, to, tensor_name, path](const GgufWriter::ByteSink& sink) {
+    const bool grid = keep_grid && keep_grid_supported(to, t->type);
+    w.add_tensor(s.gguf_name, dims, uint32_t(to), n_bytes,
+                 [t, to, tensor_name, path, grid, &grid_report](const GgufWriter::ByteSink& sink) {
       // Views point into read-only file maps (owned tensors never do): their
       // pages can go once written, so a big input does not stay resident.
+      GridStats stats;
       try {
-        stream_converted(*t, to, sink, /*release_input=*/!t->owned);
+        stream_converted(*t, to, sink, /*release_input=*/!t->owned, grid ? &stats : nullptr);
       } catch (const Error& e) {
         fail(path, ": tensor '", tensor_name, "' to ", tensor_type_name(to), ": ", e.what());
       }
+      if (grid && grid_report) grid_report(tensor_name, to, stats);
     });
   }
   w.write(path, true, progress_label);

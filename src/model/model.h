@@ -8,6 +8,7 @@
 
 #include "model/config.h"
 #include "model/weights.h"
+#include "quant/grid_import.h"
 #include "tokenizer/tokenizer.h"
 
 namespace qat {
@@ -57,9 +58,15 @@ void save_gguf_model(const Model& model, const std::string& path, TensorType typ
 // the input's mapped pages are released after each tensor, so memory stays
 // near one chunk (see stream_converted). file_type is general.file_type
 // (llama.cpp's LLAMA_FTYPE_*: see gguf_file_type()).
+// keep_grid: matrices quantized from F32/F16/BF16 to Q8_0/Q4_0 keep a grid
+// their values already lie on (QAT-trained elsewhere or with learned scales;
+// quant/grid_import.h) instead of the reference scales; grid_report, when
+// set, is called after each such tensor with its block counts.
 using TensorTypeChooser = std::function<TensorType(const TensorSlot&)>;
+using GridReport = std::function<void(const std::string& gguf_name, TensorType to, const GridStats&)>;
 void save_gguf_model(const Model& model, const std::string& path, const TensorTypeChooser& type_of,
-                     uint32_t file_type, const std::string& progress_label = "writing");
+                     uint32_t file_type, const std::string& progress_label = "writing",
+                     bool keep_grid = false, const GridReport& grid_report = {});
 // llama.cpp's general.file_type for a model "mostly" of `type`:
 // F32 0, F16 1, Q4_0 2, Q8_0 7, BF16 32.
 uint32_t gguf_file_type(TensorType type);

@@ -67,7 +67,8 @@ Tensor convert_tensor(const Tensor& t, TensorType type) {
 }
 
 void stream_converted(const Tensor& t, TensorType type,
-                      const std::function<void(const void*, uint64_t)>& sink, bool release_input) {
+                      const std::function<void(const void*, uint64_t)>& sink, bool release_input,
+                      GridStats* keep_grid) {
   constexpr uint64_t kChunk = uint64_t(4) << 20;
   if (t.type == type) {
     for (uint64_t at = 0, n = t.nbytes(); at < n; at += kChunk) {
@@ -82,6 +83,7 @@ void stream_converted(const Tensor& t, TensorType type,
   // Rows per chunk: about 4 MiB of output, at least one row.
   const int64_t chunk_rows = std::max<int64_t>(1, int64_t(kChunk / out_row));
   std::vector<uint8_t> out(size_t(std::min(chunk_rows, rows) * int64_t(out_row)));
+  const bool grid = keep_grid && keep_grid_supported(type, t.type);
   for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
     const int64_t nr = std::min(chunk_rows, rows - r0);
     bool failed = false;
@@ -89,12 +91,17 @@ void stream_converted(const Tensor& t, TensorType type,
 #pragma omp parallel
     {
       std::vector<float> row(static_cast<size_t>(cols));
+      GridStats stats;
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < nr; ++r) {
         try {
           const uint8_t* src = t.data + uint64_t(r0 + r) * in_row;
           uint8_t* dst = out.data() + uint64_t(r) * out_row;
-          if (t.type == TensorType::F32) {
+          if (grid) {
+            const float* x = reinterpret_cast<const float*>(src);
+            if (t.type != TensorType::F32) to_f32(t.type, src, row.data(), cols), x = row.data();
+            stats += quantize_row_keep_grid(type, t.type, x, dst, cols);
+          } else if (t.type == TensorType::F32) {
             from_f32(type, reinterpret_cast<const float*>(src), dst, cols);
           } else {
             to_f32(t.type, src, row.data(), cols);
@@ -104,6 +111,10 @@ void stream_converted(const Tensor& t, TensorType type,
 #pragma omp critical
           if (!failed) failed = true, error = cat("row ", r0 + r, ": ", e.what());
         }
+      }
+      if (grid) {
+#pragma omp critical
+        *keep_grid += stats;
       }
     }
     if (failed) fail(error);

@@ -6,6 +6,7 @@
 
 #include "formats/tensor_type.h"
 #include "model/weights.h"
+#include "quant/grid_import.h"
 
 namespace qat {
 
@@ -24,8 +25,12 @@ Tensor convert_tensor(const Tensor& t, TensorType type);
 // / Q4_0). A tensor already of `type` is passed through unchanged.
 // release_input: drop the input's pages after each chunk (base/mapped_file.h
 // release_mapped_pages) -- only for views into a read-only file map.
+// keep_grid: when given and the conversion is F32/F16/BF16 to Q8_0/Q4_0,
+// blocks already on a grid keep it (quant/grid_import.h) and the per-block
+// counts are added to *keep_grid; otherwise the reference quantizers.
 void stream_converted(const Tensor& t, TensorType type,
-                      const std::function<void(const void*, uint64_t)>& sink, bool release_input = false);
+                      const std::function<void(const void*, uint64_t)>& sink, bool release_input = false,
+                      GridStats* keep_grid = nullptr);
 // Owned F32 tensor from values.
 Tensor f32_tensor(std::vector<int64_t> shape, const std::vector<float>& values);
 

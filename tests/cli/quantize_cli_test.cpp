@@ -1,8 +1,10 @@
 // `qat quantize` end to end, and the up-front memory check of run/chat.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 
+#include "../common/lsq_model.h"
 #include "formats/gguf.h"
 #include "run_command.h"
 
@@ -124,6 +126,54 @@ TEST_F(QuantizeCli, LoadingThatDoesNotFitFailsUpFront) {
   EXPECT_EQ(fail.exit_code, 1) << fail.err;
   EXPECT_NE(fail.err.find(q), std::string::npos) << fail.err;
   EXPECT_NE(fail.err.find("loading the weight matrices"), std::string::npos) << fail.err;
+}
+
+// Blocks of `path` identical to the trained ones.
+double identical_fraction(const test::LsqModel& m, const std::string& path) {
+  auto f = GgufFile::open(path);
+  int64_t same = 0, all = 0;
+  for (const auto& [name, want] : m.blocks) {
+    const GgufTensorInfo* t = f->find_tensor(name);
+    const size_t bb = tensor_bytes(uint32_t(m.types.at(name)), 32);
+    for (size_t at = 0; t && at + bb <= want.size(); at += bb, ++all)
+      same += std::memcmp(t->data + at, want.data() + at, bb) == 0;
+  }
+  return all ? double(same) / double(all) : 0.0;
+}
+
+TEST_F(QuantizeCli, KeepsATrainedGridUnlessToldNot) {
+  // A model trained on Q4_0 grids with learned scales, stored in F32 (GGUF)
+  // and BF16 (HF directory), as checkpoints QAT-trained elsewhere come.
+  const test::LsqModel m = test::make_lsq_model(Family::Gemma3, TensorType::Q4_0, 21);
+  const std::string f32 = dir_ + "/qat_f32.gguf", hf = dir_ + "/qat_bf16", out = dir_ + "/q4.gguf";
+  save_gguf_model(*m.model, f32, TensorType::F32);
+  save_hf_model(*m.model, hf, TensorType::BF16);
+  for (const std::string& in : {f32, hf}) {
+    SCOPED_TRACE(in);
+    auto r = test::run_qat("quantize " + in + " " + out + " q4_0");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const size_t kept = r.out.find("  kept the trained grid");
+    ASSERT_NE(kept, std::string::npos) << r.out;
+    std::printf("%s", r.out.substr(kept).c_str());
+    EXPECT_NE(r.out.find("(100.00 %)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("with a scale other than the block maximum's"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Q4_0: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Q8_0: "), std::string::npos) << r.out << "the tied embedding";
+    // F32 gives the trained blocks back (but for the sign of d in a few
+    // blocks where nothing tells it: grid_import.h); BF16 most of them.
+    EXPECT_GE(identical_fraction(m, out), in == f32 ? 0.97 : 0.4);
+
+    r = test::run_qat("quantize --no-keep-grid " + in + " " + out + " q4_0");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find("kept the trained grid"), std::string::npos) << r.out;
+    EXPECT_LT(identical_fraction(m, out), 0.7);
+  }
+
+  // An ordinary (random, not QAT-trained) model: no grid to keep.
+  const std::string plain = init("gemma3");
+  auto r = test::run_qat("quantize " + plain + " " + out + " q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kept the trained grid in 0 of "), std::string::npos) << r.out;
 }
 
 }  // namespace
