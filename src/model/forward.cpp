@@ -20,12 +20,16 @@ int cache_capacity(const ModelConfig& c, const LayerSpec& s, int max_context, in
   return s.sliding ? std::min(max_context, c.sliding_window + max_batch) : max_context;
 }
 
-MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols(), t.packed.get()}; }
-
-// Y (n, rows) = X (n, cols) @ W^T
-void linear(const Tensor& w, const float* x, float* y, int64_t n) { matmul(view(w), x, y, n); }
+MatrixView view(const Tensor& t, ActivationQuant act = ActivationQuant::Q8_0) {
+  return {t.type, t.data, t.rows(), t.cols(), t.packed.get(), act};
+}
 
 }  // namespace
+
+// Y (n, rows) = X (n, cols) @ W^T, activations as the model says (W8A8 or W8A16 for Q8_0 weights).
+void Session::linear(const Tensor& w, const float* x, float* y, int64_t n) const {
+  matmul(view(w, m_.config.activation_quant), x, y, n);
+}
 
 Session::Session(const Model& model, int max_context, int max_batch)
     : m_(model), max_context_(max_context), max_batch_(std::max(1, max_batch)) {

@@ -36,6 +36,7 @@ class Session {
  private:
   void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits);
   void attention(int layer, int n, const float* q, float* out);
+  void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
 
   const Model& m_;
   int max_context_, max_batch_, n_past_ = 0;
