@@ -16,7 +16,7 @@ namespace {
 // Parameters per type over the matrices the forward pass multiplies by.
 std::map<TensorType, int64_t> matrix_types(const Model& m) {
   std::map<TensorType, int64_t> n;
-  ModelWeights& w = const_cast<ModelWeights&>(m.weights);  // tensor_slots takes a mutable list; read only here
+  ModelWeights w = m.weights;  // tensor_slots wants mutable weights; the copy shares their data
   for (const TensorSlot& s : tensor_slots(m.config, w))
     if (s.role == TensorRole::Matrix && s.tensor->present()) n[s.tensor->type] += s.tensor->numel();
   return n;
