@@ -1,8 +1,10 @@
 // W8A8 / W4A8 matmul kernels (Q8_0 / Q4_0 weights, activations quantized to
-// Q8_0 on the fly): decode (1 token) and prefill (64 tokens) on Gemma-3-270M
-// and 1B shapes, at every kernel level this CPU supports. Reports weight
-// bytes/s (decode is memory bound) and integer MAC/s.
+// Q8_0 on the fly) and the weight-only W8A16 / W4A16 path (a16=1: weight rows
+// dequantized, FP32 activations): decode (1 token) and prefill (64 tokens) on
+// Gemma-3-270M and 1B shapes, at every kernel level this CPU supports.
+// Reports weight bytes/s (decode is memory bound) and MAC/s.
 // Run: build/bench/bench_quant_matmul --benchmark_repetitions=5
+//      build/bench/bench_quant_matmul --benchmark_filter='rows:6912/cols:1152/n:64/thr:1/level:1'
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -13,6 +15,7 @@
 #include "formats/tensor_type.h"
 #include "kernels/matmul.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/weight_only_matmul.h"
 #include "quant/quant_types.h"
 
 namespace {
@@ -37,6 +40,7 @@ void BM_QuantMatmul(benchmark::State& state) {
   const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
   const int threads = int(state.range(4));
   const auto level = qat::CpuLevel(state.range(5));
+  const bool a16 = state.range(6) != 0;
   if (!qat::cpu_supports(level)) {
     state.SkipWithError("CPU level not supported here");
     return;
@@ -48,31 +52,36 @@ void BM_QuantMatmul(benchmark::State& state) {
   std::vector<float> x(size_t(n * cols)), y(size_t(n * rows));
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
   for (auto _ : state) {
-    qat::matmul_packed(m, x.data(), y.data(), n);
+    if (a16)
+      qat::matmul_packed_a16(m, x.data(), y.data(), n);
+    else
+      qat::matmul_packed(m, x.data(), y.data(), n);
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(w.size()));
   state.counters["MAC/s"] =
       benchmark::Counter(double(state.iterations()) * double(rows * cols * n), benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(qat::tensor_type_name(type)) + " " + qat::cpu_level_name(level) +
+  state.SetLabel(std::string(type == TensorType::Q8_0 ? "W8" : "W4") + (a16 ? "A16 " : "A8 ") +
+                 qat::cpu_level_name(level) +
                  " threads=" + std::to_string(threads));
   qat::set_cpu_level(qat::detected_cpu_level());
 }
 
 void args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"type", "rows", "cols", "n", "thr", "level"});
+  b->ArgNames({"type", "rows", "cols", "n", "thr", "level", "a16"});
   for (int level = 0; level < int(qat::CpuLevel::Count); ++level) {
     if (!qat::cpu_supports(qat::CpuLevel(level))) continue;
-    for (int type : {8, 2}) {                  // Q8_0, Q4_0
-      b->Args({type, 262144, 640, 1, 1, level});  // 270M tied output projection, decode
-      b->Args({type, 2048, 640, 1, 1, level});    // 270M FFN gate, decode
-      b->Args({type, 640, 2048, 1, 1, level});    // 270M FFN down, decode
-      b->Args({type, 6912, 1152, 1, 1, level});   // 1B FFN gate, decode
-      b->Args({type, 6912, 1152, 1, 2, level});
-      b->Args({type, 2048, 640, 64, 1, level});   // 270M FFN gate, prefill of 64 tokens
-      b->Args({type, 6912, 1152, 64, 1, level});  // 1B FFN gate, prefill
-      b->Args({type, 6912, 1152, 64, 2, level});
-    }
+    for (int a16 : {0, 1})
+      for (int type : {8, 2}) {                        // Q8_0, Q4_0
+        b->Args({type, 262144, 640, 1, 1, level, a16});  // 270M tied output projection, decode
+        b->Args({type, 2048, 640, 1, 1, level, a16});    // 270M FFN gate, decode
+        b->Args({type, 640, 2048, 1, 1, level, a16});    // 270M FFN down, decode
+        b->Args({type, 6912, 1152, 1, 1, level, a16});   // 1B FFN gate, decode
+        b->Args({type, 6912, 1152, 1, 2, level, a16});
+        b->Args({type, 2048, 640, 64, 1, level, a16});   // 270M FFN gate, prefill of 64 tokens
+        b->Args({type, 6912, 1152, 64, 1, level, a16});  // 1B FFN gate, prefill
+        b->Args({type, 6912, 1152, 64, 2, level, a16});
+      }
   }
 }
 

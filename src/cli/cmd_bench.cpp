@@ -110,8 +110,11 @@ void run_bench(const BenchFlags& f) {
     BenchResult base;
     base.model_path = path;
     base.type = dominant_type(*model, &base.size_bytes);
+    // Weight-only models say so: their quantized products take FP32 activations.
+    const bool weight_only = model->config.activation_quant == ActivationQuant::None &&
+                             (base.type == "Q4_0" || base.type == "Q8_0");
     base.model_label = std::filesystem::path(path).filename().string() + " (" +
-                       family_name(model->config.family) + " " + base.type + ")";
+                       family_name(model->config.family) + " " + base.type + (weight_only ? ", A16" : "") + ")";
     base.params = parameter_count(model->config);
     base.weight_bytes_per_token = weight_bytes_per_token(*model);
     for (auto [p, n] : tests)

@@ -146,7 +146,7 @@ void run_kld(const EvalFlags& f) {
 }  // namespace
 
 void add_eval(CLI::App& app) {
-  auto* eval = app.add_subcommand("eval", "Evaluate models on a text: perplexity, KL divergence, top-1 agreement");
+  auto* eval = app.add_subcommand("eval", "Evaluate models on a text: perplexity, KL divergence, top-1 agreement; compare PTQ / QAT models");
   eval->require_subcommand(1);
 
   auto ppl = std::make_shared<EvalFlags>();
@@ -159,6 +159,8 @@ void add_eval(CLI::App& app) {
   add_common_flags(k, *kld);
   k->add_option("--base", kld->base, "Base (full precision) model to compare against")->required();
   k->callback([kld] { run_kld(*kld); });
+
+  add_eval_compare(*eval);
 }
 
 }  // namespace qat::cli

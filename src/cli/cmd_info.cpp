@@ -49,6 +49,10 @@ void print_config(const ModelConfig& c) {
     std::printf("  KV sharing:       last %d layers reuse earlier K/V\n", c.num_kv_shared_layers);
   if (c.final_logit_softcapping > 0) std::printf("  logit softcap:    %g\n", c.final_logit_softcapping);
   std::printf("  parameters:       %llu\n", (unsigned long long)parameter_count(c));
+  std::printf("  activations:      %s (%s)\n", activation_quant_name(c.activation_quant),
+              c.activation_quant == ActivationQuant::None
+                  ? "Q8_0/Q4_0 matrices multiply FP32 activations: W8A16 / W4A16"
+                  : "Q8_0/Q4_0 matrices multiply activations quantized to Q8_0: W8A8 / W4A8");
   if (c.num_labels > 0) {
     std::string names;
     for (const std::string& n : c.class_names) names += (names.empty() ? "" : ", ") + n;

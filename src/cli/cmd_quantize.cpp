@@ -75,7 +75,7 @@ void print_grid_summary(const std::map<TensorType, GridStats>& grid,
 
 void add_quantize(CLI::App& app) {
   struct Opts {
-    std::string in, out, type;
+    std::string in, out, type, activations;
     std::vector<std::string> overrides;
     bool dry_run = false;
     bool no_keep_grid = false;
@@ -94,6 +94,10 @@ void add_quantize(CLI::App& app) {
                   "REGEX=TYPE: tensors whose GGUF name contains a match of REGEX (ECMAScript; "
                   "e.g. 'attn_v=q8_0', '^output\\.weight$=q4_0') get TYPE; repeatable, first match wins")
       ->allow_extra_args(false);  // one value per flag, so IN OUT TYPE may follow it
+  cmd->add_option("--activations", o->activations,
+                  "q8_0 | none: activations of Q8_0/Q4_0 matrix products quantized to Q8_0 (W8A8 / W4A8) or "
+                  "kept in FP32 (weight-only W8A16 / W4A16); stored as qat.activation_quant (default: as the input)")
+      ->check(CLI::IsMember({"q8_0", "none"}));
   cmd->add_flag("--dry-run", o->dry_run, "Print each tensor's chosen type and the sizes; write nothing");
   cmd->add_flag("--no-keep-grid", o->no_keep_grid,
                 "Derive every Q8_0/Q4_0 block scale from the block maximum, even for weights that already "
@@ -116,10 +120,12 @@ void add_quantize(CLI::App& app) {
               ": output is the input file; choose another OUT");
 
     auto model = load_model(o->in);
+    if (!o->activations.empty()) model->config.activation_quant = parse_activation_quant(o->activations);
     const QuantizePlan plan = plan_quantization(*model, rules);
     for (const std::string& w : plan.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (o->dry_run) {
       print_plan(plan);
+      std::printf("activations: %s\n", activation_quant_name(model->config.activation_quant));
       std::printf("dry run: nothing written\n");
       return;
     }
@@ -142,8 +148,9 @@ void add_quantize(CLI::App& app) {
     save_gguf_model(*model, o->out, type_of, gguf_file_type(rules.type), "quantize", !o->no_keep_grid, report);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const uint64_t in_bytes = disk_bytes(o->in), out_bytes = disk_bytes(o->out);
-    std::printf("quantized %s -> %s (%s, %s)\n", o->in.c_str(), o->out.c_str(),
-                family_name(model->config.family), tensor_type_name(rules.type));
+    std::printf("quantized %s -> %s (%s, %s, activations %s)\n", o->in.c_str(), o->out.c_str(),
+                family_name(model->config.family), tensor_type_name(rules.type),
+                activation_quant_name(model->config.activation_quant));
     std::printf("  input  %s (%.2f bits/weight)\n  output %s (%.2f bits/weight), %.2fx smaller\n",
                 format_bytes(in_bytes).c_str(), bits_per_weight(plan.bytes_from, plan.params),
                 format_bytes(out_bytes).c_str(), bits_per_weight(plan.bytes_to, plan.params),

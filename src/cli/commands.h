@@ -14,6 +14,7 @@ void add_chat(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_eval_compare(CLI::App& eval);  // `qat eval compare` (cmd_eval_compare.cpp)
 void add_train(CLI::App& app);
 void add_qat(CLI::App& app);  // cmd_train.cpp
 void add_tokenizer(CLI::App& app);

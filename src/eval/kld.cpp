@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "base/error.h"
 #include "eval/stats.h"
@@ -38,42 +39,66 @@ Estimate KldResult::rms_dp() const {
 KldResult evaluate_kld(const Model& test, const Model& base, const std::vector<int32_t>& tokens,
                        const EvalOptions& opts,
                        const std::function<void(int, const ChunkPlan&, const KldResult&)>& on_chunk) {
-  const int V = test.config.vocab_size;
-  QAT_CHECK(base.config.vocab_size == V, "the models have different vocabularies: ",
-            test.source_path, " has ", V, " tokens, ", base.source_path, " has ",
-            base.config.vocab_size);
-  check_eval_inputs(test, tokens, opts);
+  std::vector<KldResult> r = evaluate_kld_many(
+      {&test}, base, tokens, opts,
+      [&](int c, const ChunkPlan& p, const std::vector<KldResult>& x) {
+        if (on_chunk) on_chunk(c, p, x[0]);
+      });
+  return std::move(r[0]);
+}
+
+std::vector<KldResult> evaluate_kld_many(
+    const std::vector<const Model*>& tests, const Model& base, const std::vector<int32_t>& tokens,
+    const EvalOptions& opts,
+    const std::function<void(int, const ChunkPlan&, const std::vector<KldResult>&)>& on_chunk) {
+  QAT_CHECK(!tests.empty(), "internal: no models to compare");
+  const int V = base.config.vocab_size;
+  for (const Model* test : tests)
+    QAT_CHECK(test->config.vocab_size == V, "the models have different vocabularies: ", test->source_path,
+              " has ", test->config.vocab_size, " tokens, ", base.source_path, " has ", V);
+  for (const Model* test : tests) check_eval_inputs(*test, tokens, opts);
   check_eval_inputs(base, tokens, opts);
   const ChunkPlan plan = plan_chunks(tokens.size(), opts.ctx, opts.max_chunks);
-  Session st(test, plan.ctx, opts.batch), sb(base, plan.ctx, opts.batch);
-  KldResult res;
-  struct Row {
-    TokenScore t, b;
+  const size_t M = tests.size();
+  Session sb(base, plan.ctx, opts.batch);
+  std::vector<std::unique_ptr<Session>> st;
+  for (const Model* test : tests) st.push_back(std::make_unique<Session>(*test, plan.ctx, opts.batch));
+  std::vector<KldResult> res(M);
+  struct Score {
+    TokenScore t;
     double kld;
   };
-  std::vector<Row> rows(size_t(opts.batch));
+  std::vector<TokenScore> base_rows(size_t(opts.batch));
+  std::vector<Score> rows(size_t(opts.batch) * M);
+  std::vector<const float*> lt(M);
   for (int c = 0; c < plan.n_chunks; ++c) {
-    const auto window = chunk_window(tokens, plan, c, test.config.bos_token_id);
-    feed_context(st, window, plan);
+    const auto window = chunk_window(tokens, plan, c, tests[0]->config.bos_token_id);
+    for (auto& s : st) feed_context(*s, window, plan);
     feed_context(sb, window, plan);
     for (int row = plan.first; row < plan.ctx - 1; row += opts.batch) {
       const int n = std::min(opts.batch, plan.ctx - 1 - row);
-      const float* lt = feed_scored(st, window, row, n);
+      // Each session keeps its own logits until its next call.
+      for (size_t i = 0; i < M; ++i) lt[i] = feed_scored(*st[i], window, row, n);
       const float* lb = feed_scored(sb, window, row, n);
 #pragma omp parallel for schedule(static)
       for (int r = 0; r < n; ++r) {
         const size_t off = size_t(r) * size_t(V);
         const int32_t next = window[size_t(row + r + 1)];
-        rows[size_t(r)] = {score_token(lt + off, V, next), score_token(lb + off, V, next),
-                           kl_divergence(lb + off, lt + off, V)};
+        base_rows[size_t(r)] = score_token(lb + off, V, next);
+        for (size_t i = 0; i < M; ++i)
+          rows[size_t(r) * M + i] = {score_token(lt[i] + off, V, next), kl_divergence(lb + off, lt[i] + off, V)};
       }
-      for (int r = 0; r < n; ++r) {
-        const Row& x = rows[size_t(r)];
-        res.test.add(x.t.nll);
-        res.base.add(x.b.nll);
-        res.kld.push_back(x.kld);
-        res.dp.push_back(x.t.p_target - x.b.p_target);
-        res.same_top += x.t.argmax == x.b.argmax;
+      for (int r = 0; r < n; ++r) {  // in order: reproducible sums
+        const TokenScore& b = base_rows[size_t(r)];
+        for (size_t i = 0; i < M; ++i) {
+          const Score& x = rows[size_t(r) * M + i];
+          KldResult& o = res[i];
+          o.test.add(x.t.nll);
+          o.base.add(b.nll);
+          o.kld.push_back(x.kld);
+          o.dp.push_back(x.t.p_target - b.p_target);
+          o.same_top += x.t.argmax == b.argmax;
+        }
       }
     }
     if (on_chunk) on_chunk(c, plan, res);

@@ -37,4 +37,12 @@ KldResult evaluate_kld(const Model& test, const Model& base, const std::vector<i
                        const std::function<void(int chunk, const ChunkPlan&, const KldResult&)>&
                            on_chunk = {});
 
+// Several models against one base in a single pass over the windows: the base
+// runs once per window and every model beside it (so all of them are in
+// memory at once). Result i is what evaluate_kld(*tests[i], base, ...) gives.
+std::vector<KldResult> evaluate_kld_many(
+    const std::vector<const Model*>& tests, const Model& base, const std::vector<int32_t>& tokens,
+    const EvalOptions& opts,
+    const std::function<void(int chunk, const ChunkPlan&, const std::vector<KldResult>&)>& on_chunk = {});
+
 }  // namespace qat

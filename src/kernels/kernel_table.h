@@ -39,16 +39,27 @@ using FloatGemmFn = void (*)(TensorType type, const void* w, int64_t rows, int64
 // leaving the output unspecified (the caller then lets the reference report it).
 using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 
+// One packed row group (kernels/quant_pack.h; `group` is its first of nb
+// group-blocks) to FP32 rows j in [0, count): out[j * cols + k] =
+// float(code) * fp16_to_f32(d), the values dequantize_row_q8_0 / _q4_0 give,
+// bit for bit. For weight-only products (kernels/weight_only_matmul.h).
+using DequantGroupFn = void (*)(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
+
 struct KernelTable {
   CpuLevel level;
   PackedGemmFn gemm_q8_0;
   PackedGemmFn gemm_q4_0;
   FloatGemmFn gemm_float;
   QuantizeActFn quantize_act;
+  DequantGroupFn dequant_q8_0;
+  DequantGroupFn dequant_q4_0;
 };
 
 // The scalar QuantizeActFn: the reference quantizer, then the block info.
 bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
+// The scalar DequantGroupFns (plain loops; also used by the NEON level).
+void dequant_group_q8_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
+void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -66,5 +77,7 @@ const KernelTable* neon_kernels();
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y);
 bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
+void avx2_dequant_q8_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
+void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
 }  // namespace qat

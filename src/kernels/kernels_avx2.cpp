@@ -356,9 +356,67 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) 
   return true;
 }
 
-const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act};
+// ---- Weight-only dequantization of one packed row group. A 32-byte load
+// of the codes holds the same 4 bytes of all 8 rows; a 4 x 8 transpose of
+// dwords gathers each row's bytes (rows i and i + 4 share a register, one
+// per 128-bit lane). Codes to int32 to float, times the F16C-converted
+// scale: exactly float(code) * d, as dequantize_row_* computes it.
+inline void transpose_rows(const __m256i v[4], __m256i r[4]) {
+  const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpacklo_epi32(v[2], v[3]);
+  const __m256i t2 = _mm256_unpackhi_epi32(v[0], v[1]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+  r[0] = _mm256_unpacklo_epi64(t0, t1);  // rows 0 | 4
+  r[1] = _mm256_unpackhi_epi64(t0, t1);  // rows 1 | 5
+  r[2] = _mm256_unpacklo_epi64(t2, t3);  // rows 2 | 6
+  r[3] = _mm256_unpackhi_epi64(t2, t3);  // rows 3 | 7
+}
+
+// 16 signed byte codes -> 16 floats times d.
+inline void store_codes16(float* o, __m128i codes, __m256 d) {
+  _mm256_storeu_ps(o, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(codes)), d));
+  _mm256_storeu_ps(o + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(codes, 8))), d));
+}
+
+template <bool kQ4>
+void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  constexpr int64_t kGroupBlock = kQ4 ? 144 : 272;
+  const __m128i low4 = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kGroupBlock;
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    const uint8_t* qs = blk + 2 * kPackRows;
+    for (int half = 0; half < (kQ4 ? 1 : 2); ++half) {  // Q8_0: codes 0..15, then 16..31
+      __m256i v[4], r[4];
+      for (int c = 0; c < 4; ++c) v[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + (4 * half + c) * 32));
+      transpose_rows(v, r);
+      for (int i = 0; i < 4; ++i)
+        for (int lane = 0; lane < 2; ++lane) {
+          const int64_t j = i + 4 * lane;
+          if (j >= count) continue;
+          const __m128i bytes = lane ? _mm256_extracti128_si256(r[i], 1) : _mm256_castsi256_si128(r[i]);
+          const __m256 dj = _mm256_permutevar8x32_ps(d, _mm256_set1_epi32(int(j)));
+          float* o = out + j * cols + b * 32;
+          if (kQ4) {  // byte k: element k (low nibble), element 16 + k (high); value q - 8
+            store_codes16(o, _mm_sub_epi8(_mm_and_si128(bytes, low4), eight), dj);
+            store_codes16(o + 16, _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), low4), eight), dj);
+          } else {
+            store_codes16(o + 16 * half, bytes, dj);
+          }
+        }
+    }
+  }
+}
+
+const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act,
+                         dequant_group<false>, dequant_group<true>};
 
 }  // namespace
+
+void avx2_dequant_q8_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  dequant_group<false>(group, nb, count, cols, out);
+}
+void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  dequant_group<true>(group, nb, count, cols, out);
+}
 
 bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   return quantize_act(x, nb, y, info);

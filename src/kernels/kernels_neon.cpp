@@ -159,7 +159,10 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
-const KernelTable kTable{CpuLevel::NeonDot, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref};
+// Weight-only dequantization uses the scalar loops (not yet worth NEON code:
+// untimed on a real ARM core).
+const KernelTable kTable{CpuLevel::NeonDot, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref,
+                         dequant_group_q8_0_ref, dequant_group_q4_0_ref};
 
 }  // namespace
 

@@ -63,9 +63,44 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
     }
 }
 
-const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref};
+// Row j's codes gathered from the interleaved 4-byte chunks, then
+// float(code) * d, the expression of dequantize_row_*.
+template <bool kQ4>
+void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  constexpr int64_t kGroupBlock = kQ4 ? 144 : 272;
+  constexpr int kChunks = kQ4 ? 4 : 8;  // 4-byte chunks of codes per row and block
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = group + b * kGroupBlock;
+    const auto* d = reinterpret_cast<const uint16_t*>(blk);
+    const uint8_t* qs = blk + 2 * kPackRows;
+    for (int64_t j = 0; j < count; ++j) {
+      const float dj = fp16_to_f32(d[j]);
+      float* o = out + j * cols + b * 32;
+      for (int c = 0; c < kChunks; ++c)
+        for (int m = 0; m < 4; ++m) {
+          const uint8_t byte = qs[(c * kPackRows + j) * 4 + m];
+          if (kQ4) {
+            o[4 * c + m] = float(int(byte & 0x0f) - 8) * dj;
+            o[16 + 4 * c + m] = float(int(byte >> 4) - 8) * dj;
+          } else {
+            o[4 * c + m] = float(int8_t(byte)) * dj;
+          }
+        }
+    }
+  }
+}
+
+const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref,
+                         dequant_group<false>, dequant_group<true>};
 
 }  // namespace
+
+void dequant_group_q8_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  dequant_group<false>(group, nb, count, cols, out);
+}
+void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out) {
+  dequant_group<true>(group, nb, count, cols, out);
+}
 
 bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   quantize_row_q8_0(x, y, nb * kQuantBlock);  // throws on NaN / inf

@@ -8,6 +8,7 @@
 #include "base/fp16.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant_matmul.h"
+#include "kernels/weight_only_matmul.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -39,6 +40,10 @@ void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n) {
 }
 
 void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
+  if ((w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0) && w.act == ActivationQuant::None) {
+    if (w.packed) return matmul_packed_a16(*w.packed, x, y, n);  // W8A16 / W4A16
+    return matmul_quant_a16(w.type, w.data, w.rows, w.cols, x, y, n);
+  }
   if (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0) {  // W8A8 / W4A8
     if (w.packed) return matmul_packed(*w.packed, x, y, n);
     return matmul_quant(w.type, w.data, w.rows, w.cols, x, y, n);

@@ -1,12 +1,15 @@
 // Matrix products of a weight matrix (row-major [rows, cols]) with FP32
 // activations: Y[t, r] = sum_c W[r, c] * X[t, c]. F32/F16/BF16 weights use FP32
 // math; Q8_0/Q4_0 weights quantize the activations to Q8_0 blocks first
-// (W8A8 / W4A8, kernels/quant_matmul.h).
+// (W8A8 / W4A8, kernels/quant_matmul.h), or with act == None multiply FP32
+// activations by dequantized weight rows (W8A16 / W4A16,
+// kernels/weight_only_matmul.h).
 #pragma once
 #include <cstdint>
 
 #include "formats/tensor_type.h"
 #include "kernels/quant_pack.h"
+#include "quant/activation_quant.h"
 
 namespace qat {
 
@@ -17,6 +20,9 @@ struct MatrixView {
   // Q8_0 / Q4_0: the same matrix repacked for the kernels (kernels/quant_pack.h);
   // null means pack on every call (slow, for one-off products).
   const PackedMatrix* packed = nullptr;
+  // Q8_0 / Q4_0 only: activations quantized to Q8_0 (W8A8 / W4A8) or kept
+  // in FP32 (W8A16 / W4A16). Ignored for float weights.
+  ActivationQuant act = ActivationQuant::Q8_0;
 };
 
 // X: (n, cols) FP32, Y: (n, rows) FP32. Threads over rows (OpenMP); SIMD

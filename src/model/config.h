@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "quant/activation_quant.h"
+
 namespace qat {
 
 enum class Family { Gemma3, Gemma4 };
@@ -59,6 +61,10 @@ struct ModelConfig {
   int num_labels = 0;
   std::string classifier_pooling = "last";  // "last" token or "mean" over the sequence
   std::vector<std::string> class_names;     // (num_labels), optional
+  // Activations entering Q8_0 / Q4_0 matrix products: quantized to Q8_0
+  // (W8A8 / W4A8, llama.cpp's way) or FP32 (weight-only, W8A16 / W4A16).
+  // GGUF "qat.activation_quant" ("q8_0" | "none"; absent: q8_0).
+  ActivationQuant activation_quant = ActivationQuant::Q8_0;
 
   // Resolved per-layer specs; throws qat::Error if the config is inconsistent.
   std::vector<LayerSpec> layers() const;

@@ -20,12 +20,16 @@ int cache_capacity(const ModelConfig& c, const LayerSpec& s, int max_context, in
   return s.sliding ? std::min(max_context, c.sliding_window + max_batch) : max_context;
 }
 
-MatrixView view(const Tensor& t) { return {t.type, t.data, t.rows(), t.cols(), t.packed.get()}; }
-
-// Y (n, rows) = X (n, cols) @ W^T
-void linear(const Tensor& w, const float* x, float* y, int64_t n) { matmul(view(w), x, y, n); }
+MatrixView view(const Tensor& t, ActivationQuant act = ActivationQuant::Q8_0) {
+  return {t.type, t.data, t.rows(), t.cols(), t.packed.get(), act};
+}
 
 }  // namespace
+
+// Y (n, rows) = X (n, cols) @ W^T, activations as the model says (W8A8 or W8A16 for Q8_0 weights).
+void Session::linear(const Tensor& w, const float* x, float* y, int64_t n) const {
+  matmul(view(w, m_.config.activation_quant), x, y, n);
+}
 
 Session::Session(const Model& model, int max_context, int max_batch)
     : m_(model), max_context_(max_context), max_batch_(std::max(1, max_batch)) {
@@ -87,13 +91,29 @@ uint64_t Session::kv_cache_bytes() const {
   return n;
 }
 
-const float* Session::forward(const int32_t* tokens, int n, bool all_logits) {
+void Session::check_tokens(const int32_t* tokens, int n) const {
   QAT_CHECK(n > 0, "forward: no tokens");
   QAT_CHECK(n_past_ + n <= max_context_, "context full: ", n_past_, " + ", n,
             " tokens exceed the context size ", max_context_, " (raise --ctx)");
   const int V = m_.config.vocab_size;
   for (int i = 0; i < n; ++i)
     QAT_CHECK(tokens[i] >= 0 && tokens[i] < V, "token id ", tokens[i], " out of range [0, ", V, ")");
+}
+
+const float* Session::forward_hidden(const int32_t* tokens, int n) {
+  check_tokens(tokens, n);
+  const size_t H = size_t(m_.config.hidden_size);
+  hidden_.resize(size_t(n) * H);
+  for (int start = 0; start < n; start += max_batch_) {
+    const int len = std::min(max_batch_, n - start);
+    forward_chunk(tokens + start, len, nullptr, false, hidden_.data() + size_t(start) * H);
+  }
+  return hidden_.data();
+}
+
+const float* Session::forward(const int32_t* tokens, int n, bool all_logits) {
+  check_tokens(tokens, n);
+  const int V = m_.config.vocab_size;
   logits_.resize(size_t(all_logits ? n : 1) * size_t(V));
   for (int start = 0; start < n; start += max_batch_) {
     const int len = std::min(max_batch_, n - start);
@@ -106,7 +126,7 @@ const float* Session::forward(const int32_t* tokens, int n, bool all_logits) {
   return logits_.data();
 }
 
-void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits) {
+void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits, float* hidden_out) {
   const ModelConfig& c = m_.config;
   const ModelWeights& w = m_.weights;
   const int64_t H = c.hidden_size, nh = c.num_attention_heads;
@@ -225,6 +245,11 @@ void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, boo
     }
   }
 
+  if (hidden_out) {  // final-norm hidden states of every row (classification)
+    for (int t = 0; t < n; ++t) rms_norm(x + t * H, w.final_norm.f32(), hidden_out + t * H, H, eps);
+    n_past_ += n;
+    return;
+  }
   if (!logits_out) {
     n_past_ += n;
     return;

@@ -24,7 +24,12 @@ class Session {
   // last token's (vocab) logits. Returns a pointer to them (valid until the
   // next call).
   const float* forward(const int32_t* tokens, int n, bool all_logits = false);
+  // Same pass without the output projection: returns the (n, hidden) hidden
+  // states after the final RMSNorm, every position (what a classifier head
+  // pools; model/classify.h). Valid until the next call.
+  const float* forward_hidden(const int32_t* tokens, int n);
 
+  const Model& model() const { return m_; }
   int n_past() const { return n_past_; }
   int vocab_size() const { return m_.config.vocab_size; }
   int max_context() const { return max_context_; }
@@ -34,8 +39,12 @@ class Session {
   static uint64_t kv_cache_bytes_for(const Model& model, int max_context, int max_batch = 256);
 
  private:
-  void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits);
+  // Writes logits (all rows or the last) to logits_out, or the final-norm
+  // hidden states of all rows to hidden_out; neither: only the KV cache.
+  void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits, float* hidden_out = nullptr);
+  void check_tokens(const int32_t* tokens, int n) const;
   void attention(int layer, int n, const float* q, float* out);
+  void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
 
   const Model& m_;
   int max_context_, max_batch_, n_past_ = 0;
@@ -54,6 +63,7 @@ class Session {
   // Scratch, sized for max_batch tokens.
   std::vector<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_, ple_in_, ple_tmp_, logits_;
   std::vector<float> scores_;  // per-thread attention scores
+  std::vector<float> hidden_;  // forward_hidden's (n, hidden) output
 };
 
 }  // namespace qat

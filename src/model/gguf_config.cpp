@@ -195,6 +195,13 @@ ModelConfig config_from_gguf(const GgufFile& f) {
                 c.class_names.size(), " names for ", c.num_labels, " labels");
     }
   }
+  if (auto a = f.get_string_opt("qat.activation_quant")) {
+    try {
+      c.activation_quant = parse_activation_quant(*a);
+    } catch (const Error& e) {
+      fail(f.path(), ": qat.activation_quant: ", e.what());
+    }
+  }
   try {
     c.validate();
     c.layers();
@@ -263,6 +270,9 @@ void write_gguf_config(GgufWriter& w, const ModelConfig& c, const std::string& n
     names.resize(size_t(c.num_labels));
     w.set("qat.classifier.labels", GgufValue::string_array(names));
   }
+  // Written only when not the default, so W8A8 / W4A8 files keep their bytes.
+  if (c.activation_quant != ActivationQuant::Q8_0)
+    w.set("qat.activation_quant", GgufValue::string(activation_quant_name(c.activation_quant)));
   // What llama.cpp's gemma3 keys cannot say; ignored by llama.cpp.
   if (!g4) {
     w.set("qat.layer_sliding", GgufValue::bool_array(sliding));

@@ -127,6 +127,14 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& path) {
     }
     c.classifier_pooling = Reader{root, path}.get_string("qat_classifier_pooling", "last");
   }
+  // Our own key (absent: q8_0), so a weight-only QAT model keeps its mode through HF.
+  if (root.contains("qat_activation_quant")) {
+    try {
+      c.activation_quant = parse_activation_quant(Reader{root, path}.get_string("qat_activation_quant", "q8_0"));
+    } catch (const Error& e) {
+      fail(path, ": qat_activation_quant: ", e.what());
+    }
+  }
   c.pad_token_id = r.get_int("pad_token_id", c.pad_token_id);
   if (r.has("eos_token_id") && j["eos_token_id"].is_array()) {
     QAT_CHECK(!j["eos_token_id"].empty() && j["eos_token_id"][0].is_number_integer(), path,
@@ -259,6 +267,7 @@ std::string hf_config_json(const ModelConfig& c) {
     j["label2id"] = label2id;
     j["qat_classifier_pooling"] = c.classifier_pooling;
   }
+  if (c.activation_quant != ActivationQuant::Q8_0) j["qat_activation_quant"] = activation_quant_name(c.activation_quant);
   j["final_logit_softcapping"] = c.final_logit_softcapping > 0 ? float_json(c.final_logit_softcapping) : json(nullptr);
   j["dtype"] = "float32";
   json types = json::array();

@@ -49,6 +49,34 @@ TEST_F(QuantizeCli, QuantizesAndTheOutputRuns) {
   }
 }
 
+TEST_F(QuantizeCli, ActivationsNoneWritesAWeightOnlyModel) {
+  // --activations none: qat.activation_quant = "none" in the file, shown by
+  // info, kept by a second quantize unless overridden; the model runs.
+  const std::string in = init("gemma3"), out = dir_ + "/w4a16.gguf", again = dir_ + "/again.gguf";
+  auto r = test::run_qat("quantize " + in + " " + out + " q4_0 --activations none");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("activations none"), std::string::npos) << r.out;
+  EXPECT_EQ(GgufFile::open(out)->get_string("qat.activation_quant"), "none");
+  r = test::run_qat("info " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("activations:      none (Q8_0/Q4_0 matrices multiply FP32 activations: W8A16 / W4A16)"),
+            std::string::npos) << r.out;
+  r = test::run_qat("run -m " + out + " -p 'Wire transfer' -n 4 --temp 0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_qat("quantize " + out + " " + again + " q8_0");  // re-quantizing keeps the mode
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(GgufFile::open(again)->get_string("qat.activation_quant"), "none");
+  r = test::run_qat("quantize " + out + " " + again + " q8_0 --activations q8_0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(GgufFile::open(again)->find("qat.activation_quant")) << "the default is not written";
+  r = test::run_qat("info " + in);
+  EXPECT_NE(r.out.find("activations:      q8_0"), std::string::npos) << r.out;
+  r = test::run_qat("quantize " + in + " " + dir_ + "/bad.gguf q4_0 --activations int8");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--activations"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/bad.gguf"));
+}
+
 TEST_F(QuantizeCli, DryRunPrintsThePlanAndWritesNothing) {
   const std::string in = init("gemma4"), out = dir_ + "/never.gguf";
   auto r = test::run_qat("quantize " + in + " " + out + " q4_0 --dry-run");

@@ -39,6 +39,38 @@ TEST_P(ModelEval, KldOfModelAgainstItselfIsZero) {
   EXPECT_NEAR(evaluate_perplexity(*model, tokens, opts).ppl(), r.test.ppl(), 1e-9 * r.test.ppl());
 }
 
+TEST_P(ModelEval, ManyModelsInOnePassEqualOneAtATime) {
+  // evaluate_kld_many (the base run once per window, `qat eval compare`)
+  // gives each model exactly what evaluate_kld gives it alone.
+  auto base = init_random_model(preset_config(GetParam(), "tiny"), 14);
+  auto a = init_random_model(preset_config(GetParam(), "tiny"), 15);
+  auto b = init_random_model(preset_config(GetParam(), "tiny"), 16);
+  const auto tokens = random_tokens(200, base->config.vocab_size, 8);
+  EvalOptions opts;
+  opts.ctx = 64;
+  opts.batch = 16;
+  int calls = 0;
+  const std::vector<KldResult> many =
+      evaluate_kld_many({a.get(), b.get()}, *base, tokens, opts,
+                        [&](int c, const ChunkPlan& p, const std::vector<KldResult>& r) {
+                          EXPECT_EQ(c, calls++);
+                          EXPECT_EQ(r.size(), 2u);
+                          EXPECT_EQ(p.n_chunks, 3);
+                        });
+  EXPECT_EQ(calls, 3);
+  ASSERT_EQ(many.size(), 2u);
+  const Model* tests[] = {a.get(), b.get()};
+  for (size_t i = 0; i < 2; ++i) {
+    const KldResult one = evaluate_kld(*tests[i], *base, tokens, opts);
+    EXPECT_EQ(many[i].kld, one.kld);
+    EXPECT_EQ(many[i].dp, one.dp);
+    EXPECT_EQ(many[i].same_top, one.same_top);
+    EXPECT_EQ(many[i].test.ppl(), one.test.ppl());
+    EXPECT_EQ(many[i].base.ppl(), one.base.ppl());
+  }
+  EXPECT_GT(many[0].mean_kld().value, 0.0);
+}
+
 TEST_P(ModelEval, UniformLogitsGivePerplexityEqualToVocabSize) {
   auto model = init_random_model(preset_config(GetParam(), "tiny"), 12);
   // A zero final norm multiplier zeroes the hidden state, so every logit is 0

@@ -6,7 +6,11 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
+#include "base/error.h"
+#include "formats/gguf.h"
 #include "model/forward.h"
 #include "model/model.h"
 #include "model/tensor_convert.h"
@@ -68,6 +72,75 @@ TEST(QuantizedModel, LogitsCloseToDequantizedFp32AndF32ExportDequantizesExactly)
       EXPECT_EQ(all_logits(*back, ids), b);
       std::filesystem::remove(path);
     }
+}
+
+TEST(QuantizedModel, WeightOnlyActivationsGiveTheDequantizedFp32Logits) {
+  // activation_quant = none (W8A16 / W4A16): the quantized matrices multiply
+  // FP32 activations through the float kernels, so the logits are those of
+  // the FP32 model holding the dequantized weights (bit for bit: same kernel,
+  // same row tiles). The mode survives a GGUF round trip, and the packed
+  // (prepared) path gives the same logits.
+  for (Family f : {Family::Gemma3, Family::Gemma4})
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
+      auto m = init_random_model(preset_config(f, "tiny"), 13);
+      auto deq = quantize_matrices(*m, type);
+      m->config.activation_quant = ActivationQuant::None;
+      std::vector<int32_t> ids;
+      for (int i = 0; i < 24; ++i) ids.push_back(5 + (i * 53) % 500);
+      const auto b = all_logits(*deq, ids);
+      EXPECT_EQ(all_logits(*m, ids), b) << family_name(f) << " " << tensor_type_name(type);
+
+      const std::string path = ::testing::TempDir() + "/weight_only.gguf";
+      save_gguf_model(
+          *m, path, [type](const TensorSlot& s) { return s.tensor->type == type ? type : TensorType::F32; },
+          gguf_file_type(type));
+      auto back = load_gguf_model(path);
+      EXPECT_EQ(back->config.activation_quant, ActivationQuant::None);
+      EXPECT_EQ(back->weights.layers[0].wq.type, type);
+      back->prepare_matrices_for_kernels();
+      EXPECT_TRUE(back->weights.layers[0].wq.packed);
+      EXPECT_EQ(all_logits(*back, ids), b) << family_name(f) << " " << tensor_type_name(type);
+      // And through a HF checkpoint (config.json "qat_activation_quant").
+      save_hf_model(*m, ::testing::TempDir() + "/weight_only_hf", TensorType::F32);
+      EXPECT_EQ(load_hf_model(::testing::TempDir() + "/weight_only_hf")->config.activation_quant,
+                ActivationQuant::None);
+      std::filesystem::remove_all(::testing::TempDir() + "/weight_only_hf");
+      // The default mode is not written; files that lack the key read as q8_0.
+      m->config.activation_quant = ActivationQuant::Q8_0;
+      save_gguf_model(*m, path, TensorType::F32);
+      EXPECT_FALSE(GgufFile::open(path)->find("qat.activation_quant"));
+      EXPECT_EQ(load_gguf_model(path)->config.activation_quant, ActivationQuant::Q8_0);
+      std::filesystem::remove(path);
+    }
+}
+
+TEST(QuantizedModel, UnknownActivationModeIsAClearError) {
+  auto m = init_random_model(preset_config(Family::Gemma3, "tiny"), 2);
+  m->config.activation_quant = ActivationQuant::None;
+  const std::string path = ::testing::TempDir() + "/bad_activations.gguf";
+  save_gguf_model(*m, path, TensorType::F32);
+  // Patch the value "none" (same length) into "int4".
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t key = bytes.find("qat.activation_quant");
+  ASSERT_NE(key, std::string::npos);
+  const size_t value = bytes.find("none", key);
+  ASSERT_NE(value, std::string::npos);
+  bytes.replace(value, 4, "int4");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  try {
+    load_gguf_model(path);
+    ADD_FAILURE() << "loaded a file with qat.activation_quant = int4";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("qat.activation_quant: activation quantization 'int4' (expected q8_0 or none)"),
+              std::string::npos) << msg;
+  }
+  std::filesystem::remove(path);
 }
 
 TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
