@@ -147,10 +147,15 @@ void FakeQuantState::export_gguf(const std::string& path) const {
   // used (quantize_row_X_scaled); the others stream through the reference
   // quantizer, which is what weight_fake_quant_forward computed.
   std::vector<std::pair<Tensor*, Tensor>> swapped;
-  auto restore = [&swapped] {
+  // Weight-only schemes tell the engine to keep activations FP32.
+  const ActivationQuant acts = model_.config.activation_quant;
+  auto restore = [&] {
     for (auto& [slot, original] : swapped) *slot = std::move(original);
     swapped.clear();
+    model_.config.activation_quant = acts;
   };
+  model_.config.activation_quant =
+      scheme_quantizes_activations(config_.scheme) ? ActivationQuant::Q8_0 : ActivationQuant::None;
   try {
     for (const Entry& e : entries_) {
       if (e.scale.empty()) continue;
