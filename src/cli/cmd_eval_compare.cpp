@@ -27,6 +27,8 @@ struct CompareFlags {
   std::vector<std::string> models;  // LABEL=FILE
   EvalOptions eval;
   int seq = 512, limit = 0, threads = 0;
+  double val_fraction = 0;  // > 0: score only the validation split `qat train` held out
+  uint64_t seed = 1234;
   bool skip_bad_rows = false, json = false;
 };
 
@@ -175,6 +177,10 @@ void run_compare(CompareFlags& f) {
     ClassifyDataset ds = load_classify_dataset(f.data, *base->tokenizer, co);
     QAT_CHECK(ds.classes.size() == size_t(bc.num_labels), f.data, ": ", ds.classes.size(),
               " classes in the data, the models' heads have ", bc.num_labels);
+    if (f.val_fraction > 0) {
+      QAT_CHECK(f.val_fraction < 1, "--val-fraction must be in [0, 1), got ", f.val_fraction);
+      ds = split_classify_dataset(ds, f.val_fraction, f.seed).val;  // the same split as qat train/qat qat
+    }
     if (f.limit > 0 && ds.examples.size() > size_t(f.limit)) ds.examples.resize(size_t(f.limit));
     QAT_CHECK(!ds.examples.empty(), f.data, ": no examples");
     std::vector<std::vector<int32_t>> seqs;
@@ -235,6 +241,11 @@ void add_eval_compare(CLI::App& eval) {
   cmd->add_option("--seq", f->seq, "--data: tokens per example (<bos> included; longer ones are cut)")
       ->capture_default_str();
   cmd->add_option("--limit", f->limit, "--data: score only the first N examples (0 = all)")->capture_default_str();
+  cmd->add_option("--val-fraction", f->val_fraction,
+                  "--data: score only the validation split qat train / qat qat held out with this "
+                  "--val-fraction and --seed (0: every example)")
+      ->capture_default_str();
+  cmd->add_option("--seed", f->seed, "--data: the training run's --seed (for --val-fraction)")->capture_default_str();
   cmd->add_flag("--skip-bad-rows", f->skip_bad_rows, "--data: skip malformed rows (counted) instead of failing");
   cmd->add_flag("--json", f->json, "Print JSON instead of the markdown table");
   cmd->add_option("-t,--threads", f->threads, "Threads (0 = all cores)")->capture_default_str();
