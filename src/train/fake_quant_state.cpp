@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "quant/quant_types.h"
+#include "train/adjacent_tensors.h"
 #include "train/fake_quant_ops.h"
 
 namespace qat {
@@ -12,23 +13,6 @@ namespace qat {
 namespace {
 
 bool quantized(TensorType t) { return t == TensorType::Q8_0 || t == TensorType::Q4_0; }
-
-// Points the present tensors of `group` into one new FP32 allocation, back
-// to back in order (the layout GemmaTrainer gives Q/K/V so one GEMM covers
-// them).
-void allocate_adjacent(std::initializer_list<Tensor*> group) {
-  uint64_t total = 0;
-  for (Tensor* t : group)
-    if (t->present()) total += t->nbytes();
-  auto storage = std::make_shared<std::vector<uint8_t>>(total);
-  uint64_t off = 0;
-  for (Tensor* t : group) {
-    if (!t->present()) continue;
-    t->owned = storage;
-    t->data = storage->data() + off;
-    off += t->nbytes();
-  }
-}
 
 }  // namespace
 
@@ -80,7 +64,7 @@ FakeQuantState::FakeQuantState(Model& model, ModelWeights& grads, const QatConfi
     QAT_CHECK((!m.wk.present() || q == k) && (!m.wv.present() || q == v), "layer ", l,
               ": QAT needs the q/k/v projections all quantized or all FP32 (they are one matrix product); "
               "adjust the --tensor-type overrides");
-    if (q) allocate_adjacent({&s.wq, &s.wk, &s.wv});
+    if (q) make_adjacent({&s.wq, &s.wk, &s.wv});
   }
   for (const Entry& e : entries_)
     if (e.quantize_input) input_quantized_.push_back(e.shadow->data);

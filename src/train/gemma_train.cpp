@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "model/tensor_convert.h"
+#include "train/adjacent_tensors.h"
 #include "train/fake_quant_ops.h"
 #include "train/fake_quant_state.h"
 #include "train/gemma_train_acts.h"
@@ -26,23 +27,6 @@ void split_columns(const float* in, int64_t N, float* a, int64_t wa, float* b, i
     std::memcpy(a + n * wa, r, sizeof(float) * size_t(wa));
     if (wb) std::memcpy(b + n * wb, r + wa, sizeof(float) * size_t(wb));
     if (wc) std::memcpy(c + n * wc, r + wa + wb, sizeof(float) * size_t(wc));
-  }
-}
-// Moves the present tensors of `group` into one allocation, back to back in
-// order, so a layer's Q/K/V projections are one matrix: one GEMM instead of
-// three narrow ones (K and V are 1-2 heads wide), forward and backward.
-void make_adjacent(std::initializer_list<Tensor*> group) {
-  uint64_t total = 0;
-  for (Tensor* t : group)
-    if (t->present()) total += t->nbytes();
-  auto storage = std::make_shared<std::vector<uint8_t>>(total);
-  uint64_t off = 0;
-  for (Tensor* t : group) {
-    if (!t->present()) continue;
-    std::memcpy(storage->data() + off, t->data, t->nbytes());
-    t->owned = storage;
-    t->data = storage->data() + off;
-    off += t->nbytes();
   }
 }
 ParamGroup group_of(TensorRole r) {

@@ -38,6 +38,21 @@ std::string read_bytes(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A few optimizer steps on 4 x 32-token windows of `tokens`.
+void train_lm(GemmaTrainer& gt, const std::vector<int32_t>& tokens, int64_t steps, float lr) {
+  LmSamplerOptions so;
+  so.batch = 4;
+  so.seq = 32;
+  so.val_fraction = 0;
+  LmSampler sampler(tokens, so);
+  TrainOptions o;
+  o.steps = steps;
+  o.lr = lr;
+  o.progress = false;
+  Trainer t(gt, TrainData{&sampler, nullptr, nullptr}, o);
+  t.run();
+}
+
 struct Case {
   Family family;
   QatScheme scheme;
@@ -63,17 +78,7 @@ TEST_P(QatExport, ExportedModelComputesWhatWasTrained) {
   qc.lsq = c.lsq;
   gt.enable_fake_quant(qc);
   const auto tokens = random_stream(6000, 512, 9);
-  LmSamplerOptions so;
-  so.batch = 4;
-  so.seq = 32;
-  so.val_fraction = 0;
-  LmSampler sampler(tokens, so);
-  TrainOptions o;
-  o.steps = 4;
-  o.lr = 3e-3f;
-  o.progress = false;
-  Trainer t(gt, TrainData{&sampler, nullptr, nullptr}, o);
-  t.run();
+  train_lm(gt, tokens, 4, 3e-3f);
 
   const int T = 96;
   std::vector<int32_t> ids(tokens.begin() + 100, tokens.begin() + 100 + T), tg(size_t(T), -1);
@@ -291,20 +296,9 @@ TEST(Qat, LsqExportStoredAsF32QuantizesBackToItsBlocks) {
   qc.scheme = QatScheme::W4A8;
   qc.lsq = true;
   gt.enable_fake_quant(qc);
-  const auto tokens = random_stream(6000, 512, 9);
-  LmSamplerOptions so;
-  so.batch = 4;
-  so.seq = 32;
-  so.val_fraction = 0;
-  LmSampler sampler(tokens, so);
-  TrainOptions o;
-  o.steps = 6;
   // A fine-tuning rate: all 11,776 blocks come back. At 3e-3 the scales move
   // so far that 8 % of blocks also fit another grid (same values, other bytes).
-  o.lr = 3e-4f;
-  o.progress = false;
-  Trainer t(gt, TrainData{&sampler, nullptr, nullptr}, o);
-  t.run();
+  train_lm(gt, random_stream(6000, 512, 9), 6, 3e-4f);
   const std::string dir = test::scratch_dir();
   gt.fake_quant()->export_gguf(dir + "/qat.gguf");
   auto q = load_gguf_model(dir + "/qat.gguf");
