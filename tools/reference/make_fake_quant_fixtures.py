@@ -64,7 +64,7 @@ No zero blocks here (scale 0 makes torch divide by zero); qat's zero, +-0,
 denormal and overflow cases are tested against the reference in C++.
 
 Deterministic (seeded numpy generator, one torch thread).
-Run: /work/main/.venv-ref/bin/python tools/reference/make_fake_quant_fixtures.py
+Run: .venv-ref/bin/python tools/reference/make_fake_quant_fixtures.py
 """
 import json
 import math
