@@ -209,7 +209,9 @@ TEST(Qat, ResumedRunExportsTheSameModel) {
       o.out_dir = dir;
       o.save_every = 3;
       Trainer t(gt, TrainData{&sampler, nullptr, nullptr}, o);
-      if (resume) EXPECT_EQ(t.resume(), 3);
+      if (resume) {
+        EXPECT_EQ(t.resume(), 3);
+      }
       struct Killed {};
       try {
         t.run([&](const StepRecord& r) {
@@ -375,7 +377,9 @@ TEST(Distillation, LossAndGradient) {
     const double fm = distill_forward_backward(scratch.data(), zm.data(), zt.data(), counted.data(), rows, V, T, w);
     const double fd = w * (fp - fm) / (double(zp[i]) - double(zm[i]));
     EXPECT_NEAR(g[i], fd, 2e-4) << "element " << i;
-    if (i / V == 1) EXPECT_EQ(g[i], 0.0f);  // row 1 does not count
+    if (i / V == 1) {
+      EXPECT_EQ(g[i], 0.0f);  // row 1 does not count
+    }
   }
 }
 
