@@ -37,15 +37,6 @@ struct Entry {
   std::unique_ptr<Model> model;
 };
 
-uint64_t disk_bytes(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_directory(path, ec)) return fs::file_size(path, ec);
-  uint64_t n = 0;
-  for (const auto& e : fs::directory_iterator(path, ec))
-    if (e.is_regular_file(ec)) n += e.file_size(ec);
-  return n;
-}
-
 std::unique_ptr<Model> load_prepared(const std::string& label, const std::string& path) {
   std::error_code ec;
   QAT_CHECK(fs::exists(path, ec), label, ": ", path, ": no such file or directory");

@@ -20,15 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Bytes on disk of a file, or of all files in a checkpoint directory.
-uint64_t disk_bytes(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_directory(path, ec)) return fs::file_size(path, ec);
-  uint64_t n = 0;
-  for (const auto& e : fs::directory_iterator(path, ec))
-    if (e.is_regular_file(ec)) n += e.file_size(ec);
-  return n;
-}
 
 std::string shape_str(const std::vector<int64_t>& shape) {
   std::string s;
@@ -72,6 +63,17 @@ void print_grid_summary(const std::map<TensorType, GridStats>& grid,
 }
 
 }  // namespace
+
+// Bytes on disk of a file, or of all files in a checkpoint directory.
+uint64_t disk_bytes(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return fs::file_size(path, ec);
+  uint64_t n = 0;
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.is_regular_file(ec)) n += e.file_size(ec);
+  return n;
+}
 
 void add_quantize(CLI::App& app) {
   struct Opts {
