@@ -61,6 +61,9 @@ struct ModelConfig {
   int num_labels = 0;
   std::string classifier_pooling = "last";  // "last" token or "mean" over the sequence
   std::vector<std::string> class_names;     // (num_labels), optional
+  // How `qat score` turns a JSON record into the text this classifier reads
+  // (finance/input_spec.h), as JSON text; GGUF "qat.score.input"; empty: none.
+  std::string score_input;
   // Activations entering Q8_0 / Q4_0 matrix products: quantized to Q8_0
   // (W8A8 / W4A8, llama.cpp's way) or FP32 (weight-only, W8A16 / W4A16).
   // GGUF "qat.activation_quant" ("q8_0" | "none"; absent: q8_0).

@@ -195,6 +195,7 @@ ModelConfig config_from_gguf(const GgufFile& f) {
                 c.class_names.size(), " names for ", c.num_labels, " labels");
     }
   }
+  c.score_input = f.get_string_opt("qat.score.input").value_or("");
   if (auto a = f.get_string_opt("qat.activation_quant")) {
     try {
       c.activation_quant = parse_activation_quant(*a);
@@ -270,6 +271,7 @@ void write_gguf_config(GgufWriter& w, const ModelConfig& c, const std::string& n
     names.resize(size_t(c.num_labels));
     w.set("qat.classifier.labels", GgufValue::string_array(names));
   }
+  if (!c.score_input.empty()) w.set("qat.score.input", GgufValue::string(c.score_input));
   // Written only when not the default, so W8A8 / W4A8 files keep their bytes.
   if (c.activation_quant != ActivationQuant::Q8_0)
     w.set("qat.activation_quant", GgufValue::string(activation_quant_name(c.activation_quant)));

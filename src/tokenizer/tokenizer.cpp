@@ -19,7 +19,9 @@ std::unique_ptr<Tokenizer> Tokenizer::from_hf_dir(const std::string& dir) {
               "point at a Hugging Face checkpoint directory, e.g. one made by `huggingface-cli download`");
 }
 
-std::unique_ptr<Tokenizer> Tokenizer::byte_level(int vocab_size) {
+namespace {
+
+tok::VocabData byte_level_vocab(int vocab_size, const std::vector<std::string>& symbols) {
   using tok::Kind;
   constexpr int kFixed = 7 + 256;
   QAT_CHECK(vocab_size >= kFixed, "byte-level tokenizer: vocab_size ", vocab_size, " is below ", kFixed,
@@ -49,12 +51,33 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level(int vocab_size) {
     d.kinds.push_back(Kind::Normal);
     d.special.push_back(0);
   }
-  for (int i = kFixed + 1; i < vocab_size; ++i) {
+  for (const std::string& sym : symbols) {
+    QAT_CHECK(!sym.empty(), "symbol tokenizer: an empty symbol");
+    for (const std::string& p : d.pieces) QAT_CHECK(p != sym, "symbol tokenizer: \"", sym, "\" appears twice");
+    d.added.push_back({sym, int32_t(d.pieces.size()), false});
+    d.pieces.push_back(sym);
+    d.kinds.push_back(Kind::UserDefined);
+    d.special.push_back(0);
+  }
+  for (int i = int(d.pieces.size()); i < vocab_size; ++i) {
     d.pieces.push_back(cat("<unused", i - kFixed - 1, ">"));
     d.kinds.push_back(Kind::Unused);
     d.special.push_back(0);
   }
   d.ids = SpecialIds{2, 1, 0, 3, 5, 6};
+  return d;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> Tokenizer::byte_level(int vocab_size) {
+  return std::make_unique<tok::GemmaTokenizer>(byte_level_vocab(vocab_size, {}),
+                                               std::vector<tok::GemmaTokenizer::MergeText>{});
+}
+
+std::unique_ptr<Tokenizer> Tokenizer::with_symbols(const std::vector<std::string>& symbols) {
+  tok::VocabData d = byte_level_vocab(7 + 256 + 1 + int(symbols.size()), symbols);
+  d.source = "symbol tokenizer";
   return std::make_unique<tok::GemmaTokenizer>(std::move(d), std::vector<tok::GemmaTokenizer::MergeText>{});
 }
 

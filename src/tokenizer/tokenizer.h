@@ -36,6 +36,12 @@ class Tokenizer {
   // and unused fillers up to vocab_size (>= 263). For random-weight demo and
   // test models.
   static std::unique_ptr<Tokenizer> byte_level(int vocab_size);
+  // The byte-level vocabulary followed by whole-word symbols ("<c:grocery>",
+  // ...), each matched in text before anything else and encoded as one token
+  // (user-defined tokens, which GGUF and tokenizer.json keep): a word-level
+  // vocabulary for models that read feature symbols (finance/). Its size is
+  // 264 + symbols.size(); symbols must be distinct and non-empty.
+  static std::unique_ptr<Tokenizer> with_symbols(const std::vector<std::string>& symbols);
 
   // Text -> ids. Special tokens written in the text (e.g. "<start_of_turn>")
   // become their ids, as HF tokenizers does. add_bos prepends <bos>.

@@ -1,0 +1,257 @@
+#include "cli/demo_pipeline.h"
+
+#include <omp.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+
+#include "base/error.h"
+#include "base/progress.h"
+#include "cli/commands.h"
+#include "model/classify.h"
+#include "model/model.h"
+#include "model/quantize_plan.h"
+#include "train/classify_dataset.h"
+#include "train/fake_quant_state.h"
+#include "train/qat_scheme.h"
+
+namespace qat::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+ClassifyDataset to_dataset(const DemoData& d, const DemoSplit& s, const Tokenizer& tok) {
+  ClassifyDataset ds;
+  ds.source = d.task;
+  ds.classes = d.class_names;
+  for (size_t i = 0; i < s.texts.size(); ++i) {
+    ClassifyExample e;
+    e.ids = tok.encode(s.texts[i], true);
+    if (int(e.ids.size()) > d.max_seq) e.ids.resize(size_t(d.max_seq));
+    e.label = s.labels[i];
+    e.line = int64_t(i) + 1;
+    ds.examples.push_back(std::move(e));
+  }
+  ds.stats.rows = int64_t(ds.examples.size());
+  return ds;
+}
+
+TrainOptions train_options(const DemoData& d, int64_t steps, float lr) {
+  TrainOptions o;
+  o.steps = steps;
+  o.lr = lr;
+  o.eval_every = std::max<int64_t>(1, steps / 8);
+  o.eval_batches = 8;
+  o.progress = true;
+  (void)d;
+  return o;
+}
+
+double softmax_positive(const float* logits) {  // P(class 1) of two logits
+  return 1.0 / (1.0 + std::exp(double(logits[0]) - double(logits[1])));
+}
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// RAPL package energy counter in joules, or -1 when not readable.
+double rapl_joules() {
+  for (const char* p : {"/sys/class/powercap/intel-rapl:0/energy_uj", "/sys/class/powercap/amd-rapl:0/energy_uj"}) {
+    std::ifstream f(p);
+    double uj;
+    if (f >> uj) return uj * 1e-6;
+  }
+  return -1;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double pos = q * double(v.size() - 1);
+  const size_t i = size_t(pos);
+  const double f = pos - double(i);
+  return i + 1 < v.size() ? v[i] * (1 - f) + v[i + 1] * f : v[i];
+}
+
+std::vector<int32_t> encode_for(const Model& m, const DemoData& d, const std::string& text) {
+  std::vector<int32_t> ids = m.tokenizer->encode(text, true);
+  if (int(ids.size()) > d.max_seq) ids.resize(size_t(d.max_seq));
+  return ids;
+}
+
+}  // namespace
+
+ModelConfig demo_model_config(const DemoData& d, bool large) {
+  ModelConfig c = preset_config(Family::Gemma3, "small");
+  c.hidden_size = large ? 512 : 128;
+  c.num_hidden_layers = large ? 6 : 4;
+  c.num_attention_heads = large ? 8 : 4;
+  c.num_key_value_heads = large ? 2 : 1;
+  c.head_dim = large ? 64 : 32;
+  c.query_pre_attn_scalar = float(c.head_dim);
+  c.intermediate_size = large ? 2304 : 512;
+  c.sliding_window = 512;  // longer than any example: every layer sees the whole sequence
+  c.max_position_embeddings = 1024;
+  c.layer_sliding.clear();
+  c.vocab_size = d.tokenizer->vocab_size();
+  return c;
+}
+
+DemoRun train_fp32(const DemoData& d, const DemoTrainConfig& cfg, const std::string& path) {
+  const auto t0 = Clock::now();
+  auto model = init_random_model(demo_model_config(d, cfg.large), cfg.seed);
+  model->tokenizer = d.new_tokenizer();
+  model->name = "qat-demo-" + d.task;
+  ClassifyDataset train = to_dataset(d, d.train, *d.tokenizer), val = to_dataset(d, d.val, *d.tokenizer);
+  ClassifierHead head{2, Pooling::Last, d.class_names};
+  GemmaTrainer gt(*model, head, cfg.seed);
+  ClassifySampler sampler(train, cfg.batch, cfg.seed, model->config.pad_token_id);
+  ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
+  Trainer trainer(gt, TrainData{nullptr, &sampler, &val_sampler, nullptr},
+                  train_options(d, cfg.fp32_steps, cfg.fp32_lr));
+  trainer.run();
+  model->config.score_input = d.spec.to_string();
+  save_gguf_model(*model, path, TensorType::F32);
+  DemoRun r;
+  r.name = "FP32";
+  r.scheme = "f32";
+  r.file = path;
+  r.size_bytes = disk_bytes(path);
+  r.curve = trainer.history();
+  r.train_s = seconds_since(t0);
+  return r;
+}
+
+DemoRun post_training_quantize(const std::string& fp32_path, const std::string& type, const std::string& path,
+                               const std::string& name) {
+  auto model = load_model(fp32_path);
+  QuantizeRules rules;
+  rules.type = parse_tensor_type(type);
+  const QuantizePlan plan = plan_quantization(*model, rules);
+  auto type_of = [&plan](const TensorSlot& s) {
+    const TensorPlan* p = plan.find(s.gguf_name);
+    QAT_CHECK(p, "internal: no plan for tensor '", s.gguf_name, "'");
+    return p->to;
+  };
+  save_gguf_model(*model, path, type_of, gguf_file_type(rules.type), "quantize", false, {});
+  DemoRun r;
+  r.name = name;
+  r.scheme = type == "q8_0" ? "w8a8" : "w4a8";
+  r.file = path;
+  r.size_bytes = disk_bytes(path);
+  return r;
+}
+
+DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, const std::string& fp32_path,
+                                 const std::string& scheme, const std::string& path, const std::string& name) {
+  const auto t0 = Clock::now();
+  auto model = load_model(fp32_path);
+  auto teacher_model = load_model(fp32_path);
+  ClassifyDataset train = to_dataset(d, d.train, *d.tokenizer), val = to_dataset(d, d.val, *d.tokenizer);
+  GemmaTrainer gt(*model);
+  QatConfig qc;
+  qc.scheme = parse_qat_scheme(scheme);
+  gt.enable_fake_quant(qc);
+  GemmaTrainer teacher(*teacher_model);
+  // A different data order from the FP32 run.
+  ClassifySampler sampler(train, cfg.batch, cfg.seed + 7, model->config.pad_token_id);
+  ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
+  TrainOptions o = train_options(d, cfg.qat_steps, cfg.qat_lr);
+  // Half labels, half the FP32 model's soft scores: the labels keep it
+  // learning the task, the teacher pulls it back to FP32's ranking.
+  o.distill_weight = 0.5f;
+  o.warmup = 0;
+  Trainer trainer(gt, TrainData{nullptr, &sampler, &val_sampler, &teacher}, o);
+  trainer.run();
+  gt.fake_quant()->export_gguf(path);
+  DemoRun r;
+  r.name = name;
+  r.scheme = scheme;
+  r.file = path;
+  r.size_bytes = disk_bytes(path);
+  r.curve = trainer.history();
+  r.train_s = seconds_since(t0);
+  return r;
+}
+
+void measure(const DemoData& d, DemoRun& run, int threads, int n_latency, int n_throughput) {
+  auto model = load_model(run.file);
+  QAT_CHECK(model->config.num_labels == 2, run.file, ": not a two-class classifier");
+  QAT_CHECK(model->tokenizer != nullptr, run.file, ": no tokenizer");
+  const InputSpec spec = InputSpec::parse(model->config.score_input);
+  const size_t n = d.test.texts.size();
+
+  // Accuracy figures: the test split, sessions in parallel.
+  std::vector<std::vector<int32_t>> seqs(n);
+  for (size_t i = 0; i < n; ++i) seqs[i] = encode_for(*model, d, d.test.texts[i]);
+  run.scores.assign(n, 0);
+  {
+    Progress bar("score " + run.name, n, "records");
+#pragma omp parallel num_threads(threads)
+    {
+      Session s(*model, d.max_seq, d.max_seq);
+#pragma omp for schedule(dynamic, 16)
+      for (int64_t i = 0; i < int64_t(n); ++i) {
+        const std::vector<float> l = classify_sequence(s, seqs[size_t(i)].data(), int(seqs[size_t(i)].size()));
+        run.scores[size_t(i)] = softmax_positive(l.data());
+#pragma omp critical
+        bar.add();
+      }
+    }
+  }
+  run.metrics = binary_metrics(run.scores, d.test.labels);
+
+  // Latency: one thread, one record at a time, from its JSON as an app gets it.
+  omp_set_num_threads(1);
+  {
+    Session s(*model, d.max_seq, d.max_seq);
+    const size_t m = std::min(size_t(n_latency), d.test_records.size());
+    run.latency_ms.clear();
+    for (size_t i = 0; i < m; ++i) {
+      const auto t0 = Clock::now();
+      const std::vector<int32_t> ids = encode_for(*model, d, spec.render(d.test_records[i]));
+      const std::vector<float> l = classify_sequence(s, ids.data(), int(ids.size()));
+      volatile double p = softmax_positive(l.data());
+      (void)p;
+      run.latency_ms.push_back(1e3 * seconds_since(t0));
+    }
+  }
+  run.p50 = percentile(run.latency_ms, 0.5);
+  run.p99 = percentile(run.latency_ms, 0.99);
+  double sum = 0;
+  for (double v : run.latency_ms) sum += v;
+  run.mean = run.latency_ms.empty() ? 0 : sum / double(run.latency_ms.size());
+
+  // Throughput: `threads` sessions scoring records side by side.
+  omp_set_num_threads(threads);
+  run.throughput_threads = threads;
+  const size_t total = size_t(n_throughput);
+  const double cpu0 = cpu_seconds(), j0 = rapl_joules();
+  const auto t0 = Clock::now();
+#pragma omp parallel num_threads(threads)
+  {
+    Session s(*model, d.max_seq, d.max_seq);
+#pragma omp for schedule(dynamic, 8)
+    for (int64_t i = 0; i < int64_t(total); ++i) {
+      const nlohmann::json& rec = d.test_records[size_t(i) % d.test_records.size()];
+      const std::vector<int32_t> ids = encode_for(*model, d, spec.render(rec));
+      const std::vector<float> l = classify_sequence(s, ids.data(), int(ids.size()));
+      volatile double p = softmax_positive(l.data());
+      (void)p;
+    }
+  }
+  const double wall = seconds_since(t0), cpu = cpu_seconds() - cpu0, j1 = rapl_joules();
+  run.throughput = double(total) / wall;
+  run.cpu_s_per_1000 = cpu / double(total) * 1000;
+  run.energy_j_per_1000 = (j0 >= 0 && j1 >= j0) ? (j1 - j0) / double(total) * 1000 : -1;
+}
+
+}  // namespace qat::cli

@@ -1,0 +1,77 @@
+#include "finance/input_spec.h"
+
+#include "base/error.h"
+#include "finance/fraud_features.h"
+
+namespace qat {
+
+std::string InputSpec::render(const nlohmann::json& r) const {
+  QAT_CHECK(r.is_object(), "a record must be a JSON object");
+  switch (kind) {
+    case Kind::Fraud: return fraud_event_text(fraud_event_from_json(r));
+    case Kind::Text: {
+      QAT_CHECK(r.contains(field), "missing \"", field, "\"");
+      QAT_CHECK(r[field].is_string(), "\"", field, "\" must be a string");
+      return r[field].get<std::string>();
+    }
+    case Kind::Table: {
+      // Numbers and bools as their JSON text, as the CSV / JSONL readers do.
+      std::vector<std::string> held(table.columns.size());
+      bool any = false;
+      for (size_t i = 0; i < table.columns.size(); ++i) {
+        const std::string& name = table.columns[i].name;
+        if (!r.contains(name) || r[name].is_null()) continue;
+        const nlohmann::json& v = r[name];
+        QAT_CHECK(!v.is_object() && !v.is_array(), "\"", name, "\" must be a string or a number");
+        held[i] = v.is_string() ? v.get<std::string>() : v.dump();
+        any = true;
+      }
+      QAT_CHECK(any, "none of the model's fields are present (", table.columns.size(), " fields, e.g. \"",
+                table.columns.empty() ? "" : table.columns[0].name, "\")");
+      return table.render([&](const std::string& name) -> const std::string* {
+        for (size_t i = 0; i < table.columns.size(); ++i)
+          if (table.columns[i].name == name) return r.contains(name) && !r[name].is_null() ? &held[i] : nullptr;
+        return nullptr;
+      });
+    }
+  }
+  return {};
+}
+
+std::string InputSpec::to_string() const {
+  nlohmann::json j;
+  j["kind"] = kind == Kind::Fraud ? "fraud" : kind == Kind::Table ? "table" : "text";
+  if (kind == Kind::Text) j["field"] = field;
+  if (kind == Kind::Table) j["features"] = table.to_json();
+  j["positive"] = positive;
+  return j.dump();
+}
+
+InputSpec InputSpec::parse(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail("qat.score.input: not JSON: ", e.what());
+  }
+  QAT_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string(), "qat.score.input: no \"kind\"");
+  InputSpec s;
+  const std::string kind = j["kind"].get<std::string>();
+  if (kind == "fraud") {
+    s.kind = Kind::Fraud;
+  } else if (kind == "text") {
+    s.kind = Kind::Text;
+    QAT_CHECK(j.contains("field") && j["field"].is_string(), "qat.score.input: text input without \"field\"");
+    s.field = j["field"].get<std::string>();
+  } else if (kind == "table") {
+    s.kind = Kind::Table;
+    QAT_CHECK(j.contains("features"), "qat.score.input: table input without \"features\"");
+    s.table = TableFeatures::from_json(j["features"]);
+  } else {
+    fail("qat.score.input: unknown kind \"", kind, "\" (fraud, table or text)");
+  }
+  if (j.contains("positive") && j["positive"].is_string()) s.positive = j["positive"].get<std::string>();
+  return s;
+}
+
+}  // namespace qat
