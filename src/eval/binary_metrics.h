@@ -67,7 +67,8 @@ struct BinaryMetrics {
   double threshold = 0.5;
 };
 
-// Everything above in one pass over the sorted scores.
+// Everything above, sorting the scores once. Scores must be probabilities
+// in [0, 1] (for Brier and log loss).
 BinaryMetrics binary_metrics(const std::vector<double>& scores, const std::vector<int32_t>& labels,
                              double threshold = 0.5);
 

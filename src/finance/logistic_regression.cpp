@@ -52,9 +52,9 @@ double objective(const SparseRows& rows, const std::vector<int32_t>& labels, con
 }
 
 // The gradient of the objective, X^T (p - y) + l2 w (bias last), and each
-// example's curvature p (1 - p), at margins z. Returns max |gradient|.
-double gradient(const SparseRows& rows, const std::vector<int32_t>& labels, const std::vector<double>& theta,
-                const std::vector<double>& z, double l2, std::vector<double>& g, std::vector<double>& curv) {
+// example's curvature p (1 - p), at margins z.
+void gradient(const SparseRows& rows, const std::vector<int32_t>& labels, const std::vector<double>& theta,
+              const std::vector<double>& z, double l2, std::vector<double>& g, std::vector<double>& curv) {
   const size_t bias = theta.size() - 1;
   std::fill(g.begin(), g.end(), 0.0);
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -64,12 +64,7 @@ double gradient(const SparseRows& rows, const std::vector<int32_t>& labels, cons
     for (size_t k = rows.offsets[i]; k < rows.offsets[i + 1]; ++k) g[rows.ids[k]] += residual;
     g[bias] += residual;
   }
-  double g_max = 0;
-  for (size_t j = 0; j < theta.size(); ++j) {
-    if (j != bias) g[j] += l2 * theta[j];
-    g_max = std::max(g_max, std::abs(g[j]));
-  }
-  return g_max;
+  for (size_t j = 0; j < bias; ++j) g[j] += l2 * theta[j];
 }
 
 // The Hessian X^T diag(curv) X + l2 I (bias last, unpenalized) into h (m, m),
@@ -198,11 +193,7 @@ LogisticModel fit_logistic(const std::vector<std::vector<int32_t>>& examples, co
   LogisticModel model;
   double f = objective(rows, labels, theta, options.l2, z);
   for (;;) {
-    const double g_max = gradient(rows, labels, theta, z, options.l2, g, curv);
-    if (g_max <= options.tol * double(n)) {
-      model.converged = true;
-      break;
-    }
+    gradient(rows, labels, theta, z, options.l2, g, curv);
     if (model.iterations == options.max_iter) break;
 
     hessian(rows, curv, options.l2, m, h);
@@ -212,8 +203,11 @@ LogisticModel fit_logistic(const std::vector<std::vector<int32_t>>& examples, co
 
     // Backtracking (Armijo) line search: the full Newton step can overshoot
     // far from the optimum, e.g. on nearly separable data.
-    double slope = 0;
-    for (size_t j = 0; j < m; ++j) slope += g[j] * step[j];  // < 0: step is a descent direction
+    double slope = 0, step_max = 0;
+    for (size_t j = 0; j < m; ++j) {
+      slope += g[j] * step[j];  // < 0: step is a descent direction
+      step_max = std::max(step_max, std::abs(step[j]));
+    }
     // Near the optimum the predicted decrease is below the rounding of f
     // (a sum of n terms), where Armijo cannot tell; the full step is safe there.
     const bool tiny = -slope <= 1e-12 * (1 + std::abs(f));
@@ -230,6 +224,12 @@ LogisticModel fit_logistic(const std::vector<std::vector<int32_t>>& examples, co
     }
     if (!accepted) break;  // no step lowers the loss: as close as doubles allow
     ++model.iterations;
+    // The full Newton step estimates the distance to the optimum; once it is
+    // below tol, the step just taken leaves an error of order tol^2.
+    if (step_max <= options.tol) {
+      model.converged = true;
+      break;
+    }
   }
   model.weights.assign(theta.begin(), theta.begin() + d);
   model.bias = theta[bias];

@@ -83,15 +83,16 @@ TEST(LogisticRegression, UnusedFeaturesStayZeroAndDuplicatesCountOnce) {
 
 TEST(LogisticRegression, L2ShrinksWeights) {
   const Dataset data = dataset(load_fixture()["cases"][0]);
-  double previous = INFINITY;
-  for (double l2 : {0.01, 0.1, 1.0, 10.0, 100.0}) {
+  std::vector<double> norms;
+  for (double l2 : {0.01, 0.1, 1.0, 10.0, 100.0, 1e4}) {
     const LogisticModel model = fit_logistic(data.examples, data.labels, data.n_features, {.l2 = l2});
     EXPECT_TRUE(model.converged) << l2;
-    const double n = norm(model.weights);
-    EXPECT_LT(n, previous) << "l2 " << l2;
-    previous = n;
+    norms.push_back(norm(model.weights));
+    if (norms.size() > 1) {
+      EXPECT_LT(norms.back(), norms[norms.size() - 2]) << "l2 " << l2;
+    }
   }
-  EXPECT_LT(previous, 0.2);
+  EXPECT_LT(norms.back(), 0.01 * norms.front());
 }
 
 TEST(LogisticRegression, SeparableDataStaysFinite) {
@@ -104,11 +105,13 @@ TEST(LogisticRegression, SeparableDataStaysFinite) {
     examples.push_back(y ? std::vector<int32_t>{0, 1 + i % 3} : std::vector<int32_t>{1 + i % 3});
     labels.push_back(y);
   }
+  double previous_w0 = 0;
   for (double l2 : {1.0, 1e-3}) {
     const LogisticModel model = fit_logistic(examples, labels, 4, {.l2 = l2});
     EXPECT_TRUE(model.converged) << l2;
     for (double w : model.weights) EXPECT_TRUE(std::isfinite(w)) << l2;
-    EXPECT_GT(model.weights[0], 5.0) << l2;
+    EXPECT_GT(model.weights[0], std::max(3.0, previous_w0)) << "the weaker penalty allows a larger weight";
+    previous_w0 = model.weights[0];
     for (size_t i = 0; i < examples.size(); ++i) {
       const double p = model.predict(examples[i]);
       EXPECT_TRUE(p > 0 && p < 1) << p;
