@@ -9,7 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   clang libclang-rt-14-dev
   g++-aarch64-linux-gnu qemu-user googletest
-  libopenblas-openmp-dev
+  libopenblas-openmp-dev zlib1g-dev
 )
 
 missing=()

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -80,21 +81,31 @@ void run_finance_demo(DemoFlags f) {
               (long long)tc.fp32_steps, (long long)tc.qat_steps);
 
   std::vector<DemoRun> runs;
-  std::printf("\n[1/5] FP32 training\n");
-  runs.push_back(train_fp32(data, tc, f.out + "/fp32.gguf"));
-  std::printf("[2/5] INT8 post-training quantization\n");
-  runs.push_back(post_training_quantize(runs[0].file, "q8_0", f.out + "/int8-ptq.gguf", "INT8 PTQ"));
-  std::printf("[3/5] INT8 quantization-aware training (W8A8)\n");
-  runs.push_back(quantization_aware_train(data, tc, runs[0].file, "w8a8", f.out + "/int8-qat.gguf", "INT8 QAT"));
-  std::printf("[4/5] INT4 post-training quantization\n");
-  runs.push_back(post_training_quantize(runs[0].file, "q4_0", f.out + "/int4-ptq.gguf", "INT4 PTQ"));
-  std::printf("[5/5] INT4 quantization-aware training (W4A8)\n");
-  runs.push_back(quantization_aware_train(data, tc, runs[0].file, "w4a8", f.out + "/int4-qat.gguf", "INT4 QAT"));
+  auto phase = [&](const char* what, const std::function<DemoRun()>& work) {
+    std::printf("\n%s\n", what);
+    std::fflush(stdout);
+    const auto p0 = Clock::now();
+    runs.push_back(work());
+    std::printf("  done in %.1f s: %s (%.2f MB)\n", std::chrono::duration<double>(Clock::now() - p0).count(),
+                runs.back().file.c_str(), double(runs.back().size_bytes) / 1e6);
+  };
+  phase("[1/5] FP32 training", [&] { return train_fp32(data, tc, f.out + "/fp32.gguf"); });
+  const std::string fp32 = runs[0].file;
+  phase("[2/5] INT8 post-training quantization (Q8_0)",
+        [&] { return post_training_quantize(fp32, "q8_0", f.out + "/int8-ptq.gguf", "INT8 PTQ"); });
+  phase("[3/5] INT8 quantization-aware training (W8A8, distilled from FP32)",
+        [&] { return quantization_aware_train(data, tc, fp32, "w8a8", f.out + "/int8-qat.gguf", "INT8 QAT"); });
+  phase("[4/5] INT4 post-training quantization (Q4_0)",
+        [&] { return post_training_quantize(fp32, "q4_0", f.out + "/int4-ptq.gguf", "INT4 PTQ"); });
+  phase("[5/5] INT4 quantization-aware training (W4A8, distilled from FP32)",
+        [&] { return quantization_aware_train(data, tc, fp32, "w4a8", f.out + "/int4-qat.gguf", "INT4 QAT"); });
 
   std::printf("\nmeasuring: test split with %d threads, latency over %d records at 1 thread, throughput at %d threads\n",
               f.threads, f.latency_records, f.threads);
   const int n_throughput = f.throughput_records > 0 ? f.throughput_records : std::max(200, 4 * f.latency_records);
+  const auto m0 = Clock::now();
   for (DemoRun& r : runs) measure(data, r, f.threads, f.latency_records, n_throughput);
+  std::printf("  measured in %.1f s\n", std::chrono::duration<double>(Clock::now() - m0).count());
 
   BinaryMetrics base;
   const bool has_base = data.baseline_features > 0;
@@ -114,7 +125,7 @@ void run_finance_demo(DemoFlags f) {
       "activations are quantized to Q8_0 per 32 values at run time (W8A8 / W4A8). Norms and the 2-class head stay FP32; "
       "under Q4_0 the tied embedding stays Q8_0.",
       "QAT: fine-tuned from the FP32 model with fake quantization identical to the deployed kernels, "
-      "loss = 0.5 label cross-entropy + 0.5 distillation from the FP32 model; the exported GGUF is the trained model.",
+      "loss = distillation from the FP32 model's scores (temperature 1); the exported GGUF is the trained model.",
       "Latency: one record at a time on one thread, from its JSON (as `qat score` reads it) to the score. "
       "Throughput: one session per thread. CPU time is getrusage user + system over the throughput run.",
       "Accuracy figures are on the test split (never trained on); all five models see the same split and seed."};

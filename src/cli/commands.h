@@ -14,6 +14,7 @@ void add_quantize(CLI::App& app);
 void add_run(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_score(CLI::App& app);  // cmd_score.cpp
 void add_bench(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_eval_compare(CLI::App& eval);  // `qat eval compare` (cmd_eval_compare.cpp)

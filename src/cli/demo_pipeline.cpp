@@ -118,7 +118,9 @@ DemoRun train_fp32(const DemoData& d, const DemoTrainConfig& cfg, const std::str
   Trainer trainer(gt, TrainData{nullptr, &sampler, &val_sampler, nullptr},
                   train_options(d, cfg.fp32_steps, cfg.fp32_lr));
   trainer.run();
-  model->config.score_input = d.spec.to_string();
+  InputSpec spec = d.spec;
+  spec.max_tokens = d.max_seq;
+  model->config.score_input = spec.to_string();
   save_gguf_model(*model, path, TensorType::F32);
   DemoRun r;
   r.name = "FP32";
@@ -165,9 +167,10 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   ClassifySampler sampler(train, cfg.batch, cfg.seed + 7, model->config.pad_token_id);
   ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
   TrainOptions o = train_options(d, cfg.qat_steps, cfg.qat_lr);
-  // Half labels, half the FP32 model's soft scores: the labels keep it
-  // learning the task, the teacher pulls it back to FP32's ranking.
-  o.distill_weight = 0.5f;
+  // Pure distillation: the quantized model learns to give the FP32 model's
+  // scores (what "as accurate as FP32" means), not to keep training on the
+  // labels, which would only move it away from the model it replaces.
+  o.distill_weight = 1.0f;
   o.warmup = 0;
   Trainer trainer(gt, TrainData{nullptr, &sampler, &val_sampler, &teacher}, o);
   trainer.run();

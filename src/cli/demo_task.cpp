@@ -99,7 +99,7 @@ DemoData load_fraud(const DemoDataOptions& o) {
   add_events(d.train, fraud_events(sim, 0, train_end, keep_legit, 1.0, o.seed + 1), nullptr, d.spec);
   // Validation and test keep the natural fraud rate (uniform subsamples).
   const int64_t test_all = sim.customer_begin[n] - sim.customer_begin[val_end];
-  const double test_keep = std::min(1.0, (o.large ? 20000.0 : 8000.0) / double(test_all));
+  const double test_keep = std::min(1.0, (o.large ? 20000.0 : 5000.0) / double(test_all));
   add_events(d.val, fraud_events(sim, train_end, val_end, 0.2, 0.2, o.seed + 2), nullptr, d.spec);
   add_events(d.test, fraud_events(sim, val_end, n, test_keep, test_keep, o.seed + 3), &d.test_records, d.spec);
   add_baseline_features(d);

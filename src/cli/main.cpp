@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   qat::cli::add_run(app);
   qat::cli::add_chat(app);
   qat::cli::add_demo(app);
+  qat::cli::add_score(app);
   qat::cli::add_bench(app);
   qat::cli::add_eval(app);
   qat::cli::add_train(app);

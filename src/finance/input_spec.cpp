@@ -44,6 +44,7 @@ std::string InputSpec::to_string() const {
   if (kind == Kind::Text) j["field"] = field;
   if (kind == Kind::Table) j["features"] = table.to_json();
   j["positive"] = positive;
+  j["max_tokens"] = max_tokens;
   return j.dump();
 }
 
@@ -71,6 +72,12 @@ InputSpec InputSpec::parse(const std::string& text) {
     fail("qat.score.input: unknown kind \"", kind, "\" (fraud, table or text)");
   }
   if (j.contains("positive") && j["positive"].is_string()) s.positive = j["positive"].get<std::string>();
+  if (j.contains("max_tokens")) {
+    QAT_CHECK(j["max_tokens"].is_number_integer() && j["max_tokens"].get<int64_t>() >= 0 &&
+                  j["max_tokens"].get<int64_t>() <= 1000000,
+              "qat.score.input: \"max_tokens\" must be an integer in [0, 1e6]");
+    s.max_tokens = j["max_tokens"].get<int>();
+  }
   return s;
 }
 

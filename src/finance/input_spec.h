@@ -4,7 +4,8 @@
 //   {"kind": "fraud"}                      a transaction with its history (fraud_features.h)
 //   {"kind": "table", "features": {...}}   a tabular record (table_features.h)
 //   {"kind": "text", "field": "text"}      a message: the string under `field`
-// plus "positive": the class name a score is the probability of.
+// plus "positive": the class name a score is the probability of, and
+// "max_tokens": a record's tokens are cut to the length trained on.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,6 +20,7 @@ struct InputSpec {
   std::string field = "text";  // Text
   TableFeatures table;         // Table
   std::string positive;        // class name of the score
+  int max_tokens = 0;          // tokens the model was trained on per record (<bos> included; 0: no limit)
 
   // The model's text for one record; qat::Error says what is wrong with it.
   std::string render(const nlohmann::json& record) const;
