@@ -237,7 +237,7 @@ std::string training_chart(const std::vector<Curve>& curves) {
     int run = 0;  // vertices in the current segment
     double last_x = 0, last_y = 0;
     auto end_segment = [&] {
-      if (run == 1) dots += circle(last_x, last_y, 2.5, "fill=\"" + c.color + "\"");
+      if (run == 1) dots += circle(last_x, last_y, 3.5, "fill=\"" + c.color + "\"");
       run = 0;
     };
     for (size_t i = 0; i < n; ++i) {

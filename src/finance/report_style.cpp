@@ -83,14 +83,23 @@ svg .empty { fill: var(--soft); stroke: var(--line); }
 .notes { padding-left: 20px; margin: 0; }
 .notes li { margin: 4px 0; }
 footer { margin-top: 36px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
+@media (max-width: 800px) {
+  main { margin: 0; padding: 20px 16px; border: 0; border-radius: 0; }
+  tbody th { width: auto; }
+}
 @media print {
   @page { margin: 14mm; }
   body { background: #fff; font-size: 11pt; }
   main { margin: 0; padding: 0; border: 0; box-shadow: none; max-width: none; }
   .banner, .badge, thead th, td.ref, th.ref, svg .band { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  h2 { break-after: avoid; }
+  h2, .goal-count { break-after: avoid; }
   tr, figure, .goals li, .banner { break-inside: avoid; }
   .table-wrap { overflow: visible; }
+  /* Six columns must fit a portrait page: smaller type, tighter cells. */
+  table { font-size: 8.5pt; }
+  th, td { padding: 4px 6px; }
+  tbody th { width: auto; }
+  td .sub, thead th .scheme, tbody th .unit { font-size: 7.5pt; }
 }
 )CSS";
 }
