@@ -154,8 +154,9 @@ nlohmann::json demo_report_json(const DemoData& d, const std::vector<DemoRun>& r
                   {"test", d.test.texts.size()},
                   {"positive_rate", d.test.texts.empty() ? 0.0 : double(d.test.positives()) / double(d.test.texts.size())}};
   j["primary_metric"] = d.metric_keys[0];
-  json names = json::object();
+  json names = json::object();  // (nlohmann sorts keys; "metric_order" keeps the report order)
   for (const std::string& k : d.metric_keys) names[k] = metric_label(k);
+  j["metric_order"] = d.metric_keys;
   j["metric_names"] = names;
   json models = json::array();
   const DemoRun& fp = runs[0];

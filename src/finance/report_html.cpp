@@ -1,5 +1,7 @@
 #include "finance/report_html.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -73,6 +75,17 @@ std::vector<Metric> metrics_of(const json& report, const json& models) {
       else out.push_back(m);
     }
   if (!primary.empty() && (out.empty() || out[0].key != primary)) out.insert(out.begin(), {primary, primary});
+  // "metric_order" (an array of keys) restores the writer's order.
+  if (const json* order = field(report, "metric_order"); order && order->is_array()) {
+    std::vector<Metric> sorted;
+    for (const json& k : *order)
+      for (const Metric& m : out)
+        if (k.is_string() && m.key == k.get<std::string>()) sorted.push_back(m);
+    for (const Metric& m : out)
+      if (std::none_of(sorted.begin(), sorted.end(), [&](const Metric& x) { return x.key == m.key; }))
+        sorted.push_back(m);
+    out = sorted;
+  }
   return out;
 }
 
