@@ -34,7 +34,7 @@ struct DemoTrainConfig {
   uint64_t seed = 1234;
   int64_t fp32_steps = 0, qat_steps = 0;
   int batch = 32;
-  float fp32_lr = 1e-3f, qat_lr = 1e-4f;
+  float fp32_lr = 1e-3f, qat_lr = 5e-5f;
   int threads = 2;
 };
 

@@ -45,6 +45,8 @@ struct DemoDataOptions {
   uint64_t seed = 1234;
   bool large = false;
   double fraud_rate = 0.015;
+  int customers = 0;         // fraud: simulated customers (0: 2,000; large 6,000)
+  int64_t test_records = 0;  // cap on the test split (0: fraud 5,000 / large 20,000; others all)
 };
 
 DemoData load_demo_data(const DemoDataOptions& options);
