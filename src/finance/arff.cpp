@@ -34,6 +34,7 @@ std::vector<std::string> split_values(const std::string& line, const std::string
       else if (c == quote) quote = 0;
       else cur += c;
     } else if (c == '\'' || c == '"') {
+      if (!quoted && trim(cur).empty()) cur.clear();  // the spaces after a comma, before the quote
       quote = c;
       quoted = true;
     } else if (c == ',') {

@@ -119,7 +119,11 @@ class Simulator {
         t.customer = c;
         t.category = rng_.pick(u.category_weights);
         const CategoryInfo& cat = kCategories[t.category];
-        t.time_s = hour_time(day, u.peak_hour + 3.5 * rng_.normal()) + rng_.below(3600);
+        // Two draws, in this order (one expression would leave their order to
+        // the compiler); the minutes wrap within the day, so that no purchase
+        // falls after the last day.
+        const int64_t at = hour_time(day, u.peak_hour + 3.5 * rng_.normal());
+        t.time_s = day * kDay + (at - day * kDay + rng_.below(3600)) % kDay;
         t.amount = rng_.lognormal(cat.median_amount * u.wealth, 0.7);
         if (rng_.chance(0.01)) t.amount *= rng_.uniform(4, 12);  // an occasional big purchase
         if (t.category == kTransfer) t.channel = Channel::Transfer;

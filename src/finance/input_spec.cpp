@@ -16,21 +16,28 @@ std::string InputSpec::render(const nlohmann::json& r) const {
     }
     case Kind::Table: {
       // Numbers and bools as their JSON text, as the CSV / JSONL readers do.
+      // A column is found under its name as the symbols write it, or under
+      // the original name that was sanitized to it ("loan amount").
       std::vector<std::string> held(table.columns.size());
+      std::vector<bool> present(table.columns.size());
       bool any = false;
       for (size_t i = 0; i < table.columns.size(); ++i) {
         const std::string& name = table.columns[i].name;
-        if (!r.contains(name) || r[name].is_null()) continue;
-        const nlohmann::json& v = r[name];
-        QAT_CHECK(!v.is_object() && !v.is_array(), "\"", name, "\" must be a string or a number");
-        held[i] = v.is_string() ? v.get<std::string>() : v.dump();
+        const nlohmann::json* v = r.contains(name) ? &r[name] : nullptr;
+        std::string key = name;
+        for (auto it = r.begin(); !v && it != r.end(); ++it)
+          if (table_symbol_text(it.key()) == name) v = &it.value(), key = it.key();
+        if (!v || v->is_null()) continue;
+        QAT_CHECK(!v->is_object() && !v->is_array(), "\"", key, "\" must be a string or a number");
+        held[i] = v->is_string() ? v->get<std::string>() : v->dump();
+        present[i] = true;
         any = true;
       }
       QAT_CHECK(any, "none of the model's fields are present (", table.columns.size(), " fields, e.g. \"",
                 table.columns.empty() ? "" : table.columns[0].name, "\")");
       return table.render([&](const std::string& name) -> const std::string* {
         for (size_t i = 0; i < table.columns.size(); ++i)
-          if (table.columns[i].name == name) return r.contains(name) && !r[name].is_null() ? &held[i] : nullptr;
+          if (table.columns[i].name == name) return present[i] ? &held[i] : nullptr;
         return nullptr;
       });
     }

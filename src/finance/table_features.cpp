@@ -23,8 +23,10 @@ bool parse_number(const std::string& s, double* out) {
   return r.ec == std::errc() && r.ptr == e && std::isfinite(*out);
 }
 
+}  // namespace
+
 // Symbols may not hold '<', '>' or spaces (they delimit symbols in text).
-std::string sanitize(const std::string& v) {
+std::string table_symbol_text(const std::string& v) {
   std::string s;
   for (char c : v) {
     if (c == '<') s += "lt";
@@ -33,6 +35,10 @@ std::string sanitize(const std::string& v) {
   }
   return s.substr(0, 48);
 }
+
+namespace {
+
+std::string sanitize(const std::string& v) { return table_symbol_text(v); }
 
 }  // namespace
 
@@ -105,7 +111,12 @@ std::string TableFeatures::render(const std::function<const std::string*(const s
 
 std::string TableFeatures::render_row(const Table& t, size_t row) const {
   std::vector<int> idx;
-  for (const TableColumnSpec& c : columns) idx.push_back(t.column(c.name));
+  for (const TableColumnSpec& c : columns) {
+    int i = t.column(c.name);
+    for (size_t j = 0; i < 0 && j < t.columns.size(); ++j)
+      if (sanitize(t.columns[j]) == c.name) i = int(j);  // a name the symbols write sanitized
+    idx.push_back(i);
+  }
   return render([&](const std::string& name) -> const std::string* {
     for (size_t i = 0; i < columns.size(); ++i)
       if (columns[i].name == name && idx[i] >= 0) return &t.rows[row][size_t(idx[i])];

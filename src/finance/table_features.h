@@ -22,6 +22,12 @@ struct Table {
   int column(const std::string& name) const;  // index, or -1
 };
 
+// A column name or value as a symbol writes it: '<' -> "lt", '>' -> "gt",
+// spaces and quotes -> '_', at most 48 bytes. TableColumnSpec::name is the
+// column's name so written; render_row and InputSpec::render find a column
+// by either form.
+std::string table_symbol_text(const std::string& s);
+
 struct TableColumnSpec {
   std::string name;
   bool numeric = false;
