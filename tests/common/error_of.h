@@ -23,4 +23,11 @@ std::string error_of(Fn&& fn) {
   return "";
 }
 
+// Expects fn to throw a qat::Error whose message contains needle.
+template <typename Fn>
+void expect_error(Fn&& fn, const std::string& needle) {
+  const std::string message = error_of(std::forward<Fn>(fn));
+  EXPECT_NE(message.find(needle), std::string::npos) << "expected an error mentioning \"" << needle << "\", got: " << message;
+}
+
 }  // namespace qat::test

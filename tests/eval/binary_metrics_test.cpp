@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.h"
 #include "base/error.h"
 
 namespace qat {
@@ -187,14 +188,7 @@ TEST(BinaryMetrics, OneClassIsNaNNotAnError) {
   }
 }
 
-void expect_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no qat::Error (expected one mentioning \"" << needle << "\")";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(BinaryMetrics, BadInputIsAnError) {
   const double nan = std::numeric_limits<double>::quiet_NaN();

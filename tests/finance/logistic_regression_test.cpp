@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.h"
 #include "base/error.h"
 
 namespace qat {
@@ -130,14 +131,7 @@ TEST(LogisticRegression, MaxIterStopsEarly) {
   EXPECT_EQ(none.predict({1, 2}), 0.5);
 }
 
-void expect_error(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "no qat::Error (expected one mentioning \"" << needle << "\")";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(LogisticRegression, BadInputIsAnError) {
   const std::vector<std::vector<int32_t>> ex = {{0}, {1, 2}};
