@@ -119,8 +119,9 @@ void print_demo_table(const DemoData& d, const std::vector<DemoRun>& r, const De
     std::printf("\n| %s, and relative to FP32 |", metric_label(k));
     const double f = metric_value(fp.metrics, k);
     for (const DemoRun& x : r) {
-      const double v = metric_value(x.metrics, k);
-      std::printf(" %.4f (%.2f%%) |", v, 100 * relative(k, v, f));
+      const double v = metric_value(x.metrics, k), rel = relative(k, v, f);
+      if (std::isfinite(rel)) std::printf(" %.4f (%.2f%%) |", v, 100 * rel);
+      else std::printf(" %.4f (n/a) |", v);
     }
   }
   std::printf("\n");
