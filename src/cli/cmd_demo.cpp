@@ -130,7 +130,7 @@ void run_finance_demo(DemoFlags f) {
     base = binary_metrics(s, data.test.labels);
   }
   const std::vector<DemoGoal> goals = check_goals(data, runs);
-  print_demo_table(data, runs, nullptr, has_base ? &base : nullptr);
+  print_demo_table(data, runs, has_base ? &base : nullptr);
   std::printf("\ngoals:\n");
   for (const DemoGoal& g : goals) std::printf("  [%s] %s: %s\n", g.met ? "met" : "NOT MET", g.goal.c_str(), g.measured.c_str());
 

@@ -41,14 +41,13 @@ ClassifyDataset to_dataset(const DemoData& d, const DemoSplit& s, const Tokenize
   return ds;
 }
 
-TrainOptions train_options(const DemoData& d, int64_t steps, float lr) {
+TrainOptions train_options(int64_t steps, float lr) {
   TrainOptions o;
   o.steps = steps;
   o.lr = lr;
   o.eval_every = std::max<int64_t>(1, steps / 8);
   o.eval_batches = 8;
   o.progress = true;
-  (void)d;
   return o;
 }
 
@@ -116,7 +115,7 @@ DemoRun train_fp32(const DemoData& d, const DemoTrainConfig& cfg, const std::str
   ClassifySampler sampler(train, cfg.batch, cfg.seed, model->config.pad_token_id);
   ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
   Trainer trainer(gt, TrainData{nullptr, &sampler, &val_sampler, nullptr},
-                  train_options(d, cfg.fp32_steps, cfg.fp32_lr));
+                  train_options(cfg.fp32_steps, cfg.fp32_lr));
   trainer.run();
   InputSpec spec = d.spec;
   spec.max_tokens = d.max_seq;
@@ -166,7 +165,7 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   // A different data order from the FP32 run.
   ClassifySampler sampler(train, cfg.batch, cfg.seed + 7, model->config.pad_token_id);
   ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
-  TrainOptions o = train_options(d, cfg.qat_steps, cfg.qat_lr);
+  TrainOptions o = train_options(cfg.qat_steps, cfg.qat_lr);
   // Pure distillation: the quantized model learns to give the FP32 model's
   // scores (what "as accurate as FP32" means), not to keep training on the
   // labels, which would only move it away from the model it replaces.

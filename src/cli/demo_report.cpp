@@ -97,7 +97,7 @@ std::vector<DemoGoal> check_goals(const DemoData& d, const std::vector<DemoRun>&
   return g;
 }
 
-void print_demo_table(const DemoData& d, const std::vector<DemoRun>& r, const DemoRun*, const BinaryMetrics* base) {
+void print_demo_table(const DemoData& d, const std::vector<DemoRun>& r, const BinaryMetrics* base) {
   const DemoRun& fp = r[0];
   std::printf("\n| metric |");
   for (const DemoRun& x : r) std::printf(" %s |", x.name.c_str());

@@ -25,8 +25,8 @@ struct DemoGoal {
 // runs: FP32, INT8 PTQ, INT8 QAT, INT4 PTQ, INT4 QAT in this order.
 std::vector<DemoGoal> check_goals(const DemoData& data, const std::vector<DemoRun>& runs);
 
-void print_demo_table(const DemoData& data, const std::vector<DemoRun>& runs, const DemoRun* baseline_metrics_of,
-                      const BinaryMetrics* baseline);
+// baseline: the logistic regression's metrics, or null.
+void print_demo_table(const DemoData& data, const std::vector<DemoRun>& runs, const BinaryMetrics* baseline);
 
 nlohmann::json demo_report_json(const DemoData& data, const std::vector<DemoRun>& runs,
                                 const BinaryMetrics* baseline, const std::vector<DemoGoal>& goals,
