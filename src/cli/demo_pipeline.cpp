@@ -184,7 +184,7 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   return r;
 }
 
-void measure(const DemoData& d, DemoRun& run, int threads, int n_latency, int n_throughput) {
+void measure(const DemoData& d, DemoRun& run, int threads, int n_throughput) {
   auto model = load_model(run.file);
   QAT_CHECK(model->config.num_labels == 2, run.file, ": not a two-class classifier");
   QAT_CHECK(model->tokenizer != nullptr, run.file, ": no tokenizer");
@@ -211,27 +211,6 @@ void measure(const DemoData& d, DemoRun& run, int threads, int n_latency, int n_
   }
   run.metrics = binary_metrics(run.scores, d.test.labels);
 
-  // Latency: one thread, one record at a time, from its JSON as an app gets it.
-  omp_set_num_threads(1);
-  {
-    Session s(*model, d.max_seq, d.max_seq);
-    const size_t m = std::min(size_t(n_latency), d.test_records.size());
-    run.latency_ms.clear();
-    for (size_t i = 0; i < m; ++i) {
-      const auto t0 = Clock::now();
-      const std::vector<int32_t> ids = encode_for(*model, d, spec.render(d.test_records[i]));
-      const std::vector<float> l = classify_sequence(s, ids.data(), int(ids.size()));
-      volatile double p = softmax_positive(l.data());
-      (void)p;
-      run.latency_ms.push_back(1e3 * seconds_since(t0));
-    }
-  }
-  run.p50 = percentile(run.latency_ms, 0.5);
-  run.p99 = percentile(run.latency_ms, 0.99);
-  double sum = 0;
-  for (double v : run.latency_ms) sum += v;
-  run.mean = run.latency_ms.empty() ? 0 : sum / double(run.latency_ms.size());
-
   // Throughput: `threads` sessions scoring records side by side.
   omp_set_num_threads(threads);
   run.throughput_threads = threads;
@@ -254,6 +233,46 @@ void measure(const DemoData& d, DemoRun& run, int threads, int n_latency, int n_
   run.throughput = double(total) / wall;
   run.cpu_s_per_1000 = cpu / double(total) * 1000;
   run.energy_j_per_1000 = (j0 >= 0 && j1 >= j0) ? (j1 - j0) / double(total) * 1000 : -1;
+}
+
+void measure_latency(const DemoData& d, std::vector<DemoRun>& runs, int n_latency) {
+  struct Loaded {
+    std::unique_ptr<Model> model;
+    InputSpec spec;
+    std::unique_ptr<Session> session;
+  };
+  std::vector<Loaded> m;
+  for (DemoRun& r : runs) {
+    Loaded l;
+    l.model = load_model(r.file);
+    l.spec = InputSpec::parse(l.model->config.score_input);
+    l.session = std::make_unique<Session>(*l.model, d.max_seq, d.max_seq);
+    m.push_back(std::move(l));
+    r.latency_ms.clear();
+  }
+  omp_set_num_threads(1);
+  const size_t n = std::min(size_t(n_latency), d.test_records.size());
+  Progress bar("latency", n * runs.size(), "scores");
+  // Record i goes through every model before record i + 1: a burst of load
+  // from another process on this shared machine hits all models alike.
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const auto t0 = Clock::now();
+      const std::vector<int32_t> ids = encode_for(*m[k].model, d, m[k].spec.render(d.test_records[i]));
+      const std::vector<float> l = classify_sequence(*m[k].session, ids.data(), int(ids.size()));
+      volatile double p = softmax_positive(l.data());
+      (void)p;
+      runs[k].latency_ms.push_back(1e3 * seconds_since(t0));
+      bar.add();
+    }
+  }
+  for (DemoRun& r : runs) {
+    r.p50 = percentile(r.latency_ms, 0.5);
+    r.p99 = percentile(r.latency_ms, 0.99);
+    double sum = 0;
+    for (double v : r.latency_ms) sum += v;
+    r.mean = r.latency_ms.empty() ? 0 : sum / double(r.latency_ms.size());
+  }
 }
 
 }  // namespace qat::cli

@@ -52,8 +52,12 @@ DemoRun post_training_quantize(const std::string& fp32_path, const std::string& 
 DemoRun quantization_aware_train(const DemoData& data, const DemoTrainConfig& cfg, const std::string& fp32_path,
                                  const std::string& scheme, const std::string& path, const std::string& name);
 
-// Fills scores / metrics (threads sessions in parallel), then the latency
-// (1 thread, n_latency records) and throughput figures.
-void measure(const DemoData& data, DemoRun& run, int threads, int n_latency, int n_throughput);
+// Fills scores / metrics (threads sessions in parallel) and the throughput
+// figures (one session per thread, n_throughput records).
+void measure(const DemoData& data, DemoRun& run, int threads, int n_throughput);
+// The latency figures of all runs: n_latency test records one at a time on
+// one thread, each from its JSON (as `qat score` reads it), every model in
+// turn per record so that load from elsewhere falls on all of them alike.
+void measure_latency(const DemoData& data, std::vector<DemoRun>& runs, int n_latency);
 
 }  // namespace qat::cli
