@@ -198,7 +198,7 @@ std::string training_chart(const std::vector<Curve>& curves) {
     y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
   };
   for (const Curve& c : curves)
-    for (const CurvePoint& p : c.points) {
+    for (const TrainingPoint& p : c.points) {
       if (p.loss) include(p.step, *p.loss);
       if (p.val_loss) include(p.step, *p.val_loss);
     }
@@ -241,7 +241,7 @@ std::string training_chart(const std::vector<Curve>& curves) {
       run = 0;
     };
     for (size_t i = 0; i < n; ++i) {
-      const CurvePoint& p = c.points[i];
+      const TrainingPoint& p = c.points[i];
       if (!finite(p.step) || !finite(p.loss)) { end_segment(); continue; }
       if (i % stride != 0 && i + 1 != n && run > 0) continue;
       last_x = area.x(x_axis, p.step), last_y = area.y(y_axis, *p.loss);
@@ -253,7 +253,7 @@ std::string training_chart(const std::vector<Curve>& curves) {
     s += dots;
   }
   for (const Curve& c : curves)
-    for (const CurvePoint& p : c.points)
+    for (const TrainingPoint& p : c.points)
       if (finite(p.step) && finite(p.val_loss))
         s += circle(area.x(x_axis, p.step), area.y(y_axis, *p.val_loss), 4, "class=\"val\" stroke=\"" + c.color + "\"");
   return s + svg_end();

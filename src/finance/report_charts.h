@@ -28,13 +28,13 @@ struct LatencyRow {
 };
 std::string latency_chart(const std::vector<LatencyRow>& rows);
 
-struct CurvePoint {
+struct TrainingPoint {
   double step = 0;
   std::optional<double> loss, val_loss;
 };
 struct Curve {
   std::string name, color;
-  std::vector<CurvePoint> points;
+  std::vector<TrainingPoint> points;
 };
 std::string training_chart(const std::vector<Curve>& curves);
 

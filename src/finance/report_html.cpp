@@ -297,7 +297,7 @@ std::string charts_html(const json& report, const json& models, const std::vecto
       if (model_name(models[i], i) == c.name) c.color = series_color(i);
     const json& pts = array(runs[k], "points");
     for (size_t i = 0; i < pts.size(); ++i) {
-      CurvePoint p;
+      TrainingPoint p;
       // No step: the point's position. A step that is there but not a finite
       // number (NaN, text) drops the point rather than misplacing it.
       p.step = field(pts[i], "step") ? number(pts[i], "step").value_or(NAN) : double(i + 1);
