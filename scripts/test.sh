@@ -14,13 +14,13 @@ echo "== Release build + full test suite =="
 ./scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$JOBS"
 
-echo "== ASan/UBSan build: loaders, corrupt-file corpus, kernels, model, training, CLI =="
+echo "== ASan/UBSan build: loaders, corrupt-file corpus, kernels, model, training, finance, CLI =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQAT_SANITIZE=ON -DQAT_BENCH=OFF > /dev/null
-ninja -C build-asan -j "$JOBS" qat test_formats test_kernels test_model test_cli test_train
+ninja -C build-asan -j "$JOBS" qat test_formats test_kernels test_model test_cli test_train test_finance
 # A sanitizer report exits with 86, never 1, so the corrupt-file tests (which
 # expect exit code 1) cannot mistake a memory error for a clean rejection.
 ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
-  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|kernels|model|cli|train"
+  ctest --test-dir build-asan --output-on-failure -j "$JOBS" -L "formats|kernels|model|cli|train|finance"
 
 echo "== AArch64 cross build: kernel tests under qemu-aarch64 =="
 cmake -S tests/cross -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release \
