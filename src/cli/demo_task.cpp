@@ -31,7 +31,7 @@ std::vector<int32_t> symbol_features(const Tokenizer& tok, const std::string& te
 
 namespace {
 
-constexpr int32_t kFirstSymbol = 7 + 256 + 1;  // Tokenizer::with_symbols puts the symbols after these
+constexpr int32_t kFirstSymbol = Tokenizer::kFirstSymbolId;
 
 // A shuffled order of n indices (SimRandom, so every platform agrees).
 std::vector<size_t> shuffled(size_t n, uint64_t seed) {

@@ -145,6 +145,21 @@ class Simulator {
     return f;
   }
 
+  // An online fraud charge at a random merchant of the category. The caller
+  // draws category and amount in statements of their own before calling, so
+  // the random draws keep one order on every compiler.
+  Transaction online_charge(int c, int64_t t, FraudPattern p, int category, double amount, uint32_t device,
+                            double km) {
+    Transaction f = fraud_tx(c, t, p);
+    f.category = category;
+    f.amount = amount;
+    f.channel = Channel::Online;
+    f.merchant = merchant_in(category);
+    f.device = device;
+    f.distance_km = km;
+    return f;
+  }
+
   // Episodes imitating the customer (near home, a known device, usual
   // hours) are the hard cases.
   bool sneaky() { return rng_.chance(0.15); }
@@ -157,25 +172,15 @@ class Simulator {
     const int n = 3 + rng_.below(6);
     const int cats[] = {kOnlineRetail, kGiftCards, kEntertainment};
     for (int i = 0; i < n; ++i) {
-      Transaction f = fraud_tx(c, t, FraudPattern::CardTesting);
-      f.category = cats[rng_.below(3)];
-      f.amount = rng_.uniform(0.5, 3.0);
-      f.channel = Channel::Online;
-      f.merchant = merchant_in(f.category);
-      f.device = dev;
-      f.distance_km = km;
-      out.push_back(f);
+      const int category = cats[rng_.below(3)];
+      const double amount = rng_.uniform(0.5, 3.0);
+      out.push_back(online_charge(c, t, FraudPattern::CardTesting, category, amount, dev, km));
       t += kMinute * (1 + rng_.below(20));
     }
     if (rng_.chance(0.6)) {  // the card works: cash it out
-      Transaction f = fraud_tx(c, t + kHour * (1 + rng_.below(6)), FraudPattern::CardTesting);
-      f.category = kElectronics;
-      f.amount = rng_.lognormal(400, 0.6);
-      f.channel = Channel::Online;
-      f.merchant = merchant_in(f.category);
-      f.device = dev;
-      f.distance_km = km;
-      out.push_back(f);
+      const int64_t when = t + kHour * (1 + rng_.below(6));
+      const double amount = rng_.lognormal(400, 0.6);
+      out.push_back(online_charge(c, when, FraudPattern::CardTesting, kElectronics, amount, dev, km));
     }
   }
 

@@ -76,7 +76,7 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level(int vocab_size) {
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::with_symbols(const std::vector<std::string>& symbols) {
-  tok::VocabData d = byte_level_vocab(7 + 256 + 1 + int(symbols.size()), symbols);
+  tok::VocabData d = byte_level_vocab(kFirstSymbolId + int(symbols.size()), symbols);
   d.source = "symbol tokenizer";
   return std::make_unique<tok::GemmaTokenizer>(std::move(d), std::vector<tok::GemmaTokenizer::MergeText>{});
 }

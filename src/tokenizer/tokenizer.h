@@ -40,8 +40,9 @@ class Tokenizer {
   // ...), each matched in text before anything else and encoded as one token
   // (user-defined tokens, which GGUF and tokenizer.json keep): a word-level
   // vocabulary for models that read feature symbols (finance/). Its size is
-  // 264 + symbols.size(); symbols must be distinct and non-empty.
+  // kFirstSymbolId + symbols.size(); symbols must be distinct and non-empty.
   static std::unique_ptr<Tokenizer> with_symbols(const std::vector<std::string>& symbols);
+  static constexpr int32_t kFirstSymbolId = 7 + 256 + 1;  // id of with_symbols' first symbol
 
   // Text -> ids. Special tokens written in the text (e.g. "<start_of_turn>")
   // become their ids, as HF tokenizers does. add_bos prepends <bos>.
