@@ -57,6 +57,7 @@ void run_score(const ScoreFlags& f) {
   QAT_CHECK(f.threads >= 1 && f.threads <= 256, "--threads must be in [1, 256], got ", f.threads);
   omp_set_num_threads(f.threads);
   auto model = load_model(f.model);
+  model->prepare_matrices_for_kernels();  // repack once, not on every product
   const ModelConfig& c = model->config;
   QAT_CHECK(c.num_labels >= 2, f.model, ": not a classifier (no qat.classifier head)");
   QAT_CHECK(!c.score_input.empty(), f.model,

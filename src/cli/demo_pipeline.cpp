@@ -186,6 +186,7 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
 
 void measure(const DemoData& d, DemoRun& run, int threads, int n_throughput) {
   auto model = load_model(run.file);
+  model->prepare_matrices_for_kernels();  // as `qat score` does: repack once, not on every product
   QAT_CHECK(model->config.num_labels == 2, run.file, ": not a two-class classifier");
   QAT_CHECK(model->tokenizer != nullptr, run.file, ": no tokenizer");
   const InputSpec spec = InputSpec::parse(model->config.score_input);
@@ -245,6 +246,7 @@ void measure_latency(const DemoData& d, std::vector<DemoRun>& runs, int n_latenc
   for (DemoRun& r : runs) {
     Loaded l;
     l.model = load_model(r.file);
+    l.model->prepare_matrices_for_kernels();
     l.spec = InputSpec::parse(l.model->config.score_input);
     l.session = std::make_unique<Session>(*l.model, d.max_seq, d.max_seq);
     m.push_back(std::move(l));

@@ -28,6 +28,7 @@ uint32_t gguf_file_type(TensorType t) {
     case TensorType::Q4_0: return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
     case TensorType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
     case TensorType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
+    default: break;                   // types we read but never write
   }
   fail("GGUF output type ", tensor_type_name(t), " has no llama.cpp file type");
 }

@@ -1,0 +1,187 @@
+#include "quant/ggml_compat_types.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "base/fp16.h"
+
+// Dequantization must round exactly as gguf-py does ((d * sc) * q - dmin * mn,
+// two roundings); a fused multiply-add would round once.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+namespace qat {
+namespace {
+
+int64_t blocks_in(TensorType t, int64_t n) {
+  const TensorTypeInfo& info = tensor_type_info(t);
+  QAT_CHECK(n >= 0 && n % info.block_size == 0, info.name, ": length ", n,
+            " is not a non-negative multiple of the block size ", info.block_size);
+  return n / info.block_size;
+}
+
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
+void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    mn = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;  // little endian on every target we build for
+}
+
+// Integer code of element j (0..31) of a Q4_1 / Q5_0 / Q5_1 block.
+int nibble_32(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 0x0f) : (qs[j - 16] >> 4); }
+int fifth_bit(const uint8_t* qh, int j) { return int((load_u32(qh) >> j) & 1u); }
+
+// Q4_K / Q5_K: 4-bit part of element l of sub-block s.
+int nibble_k(const uint8_t* qs, int s, int l) {
+  const uint8_t b = qs[32 * (s / 2) + l];
+  return s % 2 == 0 ? (b & 0x0f) : (b >> 4);
+}
+
+// Q6_K: the unsigned 6-bit code of element e (0..255).
+int code_q6_k(const BlockQ6_K& b, int e) {
+  const int h = e / 128, k = (e % 128) / 32, l = e % 32;
+  const uint8_t lo = b.ql[64 * h + 32 * (k % 2) + l];
+  const int low = k < 2 ? (lo & 0x0f) : (lo >> 4);
+  const int high = (b.qh[32 * h + l] >> (2 * k)) & 3;
+  return low | (high << 4);
+}
+
+}  // namespace
+
+bool is_compat_type(TensorType t) {
+  switch (t) {
+    case TensorType::Q4_1:
+    case TensorType::Q5_0:
+    case TensorType::Q5_1:
+    case TensorType::Q4_K:
+    case TensorType::Q5_K:
+    case TensorType::Q6_K: return true;
+    default: return false;
+  }
+}
+
+void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n) {
+  const int64_t nb = blocks_in(t, n);
+  switch (t) {
+    case TensorType::Q4_1:
+      for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const auto& b = static_cast<const BlockQ4_1*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16), m = fp16_to_f32(b.m_fp16);
+        for (int j = 0; j < 32; ++j) y[j] = d * float(nibble_32(b.qs, j)) + m;
+      }
+      return;
+    case TensorType::Q5_0:
+      for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const auto& b = static_cast<const BlockQ5_0*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int j = 0; j < 32; ++j) y[j] = d * float((nibble_32(b.qs, j) | fifth_bit(b.qh, j) << 4) - 16);
+      }
+      return;
+    case TensorType::Q5_1:
+      for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const auto& b = static_cast<const BlockQ5_1*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16), m = fp16_to_f32(b.m_fp16);
+        for (int j = 0; j < 32; ++j) y[j] = d * float(nibble_32(b.qs, j) | fifth_bit(b.qh, j) << 4) + m;
+      }
+      return;
+    case TensorType::Q4_K:
+    case TensorType::Q5_K:
+      for (int64_t i = 0; i < nb; ++i) {
+        const bool five = t == TensorType::Q5_K;
+        const auto* b4 = static_cast<const BlockQ4_K*>(blocks) + i;
+        const auto* b5 = static_cast<const BlockQ5_K*>(blocks) + i;
+        const uint16_t d16 = five ? b5->d_fp16 : b4->d_fp16, dmin16 = five ? b5->dmin_fp16 : b4->dmin_fp16;
+        const uint8_t* scales = five ? b5->scales : b4->scales;
+        const uint8_t* qs = five ? b5->qs : b4->qs;
+        const float d = fp16_to_f32(d16), dmin = fp16_to_f32(dmin16);
+        for (int s = 0; s < 8; ++s, y += 32) {
+          int sc, mn;
+          scale_min_k4(s, scales, sc, mn);
+          const float ds = d * float(sc), dm = dmin * float(mn);
+          for (int l = 0; l < 32; ++l) {
+            const int q = nibble_k(qs, s, l) | (five ? ((b5->qh[l] >> s) & 1) << 4 : 0);
+            y[l] = ds * float(q) - dm;
+          }
+        }
+      }
+      return;
+    case TensorType::Q6_K:
+      for (int64_t i = 0; i < nb; ++i, y += kSuperBlock) {
+        const auto& b = static_cast<const BlockQ6_K*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int e = 0; e < 256; ++e) y[e] = (d * float(b.scales[e / 16])) * float(code_q6_k(b, e) - 32);
+      }
+      return;
+    default: fail("dequantize_row_compat: ", tensor_type_name(t), " is not a compat type");
+  }
+}
+
+void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  const int64_t nb = blocks_in(t, n);
+  auto plain = [](float s, float m) { return CompatChunk{{1, 1}, s, m}; };
+  switch (t) {
+    case TensorType::Q4_1:
+    case TensorType::Q5_0:
+    case TensorType::Q5_1:
+      for (int64_t i = 0; i < nb; ++i, codes += 32) {
+        if (t == TensorType::Q4_1) {
+          const auto& b = static_cast<const BlockQ4_1*>(blocks)[i];
+          for (int j = 0; j < 32; ++j) codes[j] = int8_t(nibble_32(b.qs, j));
+          chunks[i] = plain(fp16_to_f32(b.d_fp16), fp16_to_f32(b.m_fp16));
+        } else if (t == TensorType::Q5_0) {
+          const auto& b = static_cast<const BlockQ5_0*>(blocks)[i];
+          for (int j = 0; j < 32; ++j) codes[j] = int8_t((nibble_32(b.qs, j) | fifth_bit(b.qh, j) << 4) - 16);
+          chunks[i] = plain(fp16_to_f32(b.d_fp16), 0.0f);
+        } else {
+          const auto& b = static_cast<const BlockQ5_1*>(blocks)[i];
+          for (int j = 0; j < 32; ++j) codes[j] = int8_t(nibble_32(b.qs, j) | fifth_bit(b.qh, j) << 4);
+          chunks[i] = plain(fp16_to_f32(b.d_fp16), fp16_to_f32(b.m_fp16));
+        }
+      }
+      return;
+    case TensorType::Q4_K:
+    case TensorType::Q5_K:
+      for (int64_t i = 0; i < nb; ++i) {
+        const bool five = t == TensorType::Q5_K;
+        const auto* b4 = static_cast<const BlockQ4_K*>(blocks) + i;
+        const auto* b5 = static_cast<const BlockQ5_K*>(blocks) + i;
+        const float d = fp16_to_f32(five ? b5->d_fp16 : b4->d_fp16);
+        const float dmin = fp16_to_f32(five ? b5->dmin_fp16 : b4->dmin_fp16);
+        const uint8_t* scales = five ? b5->scales : b4->scales;
+        const uint8_t* qs = five ? b5->qs : b4->qs;
+        for (int s = 0; s < 8; ++s, codes += 32) {
+          int sc, mn;
+          scale_min_k4(s, scales, sc, mn);
+          for (int l = 0; l < 32; ++l)
+            codes[l] = int8_t(nibble_k(qs, s, l) | (five ? ((b5->qh[l] >> s) & 1) << 4 : 0));
+          chunks[8 * i + s] = plain(d * float(sc), -(dmin * float(mn)));
+        }
+      }
+      return;
+    case TensorType::Q6_K:
+      for (int64_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const BlockQ6_K*>(blocks)[i];
+        for (int e = 0; e < 256; ++e) codes[e] = int8_t(code_q6_k(b, e) - 32);
+        codes += 256;
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{b.scales[2 * c], b.scales[2 * c + 1]}, d, 0.0f};
+      }
+      return;
+    default: fail("unpack_row_compat: ", tensor_type_name(t), " is not a compat type");
+  }
+}
+
+}  // namespace qat

@@ -1,0 +1,81 @@
+// llama.cpp block types that qat reads but does not write: Q4_1, Q5_0, Q5_1
+// and the K-quants Q4_K, Q5_K, Q6_K. `llama-quantize` puts them in the files
+// users actually have: its default q4_0 keeps the tied embedding at Q6_K
+// (when the width is a multiple of 256), and Q4_K_M / Q5_K_M mix Q4_K or Q5_K
+// with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256).
+//
+// The reference dequantizers equal gguf-py's (and ggml's) bit for bit,
+// including the order of float operations; tests/quant/compat_types_test.cpp
+// checks them against fixtures from tools/reference/make_compat_quant_fixtures.py.
+#pragma once
+#include <cstdint>
+
+#include "formats/tensor_type.h"
+
+namespace qat {
+
+constexpr int64_t kSuperBlock = 256;  // elements per K-quant block
+
+// Q4_1: value = d * q + m, q in 0..15 (element j: low nibble of qs[j], j+16: high).
+struct BlockQ4_1 {
+  uint16_t d_fp16, m_fp16;
+  uint8_t qs[16];
+};
+// Q5_0: value = d * (q - 16), q = nibble | bit j of qh (little-endian u32) << 4.
+struct BlockQ5_0 {
+  uint16_t d_fp16;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+// Q5_1: value = d * q + m, q as in Q5_0 (no offset).
+struct BlockQ5_1 {
+  uint16_t d_fp16, m_fp16;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+// Q4_K: 8 sub-blocks of 32 with 6-bit scale sc and min mn (packed in
+// scales[12]); value = (d * sc) * q - dmin * mn, q in 0..15. Bytes
+// qs[32 i .. 32 i + 32) hold sub-block 2i (low nibbles) and 2i+1 (high).
+struct BlockQ4_K {
+  uint16_t d_fp16, dmin_fp16;
+  uint8_t scales[12];
+  uint8_t qs[128];
+};
+// Q5_K: Q4_K plus a fifth bit: element l of sub-block s takes bit s of qh[l].
+struct BlockQ5_K {
+  uint16_t d_fp16, dmin_fp16;
+  uint8_t scales[12];
+  uint8_t qh[32];
+  uint8_t qs[128];
+};
+// Q6_K: 16 sub-blocks of 16 with int8 scales; value = (d * scales[e / 16]) * (q - 32),
+// q = 4 bits of ql | 2 bits of qh << 4 (layout in the .cpp).
+struct BlockQ6_K {
+  uint8_t ql[128];
+  uint8_t qh[64];
+  int8_t scales[16];
+  uint16_t d_fp16;
+};
+static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "GGUF block sizes");
+static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
+
+// True for the six types above.
+bool is_compat_type(TensorType t);
+
+// n elements (a multiple of the type's block size) from GGUF-layout blocks.
+void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n);
+
+// One 32-element chunk of a compat row in the form the integer kernels use:
+// value[k] = s * (sc[k / 16] * code[k]) + m, exactly (as real numbers) the
+// dequantized value. Codes fit in -32..31 (signed types) or 0..31.
+struct CompatChunk {
+  int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q6_K); 1 otherwise
+  float s;        // d, or d * sc for K-quants (exact in float)
+  float m;        // the additive term: Q4_1 / Q5_1's m, K-quants' -dmin * mn; 0 otherwise
+};
+
+// Unpacks n elements of a row (n a multiple of the block size) into n int8
+// codes and n / 32 chunks.
+void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks);
+
+}  // namespace qat
