@@ -10,6 +10,7 @@
 
 #include "base/cpu_features.h"
 #include "formats/tensor_type.h"
+#include "quant/ggml_compat_types.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -45,6 +46,18 @@ using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, ActBloc
 // bit for bit. For weight-only products (kernels/weight_only_matmul.h).
 using DequantGroupFn = void (*)(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
+// Compat weights (quant/ggml_compat_types.h): a row of llama.cpp blocks
+// (Q4_1 .. Q6_K) to n int8 codes and n / 32 CompatChunks, as
+// unpack_row_compat does (same bytes).
+using CompatUnpackFn = void (*)(TensorType type, const void* blocks, int64_t n, int8_t* codes,
+                                CompatChunk* chunks);
+
+// One unpacked compat row (nb chunks of 32) times n tokens of Q8_0
+// activations (nb blocks each): y[t * y_stride] = sum over chunks b of
+// d_a * (s * (sc0 * dot(codes 0..15) + sc1 * dot(codes 16..31)) + m * sum(a)).
+using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                             const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
+
 struct KernelTable {
   CpuLevel level;
   PackedGemmFn gemm_q8_0;
@@ -53,6 +66,8 @@ struct KernelTable {
   QuantizeActFn quantize_act;
   DequantGroupFn dequant_q8_0;
   DequantGroupFn dequant_q4_0;
+  CompatUnpackFn unpack_compat;
+  CompatDotFn dot_compat;
 };
 
 // The scalar QuantizeActFn: the reference quantizer, then the block info.
@@ -60,6 +75,10 @@ bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* in
 // The scalar DequantGroupFns (plain loops; also used by the NEON level).
 void dequant_group_q8_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
+
+// The scalar compat dot (chunks summed in order, one float expression each).
+void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                    const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -79,5 +98,8 @@ void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols,
 bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info);
 void avx2_dequant_q8_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
+void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks);
+void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                     const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 
 }  // namespace qat

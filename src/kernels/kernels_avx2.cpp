@@ -406,8 +406,129 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
   }
 }
 
-const KernelTable kTable{CpuLevel::Avx2, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act,
-                         dequant_group<false>, dequant_group<true>};
+// ---- llama.cpp compat types (quant/ggml_compat_types.h). Q6_K and Q4_K, the
+// types llama-quantize writes most, are unpacked with vector code; the others
+// through the reference. The dot product uses the sign trick like Q8_0
+// (codes are within -32..31, never -128), then madd by the integer
+// sub-scales: pair sums <= 2 * 32 * 127 and |sc| <= 128 keep int32 exact.
+
+// Q4_K / Q5_K's 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    mn = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+inline float fp16_bits_to_f32(uint16_t h) { return _cvtsh_ss(h); }
+
+inline void store32(int8_t* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ6_K& b = blocks[i];
+    for (int h = 0; h < 2; ++h, codes += 128) {
+      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
+      // Element 32 k + l of this half: 4 bits from ql, bits 2k..2k+1 of qh[l] on top.
+      const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
+      const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
+      const __m256i h2 = _mm256_and_si256(qh, m30);
+      const __m256i h3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
+      store32(codes, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), h0), k32));
+      store32(codes + 32, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), h1), k32));
+      store32(codes + 64, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h2), k32));
+      store32(codes + 96, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h3), k32));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16);
+    for (int c = 0; c < 8; ++c) {
+      chunks[8 * i + c].sc[0] = b.scales[2 * c];
+      chunks[8 * i + c].sc[1] = b.scales[2 * c + 1];
+      chunks[8 * i + c].s = d;
+      chunks[8 * i + c].m = 0.0f;
+    }
+  }
+}
+
+void unpack_q4_k(const BlockQ4_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ4_K& b = blocks[i];
+    for (int g = 0; g < 4; ++g, codes += 64) {
+      const __m256i raw = load32(b.qs + 32 * g);
+      store32(codes, _mm256_and_si256(raw, m4));
+      store32(codes + 32, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int s = 0; s < 8; ++s) {
+      int sc, mn;
+      scale_min_k4(s, b.scales, sc, mn);
+      chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
+      chunks[8 * i + s].s = d * float(sc);
+      chunks[8 * i + s].m = -(dmin * float(mn));
+    }
+  }
+}
+
+void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  if (type == TensorType::Q6_K && n % 256 == 0)
+    return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
+  if (type == TensorType::Q4_K && n % 256 == 0)
+    return unpack_q4_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
+  unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
+}
+
+// Two tokens per pass share the loaded codes and sub-scales.
+void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
+  int64_t t = 0;
+  for (; t + 2 <= n; t += 2) {
+    const BlockQ8_0* a0 = x + t * nb;
+    const BlockQ8_0* a1 = a0 + nb;
+    const ActBlockInfo* i0 = xi + t * nb;
+    const ActBlockInfo* i1 = i0 + nb;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    float m0 = 0, m1 = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m256i w = load32(codes + 32 * b);
+      const __m256i aw = _mm256_sign_epi8(w, w);
+      const CompatChunk& c = chunks[b];
+      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(c.sc[1]), _mm_set1_epi16(c.sc[0]));
+      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a0[b].qs), w)), sc);
+      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a1[b].qs), w)), sc);
+      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(i0[b].d * c.s), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(i1[b].d * c.s), acc1);
+      m0 += i0[b].d * (c.m * float(i0[b].sum));
+      m1 += i1[b].d * (c.m * float(i1[b].sum));
+    }
+    y[t * y_stride] = hsum(acc0) + m0;
+    y[(t + 1) * y_stride] = hsum(acc1) + m1;
+  }
+  for (; t < n; ++t) {
+    const BlockQ8_0* a0 = x + t * nb;
+    const ActBlockInfo* i0 = xi + t * nb;
+    __m256 acc0 = _mm256_setzero_ps();
+    float m0 = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m256i w = load32(codes + 32 * b);
+      const CompatChunk& c = chunks[b];
+      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(c.sc[1]), _mm_set1_epi16(c.sc[0]));
+      const __m256i p0 =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load32(a0[b].qs), w)), sc);
+      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(i0[b].d * c.s), acc0);
+      m0 += i0[b].d * (c.m * float(i0[b].sum));
+    }
+    y[t * y_stride] = hsum(acc0) + m0;
+  }
+}
+
+const KernelTable kTable{CpuLevel::Avx2,     gemm_packed<false>, gemm_packed<true>,    gemm_float,
+                         quantize_act,       dequant_group<false>, dequant_group<true>, unpack_compat,
+                         dot_compat};
 
 }  // namespace
 
@@ -420,6 +541,14 @@ void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t 
 
 bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   return quantize_act(x, nb, y, info);
+}
+
+void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  unpack_compat(type, blocks, n, codes, chunks);
+}
+void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                     const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
+  dot_compat(codes, chunks, nb, x, xi, n, y, y_stride);
 }
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,

@@ -159,10 +159,11 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
-// Weight-only dequantization uses the scalar loops (not yet worth NEON code:
-// untimed on a real ARM core).
-const KernelTable kTable{CpuLevel::NeonDot, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref,
-                         dequant_group_q8_0_ref, dequant_group_q4_0_ref};
+// Weight-only dequantization and the llama.cpp compat types use the scalar
+// loops (not yet worth NEON code: untimed on a real ARM core).
+const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
+                         gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
+                         dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref};
 
 }  // namespace
 

@@ -90,8 +90,9 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
   }
 }
 
-const KernelTable kTable{CpuLevel::Scalar, gemm_packed<false>, gemm_packed<true>, gemm_float, quantize_act_ref,
-                         dequant_group<false>, dequant_group<true>};
+const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<true>,
+                         gemm_float,          quantize_act_ref,     dequant_group<false>,
+                         dequant_group<true>, unpack_row_compat,    dot_compat_ref};
 
 }  // namespace
 
@@ -110,6 +111,24 @@ bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* in
     info[b] = {s, fp16_to_f32(y[b].d_fp16)};
   }
   return true;
+}
+
+void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                    const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
+  for (int64_t t = 0; t < n; ++t) {
+    const BlockQ8_0* a = x + t * nb;
+    const ActBlockInfo* ai = xi + t * nb;
+    float sum = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int8_t* w = codes + b * 32;
+      int32_t lo = 0, hi = 0;
+      for (int k = 0; k < 16; ++k) lo += int32_t(w[k]) * a[b].qs[k];
+      for (int k = 16; k < 32; ++k) hi += int32_t(w[k]) * a[b].qs[k];
+      const int32_t isum = chunks[b].sc[0] * lo + chunks[b].sc[1] * hi;
+      sum += ai[b].d * (chunks[b].s * float(isum) + chunks[b].m * float(ai[b].sum));
+    }
+    y[t * y_stride] = sum;
+  }
 }
 
 const KernelTable* scalar_kernels() { return &kTable; }

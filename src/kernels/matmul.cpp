@@ -6,9 +6,11 @@
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "kernels/compat_matmul.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/weight_only_matmul.h"
+#include "quant/ggml_compat_types.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -44,6 +46,9 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
     if (w.packed) return matmul_packed_a16(*w.packed, x, y, n);  // W8A16 / W4A16
     return matmul_quant_a16(w.type, w.data, w.rows, w.cols, x, y, n);
   }
+  if (is_compat_type(w.type))  // llama.cpp's Q4_1 .. Q6_K, read in place
+    return w.act == ActivationQuant::None ? matmul_compat_a16(w.type, w.data, w.rows, w.cols, x, y, n)
+                                          : matmul_compat(w.type, w.data, w.rows, w.cols, x, y, n);
   if (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0) {  // W8A8 / W4A8
     if (w.packed) return matmul_packed(*w.packed, x, y, n);
     return matmul_quant(w.type, w.data, w.rows, w.cols, x, y, n);
@@ -72,6 +77,7 @@ void row_to_f32(const MatrixView& w, int64_t r, float* out) {
     return dequantize_row_q8_0(reinterpret_cast<const BlockQ8_0*>(row_q), out, w.cols);
   if (w.type == TensorType::Q4_0)
     return dequantize_row_q4_0(reinterpret_cast<const BlockQ4_0*>(row_q), out, w.cols);
+  if (is_compat_type(w.type)) return dequantize_row_compat(w.type, row_q, out, w.cols);
   const void* row = static_cast<const uint8_t*>(w.data) + size_t(r) * size_t(w.cols) * element_bytes(w.type);
   for (int64_t c = 0; c < w.cols; ++c) out[c] = load_scalar(w.type, row, c);
 }

@@ -3,7 +3,8 @@
 // math; Q8_0/Q4_0 weights quantize the activations to Q8_0 blocks first
 // (W8A8 / W4A8, kernels/quant_matmul.h), or with act == None multiply FP32
 // activations by dequantized weight rows (W8A16 / W4A16,
-// kernels/weight_only_matmul.h).
+// kernels/weight_only_matmul.h). llama.cpp's Q4_1 .. Q6_K (read, never
+// written) go through kernels/compat_matmul.h the same two ways.
 #pragma once
 #include <cstdint>
 
@@ -32,7 +33,7 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n);
 // Reference: plain scalar loops, one accumulator, for tests.
 void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n);
 
-// Copies row r of w to FP32 (embedding lookup); any of the five types.
+// Copies row r of w to FP32 (embedding lookup); any type matmul takes.
 void row_to_f32(const MatrixView& w, int64_t r, float* out);
 
 }  // namespace qat

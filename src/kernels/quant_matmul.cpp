@@ -18,6 +18,20 @@ void quantize_activations_q8_0(const float* x, int64_t n, int64_t cols, std::vec
   if (n > 0 && cols > 0) quantize_row_q8_0(x, out.data(), n * cols);
 }
 
+KernelActivations quantize_activations_for_kernels(const float* x, int64_t n, int64_t cols) {
+  QAT_CHECK(n >= 0 && cols >= 0 && cols % kQuantBlock == 0, "activation quantization: cols ", cols,
+            " must be a multiple of ", kQuantBlock);
+  const int64_t nb = cols / kQuantBlock;
+  // Scratch reused across calls on this thread (decode calls this per matrix).
+  thread_local std::vector<BlockQ8_0> xq;
+  thread_local std::vector<ActBlockInfo> xinfo;
+  xq.resize(size_t(n * nb));
+  xinfo.resize(size_t(n * nb));
+  if (!kernels().quantize_act(x, n * nb, xq.data(), xinfo.data()))
+    quantize_activations_q8_0(x, n, cols, xq);  // reports the NaN / inf
+  return {xq.data(), xinfo.data()};
+}
+
 float vec_dot_q8_0_q8_0_ref(const BlockQ8_0* w, const BlockQ8_0* a, int64_t n_blocks) {
   float sum = 0;
   for (int64_t b = 0; b < n_blocks; ++b) {
@@ -56,19 +70,12 @@ void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
   check_args(w.type, w.rows, w.cols, n);
   if (w.rows == 0 || n == 0) return;
   const int64_t nb = w.cols / kQuantBlock;
-  // Scratch reused across calls on this thread (decode calls this per matrix).
-  thread_local std::vector<BlockQ8_0> xq;
-  thread_local std::vector<ActBlockInfo> xinfo;
+  const KernelActivations a = quantize_activations_for_kernels(x, n, w.cols);
   const KernelTable& k = kernels();
-  xq.resize(size_t(n * nb));
-  xinfo.resize(size_t(n * nb));
-  if (!k.quantize_act(x, n * nb, xq.data(), xinfo.data()))
-    quantize_activations_q8_0(x, n, w.cols, xq);  // reports the NaN / inf
-
   const PackedGemmFn gemm = w.type == TensorType::Q8_0 ? k.gemm_q8_0 : k.gemm_q4_0;
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
-  const BlockQ8_0* xp = xq.data();
-  const ActBlockInfo* sp = xinfo.data();
+  const BlockQ8_0* xp = a.blocks;
+  const ActBlockInfo* sp = a.info;
   // Small products are not worth waking the thread pool: a barrier costs
   // microseconds, and far more when another process holds a core.
   const bool parallel = w.rows * w.cols * n >= (1 << 18) && groups > 1;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "formats/tensor_type.h"
+#include "kernels/kernel_table.h"
 #include "kernels/quant_pack.h"
 #include "quant/quant_types.h"
 
@@ -19,6 +20,15 @@ namespace qat {
 // sign trick relies on. cols must be a multiple of 32; throws qat::Error on
 // NaN/inf like the reference.
 void quantize_activations_q8_0(const float* x, int64_t n, int64_t cols, std::vector<BlockQ8_0>& out);
+
+// x (n, cols) quantized to Q8_0 blocks through the active level's kernels,
+// with each block's ActBlockInfo (token-major, cols / 32 blocks per token).
+// The storage belongs to the calling thread and is reused by its next call.
+struct KernelActivations {
+  const BlockQ8_0* blocks;
+  const ActBlockInfo* info;
+};
+KernelActivations quantize_activations_for_kernels(const float* x, int64_t n, int64_t cols);
 
 // Scalar dot product of n_blocks GGUF-layout weight blocks with n_blocks
 // activation blocks: sum over blocks, in order, of (integer dot of the codes)

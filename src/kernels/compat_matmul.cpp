@@ -1,0 +1,96 @@
+#include "kernels/compat_matmul.h"
+
+#include <omp.h>
+
+#include <vector>
+
+#include "base/error.h"
+#include "base/fp16.h"
+#include "kernels/kernel_table.h"
+#include "kernels/quant_matmul.h"
+#include "quant/ggml_compat_types.h"
+
+namespace qat {
+namespace {
+
+uint64_t check_args(TensorType type, int64_t rows, int64_t cols, int64_t n) {
+  QAT_CHECK(is_compat_type(type), "matmul_compat: ", tensor_type_name(type), " is not a compat type");
+  const uint32_t bs = tensor_type_info(type).block_size;
+  QAT_CHECK(rows >= 0 && n >= 0 && cols >= 0 && cols % bs == 0, "matmul_compat: cols ", cols,
+            " must be a multiple of ", tensor_type_name(type), "'s block size ", bs);
+  return tensor_bytes(uint32_t(type), uint64_t(cols));  // bytes per row
+}
+
+// Rows [r0, r1) times all tokens; codes and chunks are per-thread scratch.
+void rows_times_tokens(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t rows,
+                       int64_t cols, const KernelActivations& a, int64_t n, float* y) {
+  thread_local std::vector<int8_t> codes;
+  thread_local std::vector<CompatChunk> chunks;
+  codes.resize(size_t(cols));
+  chunks.resize(size_t(cols / 32));
+  const KernelTable& k = kernels();
+  for (int64_t r = r0; r < r1; ++r) {
+    k.unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes.data(), chunks.data());
+    k.dot_compat(codes.data(), chunks.data(), cols / 32, a.blocks, a.info, n, y + r, rows);
+  }
+}
+
+}  // namespace
+
+void matmul_compat(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y, int64_t n) {
+  const uint64_t row_bytes = check_args(type, rows, cols, n);
+  if (rows == 0 || n == 0) return;
+  const KernelActivations a = quantize_activations_for_kernels(x, n, cols);
+  const auto* wb = static_cast<const uint8_t*>(w);
+  // Small products are not worth waking the thread pool (as in quant_matmul).
+  const bool parallel = rows * cols * n >= (1 << 18) && rows > 1;
+#pragma omp parallel if (parallel)
+  {
+    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t r0 = rows * id / nt, r1 = rows * (id + 1) / nt;
+    if (r1 > r0) rows_times_tokens(type, wb, row_bytes, r0, r1, rows, cols, a, n, y);
+  }
+}
+
+void matmul_compat_a16(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
+                       int64_t n) {
+  const uint64_t row_bytes = check_args(type, rows, cols, n);
+  const auto* wb = static_cast<const uint8_t*>(w);
+#pragma omp parallel if (rows * cols * n >= (1 << 18))
+  {
+    std::vector<float> row(static_cast<size_t>(cols));
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      dequantize_row_compat(type, wb + uint64_t(r) * row_bytes, row.data(), cols);
+      for (int64_t t = 0; t < n; ++t) {
+        const float* xt = x + t * cols;
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int64_t c = 0; c < cols; ++c) s += row[size_t(c)] * xt[c];
+        y[t * rows + r] = s;
+      }
+    }
+  }
+}
+
+void matmul_compat_ref(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
+                       int64_t n) {
+  const uint64_t row_bytes = check_args(type, rows, cols, n);
+  std::vector<BlockQ8_0> xq;
+  quantize_activations_q8_0(x, n, cols, xq);
+  std::vector<ActBlockInfo> info(xq.size());
+  for (size_t b = 0; b < xq.size(); ++b) {
+    int32_t s = 0;
+    for (int k = 0; k < 32; ++k) s += xq[b].qs[k];
+    info[b] = {s, fp16_to_f32(xq[b].d_fp16)};
+  }
+  std::vector<int8_t> codes(static_cast<size_t>(cols));
+  std::vector<CompatChunk> chunks(size_t(cols / 32));
+  for (int64_t r = 0; r < rows; ++r) {
+    unpack_row_compat(type, static_cast<const uint8_t*>(w) + uint64_t(r) * row_bytes, cols, codes.data(),
+                      chunks.data());
+    dot_compat_ref(codes.data(), chunks.data(), cols / 32, xq.data(), info.data(), n, y + r, rows);
+  }
+}
+
+}  // namespace qat

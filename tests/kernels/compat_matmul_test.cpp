@@ -1,0 +1,220 @@
+// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) times Q8_0
+// activations: every kernel level's unpack equals the reference unpack byte
+// for byte, every level's product matches the scalar reference, and the
+// reference matches the double-precision product of what the weight and
+// activation blocks dequantize to (gguf-py-exact, tests/quant/compat_types_test.cpp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/error.h"
+#include "base/fp16.h"
+#include "kernels/compat_matmul.h"
+#include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
+#include "kernels/quant_matmul.h"
+#include "quant/ggml_compat_types.h"
+
+namespace qat {
+namespace {
+
+constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,
+                                 TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+
+// Byte offsets of a block's fp16 scale fields (ggml-common.h).
+std::vector<int> fp16_fields(TensorType t) {
+  switch (t) {
+    case TensorType::Q4_1:
+    case TensorType::Q5_1:
+    case TensorType::Q4_K:
+    case TensorType::Q5_K: return {0, 2};
+    case TensorType::Q5_0: return {0};
+    case TensorType::Q6_K: return {208};
+    default: return {};
+  }
+}
+
+// rows x cols of random blocks: every byte random, then sane fp16 scales
+// (about one in eight zero) so products stay finite.
+std::vector<uint8_t> random_blocks(TensorType t, int64_t rows, int64_t cols, std::mt19937& rng) {
+  const TensorTypeInfo& info = tensor_type_info(t);
+  const int64_t nblocks = rows * cols / info.block_size;
+  std::vector<uint8_t> b(size_t(nblocks) * info.block_bytes);
+  for (auto& v : b) v = uint8_t(rng());
+  std::uniform_real_distribution<float> ud(-0.05f, 0.05f);
+  for (int64_t i = 0; i < nblocks; ++i)
+    for (int off : fp16_fields(t)) {
+      const uint16_t h = rng() % 8 == 0 ? f32_to_fp16(0.0f) : f32_to_fp16(ud(rng));
+      std::memcpy(&b[size_t(i) * info.block_bytes + size_t(off)], &h, 2);
+    }
+  return b;
+}
+
+std::vector<float> random_acts(int64_t n, std::mt19937& rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = nd(rng);
+  return x;
+}
+
+std::vector<CpuLevel> levels() {
+  std::vector<CpuLevel> out;
+  for (int l = 0; l < int(CpuLevel::Count); ++l)
+    if (kernels_for(CpuLevel(l)) && cpu_supports(CpuLevel(l))) out.push_back(CpuLevel(l));
+  return out;
+}
+
+struct LevelGuard {
+  ~LevelGuard() { set_cpu_level(detected_cpu_level()); }
+};
+
+int64_t cols_for(TensorType t, int k) { return int64_t(tensor_type_info(t).block_size) * (t == TensorType::Q6_K || tensor_type_info(t).block_size == 256 ? k : 3 * k); }
+
+TEST(CompatMatmul, EveryLevelUnpacksLikeTheReference) {
+  LevelGuard guard;
+  std::mt19937 rng(11);
+  for (TensorType t : kTypes) {
+    const int64_t cols = cols_for(t, 3);
+    const std::vector<uint8_t> w = random_blocks(t, 1, cols, rng);
+    std::vector<int8_t> ref_codes(static_cast<size_t>(cols)), codes(static_cast<size_t>(cols));
+    std::vector<CompatChunk> ref_chunks(size_t(cols / 32)), chunks(size_t(cols / 32));
+    unpack_row_compat(t, w.data(), cols, ref_codes.data(), ref_chunks.data());
+    for (CpuLevel l : levels()) {
+      set_cpu_level(l);
+      std::fill(codes.begin(), codes.end(), int8_t(99));
+      kernels().unpack_compat(t, w.data(), cols, codes.data(), chunks.data());
+      EXPECT_EQ(codes, ref_codes) << tensor_type_name(t) << " at " << cpu_level_name(l);
+      for (size_t c = 0; c < chunks.size(); ++c) {
+        ASSERT_EQ(chunks[c].sc[0], ref_chunks[c].sc[0]) << tensor_type_name(t) << " chunk " << c;
+        ASSERT_EQ(chunks[c].sc[1], ref_chunks[c].sc[1]) << tensor_type_name(t) << " chunk " << c;
+        ASSERT_EQ(f32_bits(chunks[c].s), f32_bits(ref_chunks[c].s)) << tensor_type_name(t) << " chunk " << c;
+        ASSERT_EQ(f32_bits(chunks[c].m), f32_bits(ref_chunks[c].m)) << tensor_type_name(t) << " chunk " << c;
+      }
+    }
+  }
+}
+
+TEST(CompatMatmul, ReferenceEqualsTheDequantizedProduct) {
+  std::mt19937 rng(12);
+  for (TensorType t : kTypes) {
+    const int64_t rows = 5, cols = cols_for(t, 2), n = 3;
+    const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+    const std::vector<float> x = random_acts(n * cols, rng);
+    std::vector<float> y(size_t(n * rows));
+    matmul_compat_ref(t, w.data(), rows, cols, x.data(), y.data(), n);
+    // What the kernels multiply: the activations' Q8_0 values and the weights' gguf-py values.
+    std::vector<BlockQ8_0> xq;
+    quantize_activations_q8_0(x.data(), n, cols, xq);
+    std::vector<float> xd(x.size()), wd(size_t(rows * cols));
+    dequantize_row_q8_0(xq.data(), xd.data(), int64_t(xd.size()));
+    dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+    for (int64_t tk = 0; tk < n; ++tk)
+      for (int64_t r = 0; r < rows; ++r) {
+        double exact = 0, mag = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          exact += double(wd[size_t(r * cols + c)]) * xd[size_t(tk * cols + c)];
+          mag += std::fabs(double(wd[size_t(r * cols + c)]) * xd[size_t(tk * cols + c)]);
+        }
+        EXPECT_NEAR(y[size_t(tk * rows + r)], exact, 1e-5 * mag + 1e-30) << tensor_type_name(t) << " row " << r;
+      }
+  }
+}
+
+TEST(CompatMatmul, EveryLevelMatchesTheReference) {
+  LevelGuard guard;
+  std::mt19937 rng(13);
+  for (TensorType t : kTypes)
+    for (int64_t rows : {1, 7, 33})
+      for (int64_t n : {1, 2, 3, 5}) {
+        const int64_t cols = cols_for(t, rows == 7 ? 2 : 1);
+        const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+        const std::vector<float> x = random_acts(n * cols, rng);
+        std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows));
+        matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
+        std::vector<float> wd(size_t(rows * cols));
+        dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+        for (CpuLevel l : levels()) {
+          set_cpu_level(l);
+          std::fill(y.begin(), y.end(), NAN);
+          matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+          for (int64_t tk = 0; tk < n; ++tk)
+            for (int64_t r = 0; r < rows; ++r) {
+              double mag = 0;  // summation order differs: 1e-5 of the sum of |w x|
+              for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
+              ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
+                  << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n
+                  << ", row " << r << ", token " << tk;
+            }
+        }
+      }
+}
+
+TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
+  // Q6_K codes -32 and 31 with sub-scales -128 and 127 against activation
+  // codes +-127: the largest pair sums and madd products the kernels form.
+  LevelGuard guard;
+  BlockQ6_K b{};
+  for (auto& v : b.ql) v = 0x00;  // low bits 0 ...
+  for (auto& v : b.qh) v = 0x00;  // ... high bits 0: code 0 - 32 = -32
+  for (int s = 0; s < 16; ++s) b.scales[s] = int8_t(s % 2 == 0 ? -128 : 127);
+  b.d_fp16 = f32_to_fp16(1.0f);
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i) x[size_t(i)] = i % 3 == 0 ? -1.0f : 1.0f;  // codes -127 / 127, d = 1/127
+  std::vector<float> wd(256);
+  dequantize_row_compat(TensorType::Q6_K, &b, wd.data(), 256);
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    float y = 0;
+    matmul_compat(TensorType::Q6_K, &b, 1, 256, x.data(), &y, 1);
+    BlockQ8_0 a;
+    quantize_row_q8_0(x.data(), &a, 32);
+    const double d_a = fp16_to_f32(a.d_fp16);
+    double exact = 0;
+    for (int i = 0; i < 256; ++i) exact += double(wd[size_t(i)]) * (x[size_t(i)] < 0 ? -127 : 127) * d_a;
+    EXPECT_NEAR(y, exact, 1e-6 * std::fabs(exact)) << cpu_level_name(l);
+  }
+}
+
+TEST(CompatMatmul, MatmulDispatchesBothActivationModes) {
+  std::mt19937 rng(14);
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_0}) {
+    const int64_t rows = 9, cols = cols_for(t, 1), n = 4;
+    const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+    const std::vector<float> x = random_acts(n * cols, rng);
+    MatrixView v{t, w.data(), rows, cols};
+    std::vector<float> y(size_t(n * rows)), direct(size_t(n * rows));
+    matmul(v, x.data(), y.data(), n);
+    matmul_compat(t, w.data(), rows, cols, x.data(), direct.data(), n);
+    EXPECT_EQ(y, direct) << tensor_type_name(t);
+    // FP32 activations: the dequantized weights times x.
+    v.act = ActivationQuant::None;
+    matmul(v, x.data(), y.data(), n);
+    std::vector<float> wd(size_t(rows * cols)), row(static_cast<size_t>(cols));
+    dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      row_to_f32(v, r, row.data());
+      for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(row[size_t(c)], wd[size_t(r * cols + c)]);
+      for (int64_t tk = 0; tk < n; ++tk) {
+        double exact = 0, mag = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          exact += double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)];
+          mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
+        }
+        EXPECT_NEAR(y[size_t(tk * rows + r)], exact, 1e-5 * mag + 1e-30) << tensor_type_name(t);
+      }
+    }
+  }
+}
+
+TEST(CompatMatmul, RejectsRowsThatAreNotWholeBlocks) {
+  std::vector<uint8_t> w(210);
+  std::vector<float> x(128), y(1);
+  EXPECT_THROW(matmul_compat(TensorType::Q6_K, w.data(), 1, 128, x.data(), y.data(), 1), Error);
+  EXPECT_THROW(matmul_compat(TensorType::Q8_0, w.data(), 1, 32, x.data(), y.data(), 1), Error);
+}
+
+}  // namespace
+}  // namespace qat
