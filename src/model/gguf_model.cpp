@@ -8,6 +8,7 @@
 #include "model/gguf_config.h"
 #include "model/model.h"
 #include "model/tensor_convert.h"
+#include "quant/ggml_compat_types.h"
 
 namespace qat {
 
@@ -59,10 +60,11 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
               ", expected ", dims_str(want), " from the metadata");
     const TensorTypeInfo* info = tensor_type_info(t->type);
     const bool small = stored_as_f32(slot.role);
-    const bool supported = t->type == 0 || t->type == 1 || t->type == 30 ||
-                           (!small && (t->type == 2 || t->type == 8));  // Q4_0, Q8_0 matrices
+    const bool quantized = t->type == 2 || t->type == 8 || (info && is_compat_type(TensorType(t->type)));
+    const bool supported = t->type == 0 || t->type == 1 || t->type == 30 || (!small && quantized);
     QAT_CHECK(supported, path, ": tensor '", slot.gguf_name, "' has type ", info ? info->name : "?",
-              ", which this build cannot compute with (F32, F16, BF16; Q8_0 and Q4_0 for matrices)");
+              ", which this build cannot compute with (F32, F16, BF16; for matrices also Q8_0, Q4_0 and "
+              "llama.cpp's Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K)");
     Tensor x;
     x.type = TensorType(t->type);
     x.shape = slot.shape;

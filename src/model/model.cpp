@@ -11,6 +11,7 @@
 #include "base/mapped_file.h"
 #include "base/memory_info.h"
 #include "base/fp16.h"
+#include "quant/ggml_compat_types.h"
 
 namespace qat {
 
@@ -43,9 +44,10 @@ void Model::finalize() {
       QAT_CHECK(t.type == TensorType::F32, source_path, ": internal: norm, scalar or head '", s.gguf_name, "' not F32");
     else
       QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16 ||
-                    t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0,
+                    t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0 || is_compat_type(t.type),
                 source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
-                ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0)");
+                ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
+                "Q5_K, Q6_K)");
   }
 }
 

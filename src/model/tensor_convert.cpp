@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/mapped_file.h"
 #include "base/fp16.h"
+#include "quant/ggml_compat_types.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -25,7 +26,9 @@ void to_f32(TensorType type, const void* src, float* dst, int64_t n) {
     }
     case TensorType::Q8_0: return dequantize_row_q8_0(static_cast<const BlockQ8_0*>(src), dst, n);
     case TensorType::Q4_0: return dequantize_row_q4_0(static_cast<const BlockQ4_0*>(src), dst, n);
-    default: fail("cannot convert ", tensor_type_name(type), " to F32");
+    default:
+      if (is_compat_type(type)) return dequantize_row_compat(type, src, dst, n);
+      fail("cannot convert ", tensor_type_name(type), " to F32");
   }
 }
 
