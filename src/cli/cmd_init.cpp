@@ -12,6 +12,7 @@ void add_init(CLI::App& app) {
   struct Opts {
     std::string arch = "gemma3", preset = "tiny", out, dtype = "f32", tokenizer;
     uint64_t seed = 0;
+    int layers = 0;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("init", "Create a model with random weights (tests, benchmarks)");
@@ -19,6 +20,10 @@ void add_init(CLI::App& app) {
   cmd->add_option("--preset", o->preset,
                   "Shape: gemma3: tiny 270m 1b 4b; gemma4: tiny e2b e4b 31b")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  cmd->add_option("--layers", o->layers,
+                  "Keep only the first N layers of the preset (0 = all): a published width at a size that "
+                  "fits a quick benchmark")
+      ->capture_default_str();
   cmd->add_option("--dtype", o->dtype, "Storage type of matrices: f32 | f16 | bf16")->capture_default_str();
   cmd->add_option("--tokenizer", o->tokenizer,
                   "tokenizer.json or tokenizer.model to embed (default: a byte-level Gemma-style vocabulary)");
@@ -26,6 +31,14 @@ void add_init(CLI::App& app) {
   cmd->callback([o] {
     const Family family = parse_family(o->arch);
     ModelConfig config = preset_config(family, o->preset);
+    if (o->layers != 0) {
+      QAT_CHECK(o->layers > 0 && o->layers <= config.num_hidden_layers, "--layers must be in [1, ",
+                config.num_hidden_layers, "] for preset ", o->preset, ", got ", o->layers);
+      QAT_CHECK(o->layers > config.num_kv_shared_layers, "--layers ", o->layers, " leaves no layer of preset ",
+                o->preset, " that computes its own KV (", config.num_kv_shared_layers, " share)");
+      config.num_hidden_layers = o->layers;
+      if (!config.layer_sliding.empty()) config.layer_sliding.resize(size_t(o->layers));
+    }
     const TensorType type = parse_tensor_type(o->dtype);
     QAT_CHECK(type == TensorType::F32 || type == TensorType::F16 || type == TensorType::BF16,
               "--dtype must be f32, f16 or bf16");

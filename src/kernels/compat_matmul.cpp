@@ -28,11 +28,7 @@ void rows_times_tokens(TensorType type, const uint8_t* w, uint64_t row_bytes, in
   thread_local std::vector<CompatChunk> chunks;
   codes.resize(size_t(cols));
   chunks.resize(size_t(cols / 32));
-  const KernelTable& k = kernels();
-  for (int64_t r = r0; r < r1; ++r) {
-    k.unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes.data(), chunks.data());
-    k.dot_compat(codes.data(), chunks.data(), cols / 32, a.blocks, a.info, n, y + r, rows);
-  }
+  kernels().rows_compat(type, w, row_bytes, r0, r1, cols, a.blocks, a.info, n, y, rows, codes.data(), chunks.data());
 }
 
 }  // namespace

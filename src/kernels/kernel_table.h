@@ -58,6 +58,14 @@ using CompatUnpackFn = void (*)(TensorType type, const void* blocks, int64_t n, 
 using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                              const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 
+// Rows [r0, r1) of a compat matrix (row_bytes apart) times n tokens:
+// y[t * rows + r] as CompatDotFn gives for the row's unpacked form. Levels may
+// fuse unpacking into the product; codes (cols bytes) and chunks (cols / 32)
+// are the caller's scratch.
+using CompatRowsFn = void (*)(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                              int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
+                              int64_t rows, int8_t* codes, CompatChunk* chunks);
+
 struct KernelTable {
   CpuLevel level;
   PackedGemmFn gemm_q8_0;
@@ -68,6 +76,7 @@ struct KernelTable {
   DequantGroupFn dequant_q4_0;
   CompatUnpackFn unpack_compat;
   CompatDotFn dot_compat;
+  CompatRowsFn rows_compat;
 };
 
 // The scalar QuantizeActFn: the reference quantizer, then the block info.
@@ -79,6 +88,11 @@ void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int
 // The scalar compat dot (chunks summed in order, one float expression each).
 void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                     const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
+
+// The generic CompatRowsFn: the level's unpack, then its dot, row by row.
+void rows_compat_unfused(const KernelTable& k, TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0,
+                         int64_t r1, int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
+                         int64_t rows, int8_t* codes, CompatChunk* chunks);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -101,5 +115,8 @@ void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t 
 void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks);
 void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                      const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
+void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                      CompatChunk* chunks);
 
 }  // namespace qat

@@ -432,6 +432,7 @@ void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk
   const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < nb; ++i) {
     const BlockQ6_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));  // decode streams rows from DRAM
     for (int h = 0; h < 2; ++h, codes += 128) {
       const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
       // Element 32 k + l of this half: 4 bits from ql, bits 2k..2k+1 of qh[l] on top.
@@ -458,6 +459,7 @@ void unpack_q4_k(const BlockQ4_K* blocks, int64_t nb, int8_t* codes, CompatChunk
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   for (int64_t i = 0; i < nb; ++i) {
     const BlockQ4_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
     for (int g = 0; g < 4; ++g, codes += 64) {
       const __m256i raw = load32(b.qs + 32 * g);
       store32(codes, _mm256_and_si256(raw, m4));
@@ -482,53 +484,167 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
   unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
 }
 
-// Two tokens per pass share the loaded codes and sub-scales.
+// The madd multiplier of one chunk: int16 lanes 0..7 = sc[0], 8..15 = sc[1]
+// (a broadcast of the pair and one byte shuffle).
+inline __m256i chunk_scales(const CompatChunk& c) {
+  int32_t pair;
+  __builtin_memcpy(&pair, c.sc, 4);
+  const __m256i lanes = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                         2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+  return _mm256_shuffle_epi8(_mm256_set1_epi32(pair), lanes);
+}
+
+// NT tokens per pass share the loaded codes and sub-scales. The m term
+// (Q4_1, Q5_1 and K-quant mins) is skipped for chunks without one (Q6_K, Q5_0).
+template <int NT>
+void dot_compat_tokens(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                       const ActBlockInfo* xi, float* y, int64_t y_stride) {
+  __m256 acc[NT];
+  float mt[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i w = load32(codes + 32 * b);
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    const CompatChunk& c = chunks[b];
+    const __m256i sc = chunk_scales(c);
+    for (int t = 0; t < NT; ++t) {
+      const BlockQ8_0& a = x[t * nb + b];
+      const ActBlockInfo& ai = xi[t * nb + b];
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a.qs), w)), sc);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * c.s), acc[t]);
+    }
+    if (c.m != 0.0f)
+      for (int t = 0; t < NT; ++t) mt[t] += xi[t * nb + b].d * (c.m * float(xi[t * nb + b].sum));
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
+}
+
 void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                 const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
   int64_t t = 0;
-  for (; t + 2 <= n; t += 2) {
-    const BlockQ8_0* a0 = x + t * nb;
-    const BlockQ8_0* a1 = a0 + nb;
-    const ActBlockInfo* i0 = xi + t * nb;
-    const ActBlockInfo* i1 = i0 + nb;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float m0 = 0, m1 = 0;
-    for (int64_t b = 0; b < nb; ++b) {
-      const __m256i w = load32(codes + 32 * b);
-      const __m256i aw = _mm256_sign_epi8(w, w);
-      const CompatChunk& c = chunks[b];
-      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(c.sc[1]), _mm_set1_epi16(c.sc[0]));
-      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a0[b].qs), w)), sc);
-      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a1[b].qs), w)), sc);
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(i0[b].d * c.s), acc0);
-      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(i1[b].d * c.s), acc1);
-      m0 += i0[b].d * (c.m * float(i0[b].sum));
-      m1 += i1[b].d * (c.m * float(i1[b].sum));
+  for (; t + 4 <= n; t += 4) dot_compat_tokens<4>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
+  for (; t < n; ++t) dot_compat_tokens<1>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
+}
+
+// Q6_K rows times NT tokens without the unpacked copy: codes are built in
+// registers and used at once (decode and short prompts, where the row is read
+// once and the unpack's stores and reloads would cost as much as the dot).
+// Same sums as unpack + dot_compat: per chunk, the codes times the sub-scales
+// in int32, then float(that) * (d_a * d) accumulated.
+template <int NT>
+void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
+                    float* y, int64_t y_stride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+  // Chunk c's madd multiplier from the 16 sub-scales widened to int16: int16
+  // lanes 0..7 take scale 2c, lanes 8..15 scale 2c+1 (bytes 4c..4c+3 of the
+  // widened scales, in the 128-bit half that holds them).
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ6_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m256i lo_half = _mm256_permute2x128_si256(sc16, sc16, 0x00);  // scales 0..7 in both halves
+    const __m256i hi_half = _mm256_permute2x128_si256(sc16, sc16, 0x11);  // scales 8..15
+    const float d = fp16_bits_to_f32(b.d_fp16);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
+      __m256i w[4];
+      w[0] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)), k32);
+      w[1] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)), k32);
+      w[2] = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)), k32);
+      w[3] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+                             k32);
+      const __m256i half = h == 0 ? lo_half : hi_half;
+      for (int k = 0; k < 4; ++k) {
+        // Sub-scales 2k' and 2k'+1 of this half (k' = k): bytes 4k, 4k+1 in
+        // the low 128 bits, 4k+2, 4k+3 in the high.
+        const int lo = 4 * k, hi = 4 * k + 2;
+        const __m256i pick = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                                              lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi,
+                                              hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1);
+        const __m256i sc = _mm256_shuffle_epi8(half, pick);
+        const __m256i aw = _mm256_sign_epi8(w[k], w[k]);
+        const int64_t blk = 8 * i + 4 * h + k;
+        for (int t = 0; t < NT; ++t) {
+          const __m256i p =
+              _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + blk].qs), w[k])), sc);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xi[t * nb + blk].d * d), acc[t]);
+        }
+      }
     }
-    y[t * y_stride] = hsum(acc0) + m0;
-    y[(t + 1) * y_stride] = hsum(acc1) + m1;
   }
-  for (; t < n; ++t) {
-    const BlockQ8_0* a0 = x + t * nb;
-    const ActBlockInfo* i0 = xi + t * nb;
-    __m256 acc0 = _mm256_setzero_ps();
-    float m0 = 0;
-    for (int64_t b = 0; b < nb; ++b) {
-      const __m256i w = load32(codes + 32 * b);
-      const CompatChunk& c = chunks[b];
-      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(c.sc[1]), _mm_set1_epi16(c.sc[0]));
-      const __m256i p0 =
-          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load32(a0[b].qs), w)), sc);
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(i0[b].d * c.s), acc0);
-      m0 += i0[b].d * (c.m * float(i0[b].sum));
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// Q4_K rows times NT tokens, fused the same way: nibbles are unsigned, so
+// maddubs takes them as they are; the mins come back through the activation
+// sums (value = (d sc) q - dmin mn).
+template <int NT>
+void q4_k_row_fused(const BlockQ4_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
+                    float* y, int64_t y_stride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  float mt[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ4_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int g = 0; g < 4; ++g) {
+      const __m256i raw = load32(b.qs + 32 * g);
+      const __m256i q[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      for (int j = 0; j < 2; ++j) {
+        int sc, mn;
+        scale_min_k4(2 * g + j, b.scales, sc, mn);
+        const float s = d * float(sc), m = -(dmin * float(mn));
+        const int64_t blk = 8 * i + 2 * g + j;
+        for (int t = 0; t < NT; ++t) {
+          const ActBlockInfo& ai = xi[t * nb + blk];
+          const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], load32(x[t * nb + blk].qs)), ones);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * s), acc[t]);
+          mt[t] += ai.d * (m * float(ai.sum));
+        }
+      }
     }
-    y[t * y_stride] = hsum(acc0) + m0;
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
+}
+
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                 CompatChunk* chunks) {
+  if (type == TensorType::Q6_K && cols % 256 == 0 && n <= 2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const BlockQ6_K*>(w + uint64_t(r) * row_bytes);
+      if (n == 2)
+        q6_k_row_fused<2>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+      else if (n == 1)
+        q6_k_row_fused<1>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+    }
+    return;
+  }
+  if (type == TensorType::Q4_K && cols % 256 == 0 && n <= 2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const BlockQ4_K*>(w + uint64_t(r) * row_bytes);
+      if (n == 2)
+        q4_k_row_fused<2>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+      else if (n == 1)
+        q4_k_row_fused<1>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+    }
+    return;
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes, chunks);
+    dot_compat(codes, chunks, cols / 32, x, xi, n, y + r, rows);
   }
 }
 
 const KernelTable kTable{CpuLevel::Avx2,     gemm_packed<false>, gemm_packed<true>,    gemm_float,
                          quantize_act,       dequant_group<false>, dequant_group<true>, unpack_compat,
-                         dot_compat};
+                         dot_compat,         rows_compat};
 
 }  // namespace
 
@@ -549,6 +665,12 @@ void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* 
 void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                      const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
   dot_compat(codes, chunks, nb, x, xi, n, y, y_stride);
+}
+
+void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                      CompatChunk* chunks) {
+  rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
 }
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,

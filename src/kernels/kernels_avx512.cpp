@@ -104,7 +104,7 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
 // code of this file runs before the CPU has been checked.
 const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float,
                          avx2_quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
-                         avx2_unpack_compat,  avx2_dot_compat};
+                         avx2_unpack_compat,  avx2_dot_compat,    avx2_rows_compat};
 
 }  // namespace
 

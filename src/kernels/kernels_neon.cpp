@@ -159,11 +159,22 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                 CompatChunk* chunks);
+
 // Weight-only dequantization and the llama.cpp compat types use the scalar
 // loops (not yet worth NEON code: untimed on a real ARM core).
 const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
                          gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
-                         dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref};
+                         dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref,
+                         rows_compat};
+
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                 CompatChunk* chunks) {
+  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
+}
 
 }  // namespace
 

@@ -90,9 +90,20 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
   }
 }
 
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                 CompatChunk* chunks);
+
 const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<true>,
                          gemm_float,          quantize_act_ref,     dequant_group<false>,
-                         dequant_group<true>, unpack_row_compat,    dot_compat_ref};
+                         dequant_group<true>, unpack_row_compat,    dot_compat_ref,
+                         rows_compat};
+
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
+                 CompatChunk* chunks) {
+  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
+}
 
 }  // namespace
 
@@ -111,6 +122,15 @@ bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* in
     info[b] = {s, fp16_to_f32(y[b].d_fp16)};
   }
   return true;
+}
+
+void rows_compat_unfused(const KernelTable& k, TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0,
+                         int64_t r1, int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
+                         int64_t rows, int8_t* codes, CompatChunk* chunks) {
+  for (int64_t r = r0; r < r1; ++r) {
+    k.unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes, chunks);
+    k.dot_compat(codes, chunks, cols / 32, x, xi, n, y + r, rows);
+  }
 }
 
 void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
