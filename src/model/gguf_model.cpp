@@ -133,9 +133,13 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
                  [t, to, tensor_name, path, grid, &grid_report](const GgufWriter::ByteSink& sink) {
       // Views point into read-only file maps (owned tensors never do): their
       // pages can go once written, so a big input does not stay resident.
+      // Not so for matrices prepare_matrices_for_kernels copied into its
+      // arena (`resident`): anonymous memory dropped that way reads back as
+      // zeros, which zeroed a prepared model saved to another file.
       GridStats stats;
       try {
-        stream_converted(*t, to, sink, /*release_input=*/!t->owned, grid ? &stats : nullptr);
+        const bool file_view = !t->owned && !t->resident;
+        stream_converted(*t, to, sink, /*release_input=*/file_view, grid ? &stats : nullptr);
       } catch (const Error& e) {
         fail(path, ": tensor '", tensor_name, "' to ", tensor_type_name(to), ": ", e.what());
       }

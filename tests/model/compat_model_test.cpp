@@ -2,7 +2,8 @@
 // Q4_1 .. Q6_K, as llama-quantize's q4_0 / Q4_K_M / Q5_K_M write them. The
 // logits must be close to those of the FP32 model holding the dequantized
 // weights (only the activations' Q8_0 rounding differs), the types survive a
-// GGUF round trip, and prepare_matrices_for_kernels changes nothing.
+// GGUF round trip, prepare_matrices_for_kernels changes nothing, and an F32
+// export holds exactly the dequantized weights.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -147,6 +148,12 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
     EXPECT_EQ(loaded, all_logits(*m, ids)) << c.what;
     back->prepare_matrices_for_kernels();
     EXPECT_EQ(all_logits(*back, ids), loaded) << c.what;
+    // Converting the file to F32 (qat quantize / convert) dequantizes exactly.
+    const std::string f32_path = ::testing::TempDir() + "/compat_f32.gguf";
+    save_gguf_model(*back, f32_path, TensorType::F32);
+    EXPECT_EQ(all_logits(*back, ids), loaded) << c.what << " (after saving)";
+    EXPECT_EQ(all_logits(*load_gguf_model(f32_path), ids), fp32) << c.what;
+    std::filesystem::remove(f32_path);
     // And with FP32 activations the logits are nearly those of the FP32 model.
     back->config.activation_quant = ActivationQuant::None;
     EXPECT_LT(relative_rms(all_logits(*back, ids), fp32), 1e-4) << c.what;

@@ -170,6 +170,12 @@ TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
     EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
     loaded->prepare_matrices_for_kernels();  // idempotent
     EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
+    // Saving a prepared model must leave it intact (the writer once dropped
+    // the pages of the resident copies as if they were the file map: zeros).
+    const std::string copy = ::testing::TempDir() + "/prepared_copy.gguf";
+    save_gguf_model(*loaded, copy, TensorType::F32);
+    EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type) << " after saving";
+    std::filesystem::remove(copy);
     std::filesystem::remove(path);
   }
 }
