@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "base/error.h"
@@ -21,14 +22,13 @@ uint64_t check_args(TensorType type, int64_t rows, int64_t cols, int64_t n) {
   return tensor_bytes(uint32_t(type), uint64_t(cols));  // bytes per row
 }
 
-// Rows [r0, r1) times all tokens; codes and chunks are per-thread scratch.
+// Rows [r0, r1) times all tokens, with per-thread scratch.
 void rows_times_tokens(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t rows,
                        int64_t cols, const KernelActivations& a, int64_t n, float* y) {
-  thread_local std::vector<int8_t> codes;
-  thread_local std::vector<CompatChunk> chunks;
-  codes.resize(size_t(cols));
-  chunks.resize(size_t(cols / 32));
-  kernels().rows_compat(type, w, row_bytes, r0, r1, cols, a.blocks, a.info, n, y, rows, codes.data(), chunks.data());
+  thread_local std::vector<uint64_t> scratch;  // 8-byte elements keep the base aligned
+  scratch.resize(size_t(compat_rows_scratch_bytes(cols) + 7) / 8);
+  kernels().rows_compat(type, w, row_bytes, r0, r1, cols, a.blocks, a.info, n, y, rows,
+                        reinterpret_cast<uint8_t*>(scratch.data()));
 }
 
 }  // namespace
@@ -42,8 +42,9 @@ void matmul_compat(TensorType type, const void* w, int64_t rows, int64_t cols, c
   const bool parallel = rows * cols * n >= (1 << 18) && rows > 1;
 #pragma omp parallel if (parallel)
   {
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
-    const int64_t r0 = rows * id / nt, r1 = rows * (id + 1) / nt;
+    // Whole 8-row groups per thread (the prompt kernels' tile).
+    const int64_t groups = (rows + 7) / 8, nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t r0 = std::min(rows, groups * id / nt * 8), r1 = std::min(rows, groups * (id + 1) / nt * 8);
     if (r1 > r0) rows_times_tokens(type, wb, row_bytes, r0, r1, rows, cols, a, n, y);
   }
 }

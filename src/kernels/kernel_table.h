@@ -60,11 +60,16 @@ using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int
 
 // Rows [r0, r1) of a compat matrix (row_bytes apart) times n tokens:
 // y[t * rows + r] as CompatDotFn gives for the row's unpacked form. Levels may
-// fuse unpacking into the product; codes (cols bytes) and chunks (cols / 32)
-// are the caller's scratch.
+// fuse unpacking into the product (decode) or regroup 8 rows into a tile
+// (prompts); scratch is the caller's, compat_rows_scratch_bytes(cols) bytes.
 using CompatRowsFn = void (*)(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                               int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
-                              int64_t rows, int8_t* codes, CompatChunk* chunks);
+                              int64_t rows, uint8_t* scratch);
+// 8 rows of codes twice (unpacked, then interleaved), their chunks, and 4
+// per-chunk arrays of 8 row values, with room to align each of the 7 parts to 64 bytes.
+inline int64_t compat_rows_scratch_bytes(int64_t cols) {
+  return 16 * cols + 8 * (cols / 32) * int64_t(sizeof(CompatChunk)) + 4 * 8 * (cols / 32) * 4 + 8 * 64;
+}
 
 struct KernelTable {
   CpuLevel level;
@@ -92,7 +97,7 @@ void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, 
 // The generic CompatRowsFn: the level's unpack, then its dot, row by row.
 void rows_compat_unfused(const KernelTable& k, TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0,
                          int64_t r1, int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
-                         int64_t rows, int8_t* codes, CompatChunk* chunks);
+                         int64_t rows, uint8_t* scratch);
 
 // The table of the active level (follows set_cpu_level / QAT_CPU_LEVEL).
 const KernelTable& kernels();
@@ -116,7 +121,6 @@ void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* 
 void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                      const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                      CompatChunk* chunks);
+                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
 
 }  // namespace qat

@@ -613,16 +613,92 @@ void q4_k_row_fused(const BlockQ4_K* row, int64_t nsb, const BlockQ8_0* x, const
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
 }
 
+// ---- Prompts: 8 rows regrouped into a tile, as quant_pack.h lays out Q8_0:
+// per chunk, 8 groups of 32 bytes, each holding 4 codes of all 8 rows, so one
+// integer lane per row and one float stage per chunk for 8 rows at once.
+// Per chunk, the rows' sub-scales (int32) and s, m (float) side by side.
+struct CompatTile {
+  uint8_t* codes;  // nb * 256
+  int32_t *sc0, *sc1;
+  float *s, *m;    // nb * 8 each
+};
+
+inline uint8_t* align64(uint8_t* p) { return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63)); }
+
+// Unpacks rows [r, r + 8) and interleaves them into the tile.
+void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r, int64_t cols, uint8_t* scratch,
+                CompatTile& tile) {
+  const int64_t nb = cols / 32;
+  auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
+  int8_t* rows8 = reinterpret_cast<int8_t*>(align64(reinterpret_cast<uint8_t*>(chunks + 8 * nb)));
+  tile.codes = align64(reinterpret_cast<uint8_t*>(rows8 + 8 * cols));
+  tile.sc0 = reinterpret_cast<int32_t*>(align64(tile.codes + 8 * cols));
+  tile.sc1 = reinterpret_cast<int32_t*>(align64(reinterpret_cast<uint8_t*>(tile.sc0 + 8 * nb)));
+  tile.s = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.sc1 + 8 * nb)));
+  tile.m = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.s + 8 * nb)));
+  for (int j = 0; j < 8; ++j)
+    unpack_compat(type, w + uint64_t(r + j) * row_bytes, cols, rows8 + j * cols, chunks + j * nb);
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int q = 0; q < 8; ++q)
+      for (int j = 0; j < 8; ++j)
+        __builtin_memcpy(tile.codes + b * 256 + q * 32 + j * 4, rows8 + j * cols + b * 32 + q * 4, 4);
+    for (int j = 0; j < 8; ++j) {
+      const CompatChunk& c = chunks[j * nb + b];
+      tile.sc0[b * 8 + j] = c.sc[0];
+      tile.sc1[b * 8 + j] = c.sc[1];
+      tile.s[b * 8 + j] = c.s;
+      tile.m[b * 8 + j] = c.m;
+    }
+  }
+}
+
+// The tile times NT tokens: codes are signed (sign trick; never -128), and
+// four groups' pair sums stay within int16 (4 * 2 * 32 * 127 = 32512).
+template <int NT>
+void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                 int64_t ldy, int64_t nrows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* tb = tile.codes + b * 256;
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i s16[NT];
+      for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+      for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
+        const __m256i w = load32(tb + 32 * q);
+        const __m256i aw = _mm256_sign_epi8(w, w);
+        for (int t = 0; t < NT; ++t)
+          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t * nb + b].qs + 4 * q), w)));
+      }
+      // Sub-scales are 1 except for Q6_K: a multiply by 1 costs less than a
+      // branch (and keeps register pressure down).
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>((hf == 0 ? tile.sc0 : tile.sc1) + 8 * b));
+      for (int t = 0; t < NT; ++t)
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_madd_epi16(s16[t], ones), sc));
+    }
+    const __m256 sv = _mm256_load_ps(tile.s + 8 * b), mv = _mm256_load_ps(tile.m + 8 * b);
+    for (int t = 0; t < NT; ++t) {
+      const ActBlockInfo& ai = xi[t * nb + b];
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(sv, _mm256_set1_ps(ai.d)), acc[t]);
+      acc[t] = _mm256_fmadd_ps(mv, _mm256_set1_ps(ai.d * float(ai.sum)), acc[t]);  // m = 0 without mins
+    }
+  }
+  for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
+}
+
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                 CompatChunk* chunks) {
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  const int64_t nb = cols / 32;
   if (type == TensorType::Q6_K && cols % 256 == 0 && n <= 2) {
     for (int64_t r = r0; r < r1; ++r) {
       const auto* row = reinterpret_cast<const BlockQ6_K*>(w + uint64_t(r) * row_bytes);
       if (n == 2)
-        q6_k_row_fused<2>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+        q6_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
       else if (n == 1)
-        q6_k_row_fused<1>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+        q6_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
     }
     return;
   }
@@ -630,15 +706,28 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
     for (int64_t r = r0; r < r1; ++r) {
       const auto* row = reinterpret_cast<const BlockQ4_K*>(w + uint64_t(r) * row_bytes);
       if (n == 2)
-        q4_k_row_fused<2>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+        q4_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
       else if (n == 1)
-        q4_k_row_fused<1>(row, cols / 256, x, xi, cols / 32, y + r, rows);
+        q4_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
     }
     return;
   }
-  for (int64_t r = r0; r < r1; ++r) {
+  int64_t r = r0;
+  if (n >= 3) {
+    CompatTile tile;
+    for (; r + 8 <= r1; r += 8) {
+      build_tile(type, w, row_bytes, r, cols, scratch, tile);
+      int64_t t = 0;
+      for (; t + 4 <= n; t += 4) tile_tokens<4>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
+      for (; t < n; ++t) tile_tokens<1>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
+    }
+  }
+  // Decode of the other types, and rows left over from whole tiles.
+  auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
+  auto* codes = reinterpret_cast<int8_t*>(chunks + nb);
+  for (; r < r1; ++r) {
     unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes, chunks);
-    dot_compat(codes, chunks, cols / 32, x, xi, n, y + r, rows);
+    dot_compat(codes, chunks, nb, x, xi, n, y + r, rows);
   }
 }
 
@@ -668,9 +757,8 @@ void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb,
 }
 
 void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                      CompatChunk* chunks) {
-  rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
+                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,

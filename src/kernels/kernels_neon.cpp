@@ -160,8 +160,7 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
 }
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                 CompatChunk* chunks);
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
 
 // Weight-only dequantization and the llama.cpp compat types use the scalar
 // loops (not yet worth NEON code: untimed on a real ARM core).
@@ -171,9 +170,8 @@ const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_pac
                          rows_compat};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                 CompatChunk* chunks) {
-  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
 }  // namespace

@@ -91,8 +91,7 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
 }
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                 CompatChunk* chunks);
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
 
 const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<true>,
                          gemm_float,          quantize_act_ref,     dequant_group<false>,
@@ -100,9 +99,8 @@ const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<
                          rows_compat};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
-                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, int8_t* codes,
-                 CompatChunk* chunks) {
-  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, codes, chunks);
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  rows_compat_unfused(kTable, type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
 }  // namespace
@@ -126,7 +124,10 @@ bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* in
 
 void rows_compat_unfused(const KernelTable& k, TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0,
                          int64_t r1, int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
-                         int64_t rows, int8_t* codes, CompatChunk* chunks) {
+                         int64_t rows, uint8_t* scratch) {
+  // The chunks go first: they need 4-byte alignment, the codes none.
+  auto* chunks = reinterpret_cast<CompatChunk*>(scratch);
+  auto* codes = reinterpret_cast<int8_t*>(scratch + (cols / 32) * int64_t(sizeof(CompatChunk)));
   for (int64_t r = r0; r < r1; ++r) {
     k.unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes, chunks);
     k.dot_compat(codes, chunks, cols / 32, x, xi, n, y + r, rows);

@@ -152,6 +152,22 @@ TEST(CompatMatmul, EveryLevelMatchesTheReference) {
       }
 }
 
+TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
+  // Large enough for the thread pool (rows * cols * n >= 2^18): rows split in
+  // 8-row groups, prompt tiles plus a remainder row, against the reference.
+  std::mt19937 rng(15);
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1}) {
+    const int64_t rows = 101, cols = 512, n = 9;
+    const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+    const std::vector<float> x = random_acts(n * cols, rng);
+    std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows), NAN);
+    matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
+    matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_NEAR(y[i], ref[i], 1e-4 * (std::fabs(ref[i]) + 1)) << tensor_type_name(t) << " element " << i;
+  }
+}
+
 TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
   // Q6_K codes -32 and 31 with sub-scales -128 and 127 against activation
   // codes +-127: the largest pair sums and madd products the kernels form.
