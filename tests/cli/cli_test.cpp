@@ -76,6 +76,16 @@ TEST_F(Cli, ChatAnswersEachLine) {
   EXPECT_EQ(turns, 2u) << r.err;
 }
 
+TEST_F(Cli, InitLayersKeepsThePresetWidth) {
+  const std::string gguf = dir_ + "/short.gguf";
+  auto r = test::run_qat("init --arch gemma3 --preset tiny --layers 3 -o " + gguf);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_qat("info " + gguf);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("layers:           3 ("), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("hidden / ffn:     64 / 128"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, BadInputGivesClearErrors) {
   auto r = test::run_qat("init --arch llama --preset tiny -o " + dir_ + "/x.gguf");
   EXPECT_EQ(r.exit_code, 1);
@@ -83,6 +93,12 @@ TEST_F(Cli, BadInputGivesClearErrors) {
   r = test::run_qat("init --arch gemma3 --preset 7b -o " + dir_ + "/x.gguf");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown gemma3 preset '7b'"), std::string::npos) << r.err;
+  r = test::run_qat("init --arch gemma3 --preset tiny --layers 99 -o " + dir_ + "/x.gguf");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--layers must be in [1, 7] for preset tiny, got 99"), std::string::npos) << r.err;
+  r = test::run_qat("init --arch gemma4 --preset tiny --layers 2 -o " + dir_ + "/x.gguf");
+  EXPECT_EQ(r.exit_code, 1);  // its last 2 layers share KV: none left to compute it
+  EXPECT_NE(r.err.find("leaves no layer of preset tiny that computes its own KV"), std::string::npos) << r.err;
   r = test::run_qat("run -m " + dir_ + "/missing.gguf -p hi");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("missing.gguf"), std::string::npos) << r.err;
