@@ -50,6 +50,24 @@ int nibble_k(const uint8_t* qs, int s, int l) {
   return s % 2 == 0 ? (b & 0x0f) : (b >> 4);
 }
 
+// Q4_K and Q5_K blocks differ only in Q5_K's fifth bits.
+struct KBlock {
+  float d, dmin;
+  const uint8_t* scales;
+  const uint8_t* qs;
+  const uint8_t* qh;  // Q5_K only, else null
+  int code(int s, int l) const { return nibble_k(qs, s, l) | (qh ? ((qh[l] >> s) & 1) << 4 : 0); }
+};
+
+KBlock k_block(TensorType t, const void* blocks, int64_t i) {
+  if (t == TensorType::Q5_K) {
+    const BlockQ5_K& b = static_cast<const BlockQ5_K*>(blocks)[i];
+    return {fp16_to_f32(b.d_fp16), fp16_to_f32(b.dmin_fp16), b.scales, b.qs, b.qh};
+  }
+  const BlockQ4_K& b = static_cast<const BlockQ4_K*>(blocks)[i];
+  return {fp16_to_f32(b.d_fp16), fp16_to_f32(b.dmin_fp16), b.scales, b.qs, nullptr};
+}
+
 // Q6_K: the unsigned 6-bit code of element e (0..255).
 int code_q6_k(const BlockQ6_K& b, int e) {
   const int h = e / 128, k = (e % 128) / 32, l = e % 32;
@@ -100,21 +118,12 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
     case TensorType::Q4_K:
     case TensorType::Q5_K:
       for (int64_t i = 0; i < nb; ++i) {
-        const bool five = t == TensorType::Q5_K;
-        const auto* b4 = static_cast<const BlockQ4_K*>(blocks) + i;
-        const auto* b5 = static_cast<const BlockQ5_K*>(blocks) + i;
-        const uint16_t d16 = five ? b5->d_fp16 : b4->d_fp16, dmin16 = five ? b5->dmin_fp16 : b4->dmin_fp16;
-        const uint8_t* scales = five ? b5->scales : b4->scales;
-        const uint8_t* qs = five ? b5->qs : b4->qs;
-        const float d = fp16_to_f32(d16), dmin = fp16_to_f32(dmin16);
+        const KBlock b = k_block(t, blocks, i);
         for (int s = 0; s < 8; ++s, y += 32) {
           int sc, mn;
-          scale_min_k4(s, scales, sc, mn);
-          const float ds = d * float(sc), dm = dmin * float(mn);
-          for (int l = 0; l < 32; ++l) {
-            const int q = nibble_k(qs, s, l) | (five ? ((b5->qh[l] >> s) & 1) << 4 : 0);
-            y[l] = ds * float(q) - dm;
-          }
+          scale_min_k4(s, b.scales, sc, mn);
+          const float ds = b.d * float(sc), dm = b.dmin * float(mn);
+          for (int l = 0; l < 32; ++l) y[l] = ds * float(b.code(s, l)) - dm;
         }
       }
       return;
@@ -155,19 +164,12 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
     case TensorType::Q4_K:
     case TensorType::Q5_K:
       for (int64_t i = 0; i < nb; ++i) {
-        const bool five = t == TensorType::Q5_K;
-        const auto* b4 = static_cast<const BlockQ4_K*>(blocks) + i;
-        const auto* b5 = static_cast<const BlockQ5_K*>(blocks) + i;
-        const float d = fp16_to_f32(five ? b5->d_fp16 : b4->d_fp16);
-        const float dmin = fp16_to_f32(five ? b5->dmin_fp16 : b4->dmin_fp16);
-        const uint8_t* scales = five ? b5->scales : b4->scales;
-        const uint8_t* qs = five ? b5->qs : b4->qs;
+        const KBlock b = k_block(t, blocks, i);
         for (int s = 0; s < 8; ++s, codes += 32) {
           int sc, mn;
-          scale_min_k4(s, scales, sc, mn);
-          for (int l = 0; l < 32; ++l)
-            codes[l] = int8_t(nibble_k(qs, s, l) | (five ? ((b5->qh[l] >> s) & 1) << 4 : 0));
-          chunks[8 * i + s] = plain(d * float(sc), -(dmin * float(mn)));
+          scale_min_k4(s, b.scales, sc, mn);
+          for (int l = 0; l < 32; ++l) codes[l] = int8_t(b.code(s, l));
+          chunks[8 * i + s] = plain(b.d * float(sc), -(b.dmin * float(mn)));
         }
       }
       return;

@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "../common/kernel_levels.h"
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/compat_matmul.h"
@@ -60,18 +61,14 @@ std::vector<float> random_acts(int64_t n, std::mt19937& rng) {
   return x;
 }
 
-std::vector<CpuLevel> levels() {
-  std::vector<CpuLevel> out;
-  for (int l = 0; l < int(CpuLevel::Count); ++l)
-    if (kernels_for(CpuLevel(l)) && cpu_supports(CpuLevel(l))) out.push_back(CpuLevel(l));
-  return out;
+std::vector<CpuLevel> levels() { return test::kernel_levels(); }
+using test::LevelGuard;
+
+// k super-blocks (256) for K-quants, 3k blocks of 32 for the others.
+int64_t cols_for(TensorType t, int k) {
+  const int64_t bs = tensor_type_info(t).block_size;
+  return bs == 256 ? bs * k : bs * 3 * k;
 }
-
-struct LevelGuard {
-  ~LevelGuard() { set_cpu_level(detected_cpu_level()); }
-};
-
-int64_t cols_for(TensorType t, int k) { return int64_t(tensor_type_info(t).block_size) * (t == TensorType::Q6_K || tensor_type_info(t).block_size == 256 ? k : 3 * k); }
 
 TEST(CompatMatmul, EveryLevelUnpacksLikeTheReference) {
   LevelGuard guard;

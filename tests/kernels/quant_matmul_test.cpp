@@ -11,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "../common/kernel_levels.h"
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/kernel_table.h"
@@ -60,18 +61,8 @@ std::vector<float> deq(const std::vector<BlockQ4_0>& b) {
   return f;
 }
 
-// Every kernel level this build has and this CPU runs (scalar always).
-std::vector<CpuLevel> levels() {
-  std::vector<CpuLevel> out;
-  for (int l = 0; l < int(CpuLevel::Count); ++l)
-    if (kernels_for(CpuLevel(l)) && cpu_supports(CpuLevel(l))) out.push_back(CpuLevel(l));
-  return out;
-}
-
-// Restores the detected level when a test ends.
-struct LevelGuard {
-  ~LevelGuard() { set_cpu_level(detected_cpu_level()); }
-};
+std::vector<CpuLevel> levels() { return test::kernel_levels(); }
+using test::LevelGuard;
 
 TEST(QuantMatmul, DispatchFollowsLevel) {
   LevelGuard guard;

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "../common/kernel_levels.h"
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/kernel_table.h"
@@ -23,15 +24,8 @@
 namespace qat {
 namespace {
 
-std::vector<CpuLevel> levels() {
-  std::vector<CpuLevel> out;
-  for (int l = 0; l < int(CpuLevel::Count); ++l)
-    if (kernels_for(CpuLevel(l)) && cpu_supports(CpuLevel(l))) out.push_back(CpuLevel(l));
-  return out;
-}
-struct LevelGuard {
-  ~LevelGuard() { set_cpu_level(detected_cpu_level()); }
-};
+std::vector<CpuLevel> levels() { return test::kernel_levels(); }
+using test::LevelGuard;
 
 // Random GGUF-layout blocks over every code (about one scale in eight zero),
 // and what they dequantize to.
