@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "base/error.h"
-#include "base/fp16.h"
 #include "kernels/kernel_table.h"
 #include "kernels/quant_matmul.h"
 #include "quant/ggml_compat_types.h"
@@ -73,14 +72,9 @@ void matmul_compat_a16(TensorType type, const void* w, int64_t rows, int64_t col
 void matmul_compat_ref(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
                        int64_t n) {
   const uint64_t row_bytes = check_args(type, rows, cols, n);
-  std::vector<BlockQ8_0> xq;
-  quantize_activations_q8_0(x, n, cols, xq);
+  std::vector<BlockQ8_0> xq(size_t(n * (cols / 32)));
   std::vector<ActBlockInfo> info(xq.size());
-  for (size_t b = 0; b < xq.size(); ++b) {
-    int32_t s = 0;
-    for (int k = 0; k < 32; ++k) s += xq[b].qs[k];
-    info[b] = {s, fp16_to_f32(xq[b].d_fp16)};
-  }
+  quantize_act_ref(x, n * (cols / 32), xq.data(), info.data());  // the reference quantizer, plus block sums
   std::vector<int8_t> codes(static_cast<size_t>(cols));
   std::vector<CompatChunk> chunks(size_t(cols / 32));
   for (int64_t r = 0; r < rows; ++r) {

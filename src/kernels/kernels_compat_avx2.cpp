@@ -1,0 +1,351 @@
+// AVX2 kernels for llama.cpp's compat types (Q4_1 .. Q6_K,
+// quant/ggml_compat_types.h), compiled with the AVX2 flags like
+// kernels_avx2.cpp, whose table points here (avx2_*_compat). Same rules as
+// every ISA file: intrinsics and raw pointers only (kernel_table.h).
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels/avx2_helpers.h"
+
+namespace qat {
+namespace {
+
+// ---- llama.cpp compat types (quant/ggml_compat_types.h). Q6_K and Q4_K, the
+// types llama-quantize writes most, are unpacked with vector code; the others
+// through the reference. The dot product uses the sign trick like Q8_0
+// (codes are within -32..31, never -128), then madd by the integer
+// sub-scales: pair sums <= 2 * 32 * 127 and |sc| <= 128 keep int32 exact.
+
+// Q4_K / Q5_K's 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    mn = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ6_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));  // decode streams rows from DRAM
+    for (int h = 0; h < 2; ++h, codes += 128) {
+      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
+      // Element 32 k + l of this half: 4 bits from ql, bits 2k..2k+1 of qh[l] on top.
+      const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
+      const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
+      const __m256i h2 = _mm256_and_si256(qh, m30);
+      const __m256i h3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
+      store32(codes, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), h0), k32));
+      store32(codes + 32, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), h1), k32));
+      store32(codes + 64, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h2), k32));
+      store32(codes + 96, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h3), k32));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16);
+    for (int c = 0; c < 8; ++c) {
+      chunks[8 * i + c].sc[0] = b.scales[2 * c];
+      chunks[8 * i + c].sc[1] = b.scales[2 * c + 1];
+      chunks[8 * i + c].s = d;
+      chunks[8 * i + c].m = 0.0f;
+    }
+  }
+}
+
+void unpack_q4_k(const BlockQ4_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ4_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
+    for (int g = 0; g < 4; ++g, codes += 64) {
+      const __m256i raw = load32(b.qs + 32 * g);
+      store32(codes, _mm256_and_si256(raw, m4));
+      store32(codes + 32, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int s = 0; s < 8; ++s) {
+      int sc, mn;
+      scale_min_k4(s, b.scales, sc, mn);
+      chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
+      chunks[8 * i + s].s = d * float(sc);
+      chunks[8 * i + s].m = -(dmin * float(mn));
+    }
+  }
+}
+
+void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  if (type == TensorType::Q6_K && n % 256 == 0)
+    return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
+  if (type == TensorType::Q4_K && n % 256 == 0)
+    return unpack_q4_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
+  unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
+}
+
+// The madd multiplier of one chunk: int16 lanes 0..7 = sc[0], 8..15 = sc[1]
+// (a broadcast of the pair and one byte shuffle).
+inline __m256i chunk_scales(const CompatChunk& c) {
+  int32_t pair;
+  __builtin_memcpy(&pair, c.sc, 4);
+  const __m256i lanes = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                         2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+  return _mm256_shuffle_epi8(_mm256_set1_epi32(pair), lanes);
+}
+
+// NT tokens per pass share the loaded codes and sub-scales. The m term
+// (Q4_1, Q5_1 and K-quant mins) is skipped for chunks without one (Q6_K, Q5_0).
+template <int NT>
+void dot_compat_tokens(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                       const ActBlockInfo* xi, float* y, int64_t y_stride) {
+  __m256 acc[NT];
+  float mt[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i w = load32(codes + 32 * b);
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    const CompatChunk& c = chunks[b];
+    const __m256i sc = chunk_scales(c);
+    for (int t = 0; t < NT; ++t) {
+      const BlockQ8_0& a = x[t * nb + b];
+      const ActBlockInfo& ai = xi[t * nb + b];
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(a.qs), w)), sc);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * c.s), acc[t]);
+    }
+    if (c.m != 0.0f)
+      for (int t = 0; t < NT; ++t) mt[t] += xi[t * nb + b].d * (c.m * float(xi[t * nb + b].sum));
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
+}
+
+void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
+  int64_t t = 0;
+  for (; t + 4 <= n; t += 4) dot_compat_tokens<4>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
+  for (; t < n; ++t) dot_compat_tokens<1>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
+}
+
+// Q6_K rows times NT tokens without the unpacked copy: codes are built in
+// registers and used at once (decode and short prompts, where the row is read
+// once and the unpack's stores and reloads would cost as much as the dot).
+// Same sums as unpack + dot_compat: per chunk, the codes times the sub-scales
+// in int32, then float(that) * (d_a * d) accumulated.
+template <int NT>
+void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
+                    float* y, int64_t y_stride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+  // Chunk c's madd multiplier from the 16 sub-scales widened to int16: int16
+  // lanes 0..7 take scale 2c, lanes 8..15 scale 2c+1 (bytes 4c..4c+3 of the
+  // widened scales, in the 128-bit half that holds them).
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ6_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m256i lo_half = _mm256_permute2x128_si256(sc16, sc16, 0x00);  // scales 0..7 in both halves
+    const __m256i hi_half = _mm256_permute2x128_si256(sc16, sc16, 0x11);  // scales 8..15
+    const float d = fp16_bits_to_f32(b.d_fp16);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
+      __m256i w[4];
+      w[0] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)), k32);
+      w[1] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)), k32);
+      w[2] = _mm256_sub_epi8(
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)), k32);
+      w[3] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+                             k32);
+      const __m256i half = h == 0 ? lo_half : hi_half;
+      for (int k = 0; k < 4; ++k) {
+        // Sub-scales 2k' and 2k'+1 of this half (k' = k): bytes 4k, 4k+1 in
+        // the low 128 bits, 4k+2, 4k+3 in the high.
+        const int lo = 4 * k, hi = 4 * k + 2;
+        const __m256i pick = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                                              lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi,
+                                              hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1);
+        const __m256i sc = _mm256_shuffle_epi8(half, pick);
+        const __m256i aw = _mm256_sign_epi8(w[k], w[k]);
+        const int64_t blk = 8 * i + 4 * h + k;
+        for (int t = 0; t < NT; ++t) {
+          const __m256i p =
+              _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + blk].qs), w[k])), sc);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xi[t * nb + blk].d * d), acc[t]);
+        }
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// Q4_K rows times NT tokens, fused the same way: nibbles are unsigned, so
+// maddubs takes them as they are; the mins come back through the activation
+// sums (value = (d sc) q - dmin mn).
+template <int NT>
+void q4_k_row_fused(const BlockQ4_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
+                    float* y, int64_t y_stride) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  float mt[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ4_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int g = 0; g < 4; ++g) {
+      const __m256i raw = load32(b.qs + 32 * g);
+      const __m256i q[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      for (int j = 0; j < 2; ++j) {
+        int sc, mn;
+        scale_min_k4(2 * g + j, b.scales, sc, mn);
+        const float s = d * float(sc), m = -(dmin * float(mn));
+        const int64_t blk = 8 * i + 2 * g + j;
+        for (int t = 0; t < NT; ++t) {
+          const ActBlockInfo& ai = xi[t * nb + blk];
+          const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], load32(x[t * nb + blk].qs)), ones);
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * s), acc[t]);
+          mt[t] += ai.d * (m * float(ai.sum));
+        }
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
+}
+
+// ---- Prompts: 8 rows regrouped into a tile, as quant_pack.h lays out Q8_0:
+// per chunk, 8 groups of 32 bytes, each holding 4 codes of all 8 rows, so one
+// integer lane per row and one float stage per chunk for 8 rows at once.
+// Per chunk, the rows' sub-scales (int32) and s, m (float) side by side.
+struct CompatTile {
+  uint8_t* codes;  // nb * 256
+  int32_t *sc0, *sc1;
+  float *s, *m;    // nb * 8 each
+};
+
+inline uint8_t* align64(uint8_t* p) { return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63)); }
+
+// Unpacks rows [r, r + 8) and interleaves them into the tile.
+void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r, int64_t cols, uint8_t* scratch,
+                CompatTile& tile) {
+  const int64_t nb = cols / 32;
+  auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
+  int8_t* rows8 = reinterpret_cast<int8_t*>(align64(reinterpret_cast<uint8_t*>(chunks + 8 * nb)));
+  tile.codes = align64(reinterpret_cast<uint8_t*>(rows8 + 8 * cols));
+  tile.sc0 = reinterpret_cast<int32_t*>(align64(tile.codes + 8 * cols));
+  tile.sc1 = reinterpret_cast<int32_t*>(align64(reinterpret_cast<uint8_t*>(tile.sc0 + 8 * nb)));
+  tile.s = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.sc1 + 8 * nb)));
+  tile.m = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.s + 8 * nb)));
+  for (int j = 0; j < 8; ++j)
+    unpack_compat(type, w + uint64_t(r + j) * row_bytes, cols, rows8 + j * cols, chunks + j * nb);
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int q = 0; q < 8; ++q)
+      for (int j = 0; j < 8; ++j)
+        __builtin_memcpy(tile.codes + b * 256 + q * 32 + j * 4, rows8 + j * cols + b * 32 + q * 4, 4);
+    for (int j = 0; j < 8; ++j) {
+      const CompatChunk& c = chunks[j * nb + b];
+      tile.sc0[b * 8 + j] = c.sc[0];
+      tile.sc1[b * 8 + j] = c.sc[1];
+      tile.s[b * 8 + j] = c.s;
+      tile.m[b * 8 + j] = c.m;
+    }
+  }
+}
+
+// The tile times NT tokens: codes are signed (sign trick; never -128), and
+// four groups' pair sums stay within int16 (4 * 2 * 32 * 127 = 32512).
+template <int NT>
+void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                 int64_t ldy, int64_t nrows) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* tb = tile.codes + b * 256;
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i s16[NT];
+      for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+      for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
+        const __m256i w = load32(tb + 32 * q);
+        const __m256i aw = _mm256_sign_epi8(w, w);
+        for (int t = 0; t < NT; ++t)
+          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t * nb + b].qs + 4 * q), w)));
+      }
+      // Sub-scales are 1 except for Q6_K: a multiply by 1 costs less than a
+      // branch (and keeps register pressure down).
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>((hf == 0 ? tile.sc0 : tile.sc1) + 8 * b));
+      for (int t = 0; t < NT; ++t)
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_madd_epi16(s16[t], ones), sc));
+    }
+    const __m256 sv = _mm256_load_ps(tile.s + 8 * b), mv = _mm256_load_ps(tile.m + 8 * b);
+    for (int t = 0; t < NT; ++t) {
+      const ActBlockInfo& ai = xi[t * nb + b];
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(sv, _mm256_set1_ps(ai.d)), acc[t]);
+      acc[t] = _mm256_fmadd_ps(mv, _mm256_set1_ps(ai.d * float(ai.sum)), acc[t]);  // m = 0 without mins
+    }
+  }
+  for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
+}
+
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  const int64_t nb = cols / 32;
+  if (type == TensorType::Q6_K && cols % 256 == 0 && n <= 2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const BlockQ6_K*>(w + uint64_t(r) * row_bytes);
+      if (n == 2)
+        q6_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
+      else if (n == 1)
+        q6_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+    }
+    return;
+  }
+  if (type == TensorType::Q4_K && cols % 256 == 0 && n <= 2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const BlockQ4_K*>(w + uint64_t(r) * row_bytes);
+      if (n == 2)
+        q4_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
+      else if (n == 1)
+        q4_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+    }
+    return;
+  }
+  int64_t r = r0;
+  if (n >= 3) {
+    CompatTile tile;
+    for (; r + 8 <= r1; r += 8) {
+      build_tile(type, w, row_bytes, r, cols, scratch, tile);
+      int64_t t = 0;
+      for (; t + 4 <= n; t += 4) tile_tokens<4>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
+      for (; t < n; ++t) tile_tokens<1>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
+    }
+  }
+  // Decode of the other types, and rows left over from whole tiles.
+  auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
+  auto* codes = reinterpret_cast<int8_t*>(chunks + nb);
+  for (; r < r1; ++r) {
+    unpack_compat(type, w + uint64_t(r) * row_bytes, cols, codes, chunks);
+    dot_compat(codes, chunks, nb, x, xi, n, y + r, rows);
+  }
+}
+
+}  // namespace
+
+void avx2_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  unpack_compat(type, blocks, n, codes, chunks);
+}
+void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                     const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride) {
+  dot_compat(codes, chunks, nb, x, xi, n, y, y_stride);
+}
+
+void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                      const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
+}
+
+}  // namespace qat
+#endif
