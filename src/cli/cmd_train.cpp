@@ -7,6 +7,7 @@
 // a frozen teacher, exported straight to the quantized GGUF that was trained.
 #include <omp.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -43,6 +44,8 @@ struct TrainFlags {
   std::string scheme = "w4a8", teacher;
   std::vector<std::string> tensor_types;
   int64_t qat_start = 0;
+  float lsq_lr = 0.0f;            // 0: the weights' --lr
+  std::string lsq_init = "absmax";
 };
 
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
@@ -167,6 +170,13 @@ void run_train(TrainFlags& f) {
     qc.scheme = parse_qat_scheme(f.scheme);
     for (const std::string& spec : f.tensor_types) qc.overrides.push_back(parse_type_override(spec));
     qc.lsq = f.lsq;
+    QAT_CHECK(f.lsq || (f.lsq_lr == 0.0f && f.lsq_init == "absmax"), "--lsq-lr and --lsq-init need --lsq");
+    QAT_CHECK(f.lsq_lr >= 0.0f && std::isfinite(f.lsq_lr), "--lsq-lr must be a positive learning rate, got ",
+              f.lsq_lr);
+    if (f.lsq_lr > 0.0f) qc.scale_lr_ratio = f.lsq_lr / f.opt.lr;
+    QAT_CHECK(f.lsq_init == "absmax" || f.lsq_init == "mse", "--lsq-init must be absmax or mse, got '", f.lsq_init,
+              "'");
+    qc.scale_init = f.lsq_init == "mse" ? QatConfig::ScaleInit::Mse : QatConfig::ScaleInit::Absmax;
     QAT_CHECK(f.qat_start >= 0 && f.qat_start < f.opt.steps, "--fake-quant-after must be in [0, --steps), got ",
               f.qat_start);
     qc.start_step = f.qat_start;
@@ -208,6 +218,8 @@ void run_train(TrainFlags& f) {
     f.opt.identity.update({{"scheme", f.scheme},
                            {"tensor_type", f.tensor_types},
                            {"lsq", f.lsq},
+                           {"lsq_lr", f.lsq_lr},
+                           {"lsq_init", f.lsq_init},
                            {"fake_quant_after", f.qat_start},
                            {"teacher", teacher ? (f.teacher.empty() ? f.model : f.teacher) : "none"},
                            {"distill_temperature", f.opt.distill_temperature},
@@ -308,6 +320,11 @@ void add_qat(CLI::App& app) {
   cmd->add_option("--tensor-type", f->tensor_types,
                   "REGEX=TYPE per-tensor weight type, as in qat quantize; repeatable, first match wins");
   cmd->add_flag("--lsq", f->lsq, "Learn each block's scale (LSQ); the learned scales are exported");
+  cmd->add_option("--lsq-lr", f->lsq_lr,
+                  "LSQ: peak learning rate of the block scales (same schedule as --lr; default: --lr)");
+  cmd->add_option("--lsq-init", f->lsq_init,
+                  "LSQ: initial block scales, 'absmax' (the reference quantizer's) or 'mse' (least-squares search)")
+      ->capture_default_str();
   cmd->add_option("--fake-quant-after", f->qat_start, "Warm-up steps in full precision before fake quantization")
       ->capture_default_str();
   cmd->add_option("--teacher", f->teacher,

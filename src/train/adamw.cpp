@@ -109,7 +109,7 @@ void AdamW::step(ParameterList& params, float lr) {
               p.name, "' has ", p.numel, " elements but its state has ", s.m.size(), " and ",
               s.v.size());
     s.step += 1;
-    const StepScalars scalars = step_scalars(config_, lr, p.decayed(), s.step);
+    const StepScalars scalars = step_scalars(config_, p.lr_scale == 1.0f ? lr : lr * p.lr_scale, p.decayed(), s.step);
     if (scalars.decay != 1.0f) decay(p.value, p.numel, scalars.decay);
     update(p.value, p.grad, s.m.data(), s.v.data(), p.numel, scalars);
   }

@@ -206,6 +206,45 @@ void lsq_init_scales(TensorType type, const float* w, float* s, int64_t n) {
   reference_scales(type, w, s, n);
 }
 
+void lsq_init_scales_mse(TensorType type, const float* w, float* s, int64_t n) {
+  const char* what = "lsq_init_scales_mse";
+  check_block_type(type, what);
+  const int64_t nb = blocks_of(n, what);
+  // Code range ends: Q8_0 -127..127, Q4_0 -8..7.
+  const float qn = type == TensorType::Q8_0 ? 127.0f : 8.0f, qp = type == TensorType::Q8_0 ? 127.0f : 7.0f;
+  for_each_block(nb, [&](int64_t b) {
+    const float* x = w + b * kQuantBlock;
+    check_block_finite(x, b, what);
+    float ref;
+    reference_scales(type, x, &ref, kQuantBlock);
+    float extreme = 0.0f;  // the signed value of largest magnitude
+    for (int j = 0; j < kBlock; ++j)
+      if (std::fabs(x[j]) > std::fabs(extreme)) extreme = x[j];
+    auto error_of = [&](float d) {
+      float y[kQuantBlock];
+      fake_quant_block(type, x, d, y, nullptr);
+      double e = 0.0;
+      for (int j = 0; j < kBlock; ++j) e += (double(x[j]) - y[j]) * (double(x[j]) - y[j]);
+      // An fp16 scale that overflows gives infinite values: never chosen
+      // over a finite candidate.
+      return std::isfinite(e) ? e : HUGE_VAL;
+    };
+    float best = ref;
+    double best_error = error_of(ref);
+    for (int k = 0; k <= 40 && extreme != 0.0f; ++k) {
+      const float f = 1.0f - 0.01f * float(k);
+      for (const float d : {-extreme / qn * f, extreme / qp * f}) {
+        const double e = error_of(d);
+        if (e < best_error) {
+          best_error = e;
+          best = d;
+        }
+      }
+    }
+    s[b] = best;
+  });
+}
+
 void lsq_forward(TensorType type, const float* w, const float* s, float* wq, int64_t n) {
   const char* what = "lsq_forward";
   check_block_type(type, what);

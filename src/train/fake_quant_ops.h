@@ -45,6 +45,13 @@ void weight_fake_quant_backward(float* dw, const float* dwq, const uint8_t* pass
 // Q8_0 codes -127..127 (Qn = Qp = 127); Q4_0 codes -8..7 (Qn = 8, Qp = 7).
 // Q8_0 and Q4_0 only (qat::Error for other types).
 void lsq_init_scales(TensorType type, const float* w, float* s, int64_t n);  // = reference_scales
+// Per block, the scale among candidates around the reference's whose
+// deployed values (codes and fp16 scale as lsq_forward computes them) have
+// the least squared error to w; the reference scale itself is a candidate,
+// so no block ends worse than absmax. Candidates: the block's extreme mapped
+// to the most negative code (the reference) or to the most positive one,
+// each shrunk by factors 1, 0.99, ..., 0.60 (clipping the extreme).
+void lsq_init_scales_mse(TensorType type, const float* w, float* s, int64_t n);
 void lsq_forward(TensorType type, const float* w, const float* s, float* wq, int64_t n);
 // Accumulates (+=) the LSQ gradients:
 //   dw += dwq where the code was not clamped, else 0;

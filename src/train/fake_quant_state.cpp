@@ -92,13 +92,19 @@ void FakeQuantState::add_parameters(ParameterList& params) {
     p.grad = e.scale_grad.data();
     p.numel = int64_t(e.scale.size());
     p.group = ParamGroup::QuantScale;
+    p.lr_scale = config_.scale_lr_ratio;
     params.push_back(p);
   }
 }
 
 void FakeQuantState::init_scales() {
   for (Entry& e : entries_)
-    if (!e.scale.empty()) lsq_init_scales(e.type, e.master->f32(), e.scale.data(), e.master->numel());
+    if (!e.scale.empty()) {
+      if (config_.scale_init == QatConfig::ScaleInit::Mse)
+        lsq_init_scales_mse(e.type, e.master->f32(), e.scale.data(), e.master->numel());
+      else
+        lsq_init_scales(e.type, e.master->f32(), e.scale.data(), e.master->numel());
+    }
 }
 
 void FakeQuantState::refresh() {

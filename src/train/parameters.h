@@ -28,6 +28,9 @@ struct Parameter {
   int64_t numel = 0;
   ParamGroup group = ParamGroup::Matrix;
   bool trainable = true;  // false: frozen (no update, no optimizer state change)
+  // This parameter's learning rate = the schedule's lr * lr_scale (QAT's
+  // learned scales take a much smaller step than the weights, --lsq-lr).
+  float lr_scale = 1.0f;
 
   bool decayed() const {
     return group == ParamGroup::Embedding || group == ParamGroup::Matrix || group == ParamGroup::Head;

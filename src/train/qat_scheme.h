@@ -28,6 +28,11 @@ struct QatConfig {
   QatScheme scheme = QatScheme::W4A8;
   std::vector<TypeOverride> overrides;  // --tensor-type, first match wins
   bool lsq = false;                     // learned per-block scales (LSQ)
+  // LSQ: the scales' learning rate relative to the weights' (--lsq-lr / --lr),
+  // and how they start: the reference's absmax scales, or per block the scale
+  // whose deployed values are closest to the weights (least squares).
+  float scale_lr_ratio = 1.0f;
+  enum class ScaleInit { Absmax, Mse } scale_init = ScaleInit::Absmax;
   int64_t start_step = 0;               // fake quantization from this step on (warm-up before)
 };
 

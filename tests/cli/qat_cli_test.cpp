@@ -50,7 +50,7 @@ class QatCli : public testing::Test {
 };
 
 TEST_F(QatCli, WritesTheQuantizedModelThatRuns) {
-  auto r = test::run_qat(qat_args("a", "--scheme w4a8 --lsq --fake-quant-after 4"));
+  auto r = test::run_qat(qat_args("a", "--scheme w4a8 --lsq --lsq-init mse --lsq-lr 1e-5 --fake-quant-after 4"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("scheme w4a8 with learned scales (LSQ)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("distilling from"), std::string::npos) << r.err;
@@ -117,6 +117,9 @@ TEST_F(QatCli, BadFlagsFailClearly) {
       {"--teacher " + dir_ + "/missing.gguf", "missing.gguf"},
       {"--distill-weight 2", "distillation weight must be in [0, 1]"},
       {"--distill-temperature 0", "--distill-temperature must be positive"},
+      {"--lsq-lr 1e-6", "--lsq-lr and --lsq-init need --lsq"},
+      {"--lsq --lsq-init minmax", "--lsq-init must be absmax or mse"},
+      {"--lsq --lsq-lr -1", "--lsq-lr must be a positive learning rate"},
   };
   for (const Case& c : cases) {
     auto r = test::run_qat(qat_args("x", c.extra));

@@ -104,6 +104,24 @@ TEST(AdamW, FrozenParametersAndTheirGradsAreUntouched) {
   EXPECT_EQ(opt.slots()[0].step, 3);
 }
 
+// A parameter's lr_scale multiplies the learning rate it is stepped with:
+// the same parameter in a list of its own at lr * scale moves identically.
+TEST(AdamW, LrScaleIsTheParametersOwnLearningRate) {
+  OwnedParams scaled, plain;
+  for (OwnedParams* ps : {&scaled, &plain}) {
+    ps->add("s", {8}, ParamGroup::QuantScale);
+    ps->fill_random(3, 1.0f, 1.0f);
+  }
+  scaled.list[0].lr_scale = 0.25f;
+  AdamW a(scaled.list), b(plain.list);
+  for (int s = 0; s < 3; ++s) {
+    a.step(scaled.list, 4e-2f);
+    b.step(plain.list, 1e-2f);
+  }
+  EXPECT_EQ(scaled.values[0], plain.values[0]);
+  EXPECT_NE(scaled.values[0], std::vector<float>(8, 0.0f));
+}
+
 // As in torch, a parameter's state and bias correction start on its first
 // update: unfrozen after 3 steps, its first update is lr * sign(g).
 TEST(AdamW, ParameterUnfrozenLaterStartsFromItsOwnStepOne) {
