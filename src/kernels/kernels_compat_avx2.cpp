@@ -217,10 +217,11 @@ void q4_k_row_fused(const BlockQ4_K* row, int64_t nsb, const BlockQ8_0* x, const
 // ---- Prompts: 8 rows regrouped into a tile, as quant_pack.h lays out Q8_0:
 // per chunk, 8 groups of 32 bytes, each holding 4 codes of all 8 rows, so one
 // integer lane per row and one float stage per chunk for 8 rows at once.
-// Per chunk, the rows' sub-scales (int32) and s, m (float) side by side.
+// Per chunk and half, the rows' sub-scales as int16 pairs (lanes 2j, 2j + 1
+// = row j, the lanes maddubs leaves row j's sums in), and s, m (float).
 struct CompatTile {
   uint8_t* codes;  // nb * 256
-  int32_t *sc0, *sc1;
+  int16_t* sc16;   // nb * 2 * 16
   float *s, *m;    // nb * 8 each
 };
 
@@ -233,9 +234,8 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
   auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
   int8_t* rows8 = reinterpret_cast<int8_t*>(align64(reinterpret_cast<uint8_t*>(chunks + 8 * nb)));
   tile.codes = align64(reinterpret_cast<uint8_t*>(rows8 + 8 * cols));
-  tile.sc0 = reinterpret_cast<int32_t*>(align64(tile.codes + 8 * cols));
-  tile.sc1 = reinterpret_cast<int32_t*>(align64(reinterpret_cast<uint8_t*>(tile.sc0 + 8 * nb)));
-  tile.s = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.sc1 + 8 * nb)));
+  tile.sc16 = reinterpret_cast<int16_t*>(align64(tile.codes + 8 * cols));
+  tile.s = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.sc16 + 32 * nb)));
   tile.m = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.s + 8 * nb)));
   for (int j = 0; j < 8; ++j)
     unpack_compat(type, w + uint64_t(r + j) * row_bytes, cols, rows8 + j * cols, chunks + j * nb);
@@ -245,20 +245,26 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
         __builtin_memcpy(tile.codes + b * 256 + q * 32 + j * 4, rows8 + j * cols + b * 32 + q * 4, 4);
     for (int j = 0; j < 8; ++j) {
       const CompatChunk& c = chunks[j * nb + b];
-      tile.sc0[b * 8 + j] = c.sc[0];
-      tile.sc1[b * 8 + j] = c.sc[1];
+      for (int hf = 0; hf < 2; ++hf) tile.sc16[b * 32 + hf * 16 + 2 * j] = tile.sc16[b * 32 + hf * 16 + 2 * j + 1] = c.sc[hf];
       tile.s[b * 8 + j] = c.s;
       tile.m[b * 8 + j] = c.m;
     }
   }
 }
 
-// The tile times NT tokens: codes are signed (sign trick; never -128), and
-// four groups' pair sums stay within int16 (4 * 2 * 32 * 127 = 32512).
-template <int NT>
+// Codes of Q4_1, Q5_1, Q4_K and Q5_K are unsigned (0..31, the offset is in
+// m): maddubs takes them as they are. Q6_K and Q5_0 codes are signed
+// (-32..31, never -128) and go through the sign trick; they have no m.
+inline bool unsigned_codes(TensorType t) {
+  return t == TensorType::Q4_1 || t == TensorType::Q5_1 || t == TensorType::Q4_K || t == TensorType::Q5_K;
+}
+
+// The tile times NT tokens. Four groups' pair sums stay within int16
+// (4 * 2 * 32 * 127 = 32512), then one madd by the sub-scale pairs per half
+// (|sum * sc| <= 2 * 32512 * 128 fits int32).
+template <int NT, bool kUnsigned>
 void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                  int64_t ldy, int64_t nrows) {
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -270,24 +276,83 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
       for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
       for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
         const __m256i w = load32(tb + 32 * q);
-        const __m256i aw = _mm256_sign_epi8(w, w);
-        for (int t = 0; t < NT; ++t)
-          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(aw, _mm256_sign_epi8(bcast4(x[t * nb + b].qs + 4 * q), w)));
+        const __m256i aw = kUnsigned ? w : _mm256_sign_epi8(w, w);
+        for (int t = 0; t < NT; ++t) {
+          const __m256i a = bcast4(x[t * nb + b].qs + 4 * q);
+          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w)));
+        }
       }
-      // Sub-scales are 1 except for Q6_K: a multiply by 1 costs less than a
-      // branch (and keeps register pressure down).
-      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>((hf == 0 ? tile.sc0 : tile.sc1) + 8 * b));
-      for (int t = 0; t < NT; ++t)
-        isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(_mm256_madd_epi16(s16[t], ones), sc));
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
+      for (int t = 0; t < NT; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16[t], sc));
     }
-    const __m256 sv = _mm256_load_ps(tile.s + 8 * b), mv = _mm256_load_ps(tile.m + 8 * b);
+    const __m256 sv = _mm256_load_ps(tile.s + 8 * b);
     for (int t = 0; t < NT; ++t) {
       const ActBlockInfo& ai = xi[t * nb + b];
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(sv, _mm256_set1_ps(ai.d)), acc[t]);
-      acc[t] = _mm256_fmadd_ps(mv, _mm256_set1_ps(ai.d * float(ai.sum)), acc[t]);  // m = 0 without mins
+      if (kUnsigned)
+        acc[t] = _mm256_fmadd_ps(_mm256_load_ps(tile.m + 8 * b), _mm256_set1_ps(ai.d * float(ai.sum)), acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
+}
+
+// The 4-token tile with named registers: GCC keeps the template's __m256
+// arrays on the stack (see q4_tile4 in kernels_avx2.cpp). Same sums and the
+// same float operations as tile_tokens<4, kUnsigned>.
+template <bool kUnsigned>
+void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                  int64_t ldy, int64_t nrows) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  const BlockQ8_0 *x0 = x, *x1 = x + nb, *x2 = x + 2 * nb, *x3 = x + 3 * nb;
+  const ActBlockInfo *i0 = xi, *i1 = xi + nb, *i2 = xi + 2 * nb, *i3 = xi + 3 * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* tb = tile.codes + b * 256;
+    __m256i t0 = _mm256_setzero_si256(), t1 = t0, t2 = t0, t3 = t0;
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+      for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
+        const __m256i w = load32(tb + 32 * q);
+        const __m256i aw = kUnsigned ? w : _mm256_sign_epi8(w, w);
+#define QAT_COMPAT_STEP(s, xt)                                \
+  {                                                           \
+    const __m256i a = bcast4(xt[b].qs + 4 * q);               \
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w))); \
+  }
+        QAT_COMPAT_STEP(s0, x0)
+        QAT_COMPAT_STEP(s1, x1)
+        QAT_COMPAT_STEP(s2, x2)
+        QAT_COMPAT_STEP(s3, x3)
+#undef QAT_COMPAT_STEP
+      }
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
+      t0 = _mm256_add_epi32(t0, _mm256_madd_epi16(s0, sc));
+      t1 = _mm256_add_epi32(t1, _mm256_madd_epi16(s1, sc));
+      t2 = _mm256_add_epi32(t2, _mm256_madd_epi16(s2, sc));
+      t3 = _mm256_add_epi32(t3, _mm256_madd_epi16(s3, sc));
+    }
+    const __m256 sv = _mm256_load_ps(tile.s + 8 * b);
+#define QAT_COMPAT_FLOAT(acc, t, info)                                                                 \
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(sv, _mm256_set1_ps(info[b].d)), acc); \
+  if (kUnsigned) acc = _mm256_fmadd_ps(mv, _mm256_set1_ps(info[b].d * float(info[b].sum)), acc);
+    const __m256 mv = kUnsigned ? _mm256_load_ps(tile.m + 8 * b) : _mm256_setzero_ps();
+    QAT_COMPAT_FLOAT(acc0, t0, i0)
+    QAT_COMPAT_FLOAT(acc1, t1, i1)
+    QAT_COMPAT_FLOAT(acc2, t2, i2)
+    QAT_COMPAT_FLOAT(acc3, t3, i3)
+#undef QAT_COMPAT_FLOAT
+  }
+  store_rows(y, acc0, nrows);
+  store_rows(y + ldy, acc1, nrows);
+  store_rows(y + 2 * ldy, acc2, nrows);
+  store_rows(y + 3 * ldy, acc3, nrows);
+}
+
+template <bool kUnsigned>
+void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n,
+                     float* y, int64_t rows) {
+  int64_t t = 0;
+  for (; t + 4 <= n; t += 4) tile_tokens4<kUnsigned>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
+  for (; t < n; ++t) tile_tokens<1, kUnsigned>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
 }
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
@@ -316,11 +381,13 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
   int64_t r = r0;
   if (n >= 3) {
     CompatTile tile;
+    const bool uns = unsigned_codes(type);
     for (; r + 8 <= r1; r += 8) {
       build_tile(type, w, row_bytes, r, cols, scratch, tile);
-      int64_t t = 0;
-      for (; t + 4 <= n; t += 4) tile_tokens<4>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
-      for (; t < n; ++t) tile_tokens<1>(tile, nb, x + t * nb, xi + t * nb, y + t * rows + r, rows, 8);
+      if (uns)
+        tile_all_tokens<true>(tile, nb, x, xi, n, y + r, rows);
+      else
+        tile_all_tokens<false>(tile, nb, x, xi, n, y + r, rows);
     }
   }
   // Decode of the other types, and rows left over from whole tiles.
