@@ -77,11 +77,42 @@ void unpack_q4_k(const BlockQ4_K* blocks, int64_t nb, int8_t* codes, CompatChunk
   }
 }
 
+// The fifth bit of Q5_K's codes for sub-block sb, at bit 4 of each byte:
+// bit sb of qh[l] (the and drops what the 16-bit shift carried in).
+inline __m256i q5_k_high(__m256i qh, int sb) {
+  const __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(sb)), _mm256_set1_epi8(1));
+  return _mm256_slli_epi16(bit, 4);
+}
+
+void unpack_q5_k(const BlockQ5_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ5_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ5_K));
+    const __m256i qh = load32(b.qh);
+    for (int g = 0; g < 4; ++g, codes += 64) {
+      const __m256i raw = load32(b.qs + 32 * g);
+      store32(codes, _mm256_or_si256(_mm256_and_si256(raw, m4), q5_k_high(qh, 2 * g)));
+      store32(codes + 32, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), q5_k_high(qh, 2 * g + 1)));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int s = 0; s < 8; ++s) {
+      int sc, mn;
+      scale_min_k4(s, b.scales, sc, mn);
+      chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
+      chunks[8 * i + s].s = d * float(sc);
+      chunks[8 * i + s].m = -(dmin * float(mn));
+    }
+  }
+}
+
 void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
   if (type == TensorType::Q6_K && n % 256 == 0)
     return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q4_K && n % 256 == 0)
     return unpack_q4_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
+  if (type == TensorType::Q5_K && n % 256 == 0)
+    return unpack_q5_k(static_cast<const BlockQ5_K*>(blocks), n / 256, codes, chunks);
   unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
 }
 
@@ -180,23 +211,30 @@ void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// Q4_K rows times NT tokens, fused the same way: nibbles are unsigned, so
-// maddubs takes them as they are; the mins come back through the activation
-// sums (value = (d sc) q - dmin mn).
-template <int NT>
-void q4_k_row_fused(const BlockQ4_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
-                    float* y, int64_t y_stride) {
+// Q4_K / Q5_K rows times NT tokens, fused the same way: codes are unsigned
+// (0..15, or 0..31 with Q5_K's fifth bit), so maddubs takes them as they are;
+// the mins come back through the activation sums (value = (d sc) q - dmin mn).
+template <int NT, typename Block>
+void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, float* y,
+                 int64_t y_stride) {
+  constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
   const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
   __m256 acc[NT];
   float mt[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
   for (int64_t i = 0; i < nsb; ++i) {
-    const BlockQ4_K& b = row[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
+    const Block& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
     const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (k5) qh = load32(b.qh);
     for (int g = 0; g < 4; ++g) {
       const __m256i raw = load32(b.qs + 32 * g);
-      const __m256i q[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      __m256i q[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      if constexpr (k5) {
+        q[0] = _mm256_or_si256(q[0], q5_k_high(qh, 2 * g));
+        q[1] = _mm256_or_si256(q[1], q5_k_high(qh, 2 * g + 1));
+      }
       for (int j = 0; j < 2; ++j) {
         int sc, mn;
         scale_min_k4(2 * g + j, b.scales, sc, mn);
@@ -372,9 +410,19 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
     for (int64_t r = r0; r < r1; ++r) {
       const auto* row = reinterpret_cast<const BlockQ4_K*>(w + uint64_t(r) * row_bytes);
       if (n == 2)
-        q4_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
+        k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
       else if (n == 1)
-        q4_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+        k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+    }
+    return;
+  }
+  if (type == TensorType::Q5_K && cols % 256 == 0 && n <= 2) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* row = reinterpret_cast<const BlockQ5_K*>(w + uint64_t(r) * row_bytes);
+      if (n == 2)
+        k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
+      else if (n == 1)
+        k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
     }
     return;
   }
