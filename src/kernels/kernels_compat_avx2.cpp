@@ -12,7 +12,7 @@
 namespace qat {
 namespace {
 
-// ---- llama.cpp compat types (quant/ggml_compat_types.h). Q6_K and Q4_K, the
+// ---- llama.cpp compat types (quant/ggml_compat_types.h). Q6_K, Q4_K and Q5_K, the
 // types llama-quantize writes most, are unpacked with vector code; the others
 // through the reference. The dot product uses the sign trick like Q8_0
 // (codes are within -32..31, never -128), then madd by the integer
@@ -158,27 +158,39 @@ void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, cons
   for (; t < n; ++t) dot_compat_tokens<1>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
 }
 
-// Q6_K rows times NT tokens without the unpacked copy: codes are built in
-// registers and used at once (decode and short prompts, where the row is read
-// once and the unpack's stores and reloads would cost as much as the dot).
-// Same sums as unpack + dot_compat: per chunk, the codes times the sub-scales
-// in int32, then float(that) * (d_a * d) accumulated.
+// Decode kernels: one row of a super-block type times NT tokens without an
+// unpacked copy: codes are built in registers and used at once. Each chunk's
+// int32 lanes are reduced to one sum (two hadd levels per 4 chunks, then the
+// two 128-bit halves), so the float stage runs once per super-block on 8
+// chunks: acc += float(sum_c) * (s_c * d_a,c). The per-token arrays da[b] =
+// d_a and dsum[b] = d_a * sum(a) of block b come from rows_compat.
+//
+// Lane c of the result: the sum of the 4 int32 lanes of chunk c in each
+// 128-bit half, for chunks 0..3 in q0 = hadd(hadd(p0, p1), hadd(p2, p3)) and
+// chunks 4..7 in q1 (hadd works within 128-bit halves).
+inline __m256i chunk_sums8(__m256i q0, __m256i q1) {
+  return _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31));
+}
+inline __m256i hadd4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
+  return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+}
+
+// Q6_K: the codes times the sub-scales through madd, as unpack + dot_compat.
 template <int NT>
-void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb,
-                    float* y, int64_t y_stride) {
+void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const float* da, int64_t nb, float* y,
+                    int64_t y_stride) {
   const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-  // Chunk c's madd multiplier from the 16 sub-scales widened to int16: int16
-  // lanes 0..7 take scale 2c, lanes 8..15 scale 2c+1 (bytes 4c..4c+3 of the
-  // widened scales, in the 128-bit half that holds them).
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const BlockQ6_K& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));
+    // Chunk c's madd multiplier from the 16 sub-scales widened to int16:
+    // int16 lanes 0..7 take scale 2c, lanes 8..15 scale 2c+1.
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
     const __m256i lo_half = _mm256_permute2x128_si256(sc16, sc16, 0x00);  // scales 0..7 in both halves
     const __m256i hi_half = _mm256_permute2x128_si256(sc16, sc16, 0x11);  // scales 8..15
-    const float d = fp16_bits_to_f32(b.d_fp16);
+    __m256i q[NT][2];
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
       __m256i w[4];
@@ -190,9 +202,10 @@ void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const
                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
                              k32);
       const __m256i half = h == 0 ? lo_half : hi_half;
+      __m256i p[NT][4];
       for (int k = 0; k < 4; ++k) {
-        // Sub-scales 2k' and 2k'+1 of this half (k' = k): bytes 4k, 4k+1 in
-        // the low 128 bits, 4k+2, 4k+3 in the high.
+        // Sub-scales 2k and 2k+1 of this half: bytes 4k, 4k+1 in the low
+        // 128 bits, 4k+2, 4k+3 in the high.
         const int lo = 4 * k, hi = 4 * k + 2;
         const __m256i pick = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
                                               lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi,
@@ -200,56 +213,66 @@ void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const
         const __m256i sc = _mm256_shuffle_epi8(half, pick);
         const __m256i aw = _mm256_sign_epi8(w[k], w[k]);
         const int64_t blk = 8 * i + 4 * h + k;
-        for (int t = 0; t < NT; ++t) {
-          const __m256i p =
-              _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + blk].qs), w[k])), sc);
-          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xi[t * nb + blk].d * d), acc[t]);
-        }
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + blk].qs), w[k])), sc);
       }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+    }
+    const __m256 d = _mm256_set1_ps(fp16_bits_to_f32(b.d_fp16));
+    for (int t = 0; t < NT; ++t) {
+      const __m256 scale = _mm256_mul_ps(d, _mm256_loadu_ps(da + t * nb + 8 * i));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), scale, acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// Q4_K / Q5_K rows times NT tokens, fused the same way: codes are unsigned
-// (0..15, or 0..31 with Q5_K's fifth bit), so maddubs takes them as they are;
-// the mins come back through the activation sums (value = (d sc) q - dmin mn).
+// Q4_K / Q5_K: codes are unsigned (0..15, or 0..31 with Q5_K's fifth bit),
+// so maddubs takes them as they are; the mins come back through the
+// activation sums (value = (d sc) q - dmin mn).
 template <int NT, typename Block>
-void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, float* y,
-                 int64_t y_stride) {
+void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float* da, const float* dsum, int64_t nb,
+                 float* y, int64_t y_stride) {
   constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
   const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-  __m256 acc[NT];
-  float mt[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps(), mt[t] = 0;
+  __m256 acc[NT], accm[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = accm[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
     const Block& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
-    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
     __m256i qh = _mm256_setzero_si256();
     if constexpr (k5) qh = load32(b.qh);
-    for (int g = 0; g < 4; ++g) {
-      const __m256i raw = load32(b.qs + 32 * g);
-      __m256i q[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
-      if constexpr (k5) {
-        q[0] = _mm256_or_si256(q[0], q5_k_high(qh, 2 * g));
-        q[1] = _mm256_or_si256(q[1], q5_k_high(qh, 2 * g + 1));
-      }
-      for (int j = 0; j < 2; ++j) {
-        int sc, mn;
-        scale_min_k4(2 * g + j, b.scales, sc, mn);
-        const float s = d * float(sc), m = -(dmin * float(mn));
-        const int64_t blk = 8 * i + 2 * g + j;
-        for (int t = 0; t < NT; ++t) {
-          const ActBlockInfo& ai = xi[t * nb + blk];
-          const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q[j], load32(x[t * nb + blk].qs)), ones);
-          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * s), acc[t]);
-          mt[t] += ai.d * (m * float(ai.sum));
+    __m256i q[NT][2];
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i p[NT][4];
+      for (int g = 2 * hf; g < 2 * hf + 2; ++g) {
+        const __m256i raw = load32(b.qs + 32 * g);
+        __m256i c[2] = {_mm256_and_si256(raw, m4), _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+        if constexpr (k5) {
+          c[0] = _mm256_or_si256(c[0], q5_k_high(qh, 2 * g));
+          c[1] = _mm256_or_si256(c[1], q5_k_high(qh, 2 * g + 1));
+        }
+        for (int j = 0; j < 2; ++j) {
+          const int64_t blk = 8 * i + 2 * g + j;
+          for (int t = 0; t < NT; ++t)
+            p[t][2 * (g - 2 * hf) + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(c[j], load32(x[t * nb + blk].qs)), ones);
         }
       }
+      for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+    }
+    alignas(32) int32_t sc[8], mn[8];
+    for (int j = 0; j < 8; ++j) scale_min_k4(j, b.scales, sc[j], mn[j]);
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)),
+                                   _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc))));
+    const __m256 m = _mm256_mul_ps(_mm256_set1_ps(-fp16_bits_to_f32(b.dmin_fp16)),
+                                   _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(mn))));
+    for (int t = 0; t < NT; ++t) {
+      const __m256 scale = _mm256_mul_ps(s, _mm256_loadu_ps(da + t * nb + 8 * i));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), scale, acc[t]);
+      accm[t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(dsum + t * nb + 8 * i), accm[t]);
     }
   }
-  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
 // ---- Prompts: 8 rows regrouped into a tile, as quant_pack.h lays out Q8_0:
@@ -396,33 +419,31 @@ void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, con
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
   const int64_t nb = cols / 32;
-  if (type == TensorType::Q6_K && cols % 256 == 0 && n <= 2) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const auto* row = reinterpret_cast<const BlockQ6_K*>(w + uint64_t(r) * row_bytes);
-      if (n == 2)
-        q6_k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
-      else if (n == 1)
-        q6_k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+  if ((type == TensorType::Q6_K || type == TensorType::Q4_K || type == TensorType::Q5_K) && cols % 256 == 0 &&
+      n <= 2) {
+    // The activation blocks' d and d * sum as float arrays, per token.
+    auto* da = reinterpret_cast<float*>(align64(scratch));
+    float* dsum = da + 2 * nb;
+    for (int64_t k = 0; k < n * nb; ++k) {
+      da[k] = xi[k].d;
+      dsum[k] = xi[k].d * float(xi[k].sum);
     }
-    return;
-  }
-  if (type == TensorType::Q4_K && cols % 256 == 0 && n <= 2) {
+    const int64_t nsb = cols / 256;
     for (int64_t r = r0; r < r1; ++r) {
-      const auto* row = reinterpret_cast<const BlockQ4_K*>(w + uint64_t(r) * row_bytes);
-      if (n == 2)
-        k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
-      else if (n == 1)
-        k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
-    }
-    return;
-  }
-  if (type == TensorType::Q5_K && cols % 256 == 0 && n <= 2) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const auto* row = reinterpret_cast<const BlockQ5_K*>(w + uint64_t(r) * row_bytes);
-      if (n == 2)
-        k_row_fused<2>(row, cols / 256, x, xi, nb, y + r, rows);
-      else if (n == 1)
-        k_row_fused<1>(row, cols / 256, x, xi, nb, y + r, rows);
+      const uint8_t* row = w + uint64_t(r) * row_bytes;
+      if (type == TensorType::Q6_K) {
+        const auto* blocks = reinterpret_cast<const BlockQ6_K*>(row);
+        if (n == 2) q6_k_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
+        else if (n == 1) q6_k_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
+      } else if (type == TensorType::Q4_K) {
+        const auto* blocks = reinterpret_cast<const BlockQ4_K*>(row);
+        if (n == 2) k_row_fused<2>(blocks, nsb, x, da, dsum, nb, y + r, rows);
+        else if (n == 1) k_row_fused<1>(blocks, nsb, x, da, dsum, nb, y + r, rows);
+      } else {
+        const auto* blocks = reinterpret_cast<const BlockQ5_K*>(row);
+        if (n == 2) k_row_fused<2>(blocks, nsb, x, da, dsum, nb, y + r, rows);
+        else if (n == 1) k_row_fused<1>(blocks, nsb, x, da, dsum, nb, y + r, rows);
+      }
     }
     return;
   }
