@@ -56,27 +56,6 @@ void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk
   }
 }
 
-void unpack_q4_k(const BlockQ4_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
-  for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ4_K& b = blocks[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ4_K));
-    for (int g = 0; g < 4; ++g, codes += 64) {
-      const __m256i raw = load32(b.qs + 32 * g);
-      store32(codes, _mm256_and_si256(raw, m4));
-      store32(codes + 32, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
-    }
-    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
-    for (int s = 0; s < 8; ++s) {
-      int sc, mn;
-      scale_min_k4(s, b.scales, sc, mn);
-      chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
-      chunks[8 * i + s].s = d * float(sc);
-      chunks[8 * i + s].m = -(dmin * float(mn));
-    }
-  }
-}
-
 // The fifth bit of Q5_K's codes for sub-block sb, at bit 4 of each byte:
 // bit sb of qh[l] (the and drops what the 16-bit shift carried in).
 inline __m256i q5_k_high(__m256i qh, int sb) {
@@ -84,16 +63,26 @@ inline __m256i q5_k_high(__m256i qh, int sb) {
   return _mm256_slli_epi16(bit, 4);
 }
 
-void unpack_q5_k(const BlockQ5_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+// Q4_K or Q5_K (Block): unsigned codes (with Q5_K's fifth bit), s = d * sc
+// and m = -dmin * mn per sub-block.
+template <typename Block>
+void unpack_k(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ5_K& b = blocks[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ5_K));
-    const __m256i qh = load32(b.qh);
+    const Block& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (k5) qh = load32(b.qh);
     for (int g = 0; g < 4; ++g, codes += 64) {
       const __m256i raw = load32(b.qs + 32 * g);
-      store32(codes, _mm256_or_si256(_mm256_and_si256(raw, m4), q5_k_high(qh, 2 * g)));
-      store32(codes + 32, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), m4), q5_k_high(qh, 2 * g + 1)));
+      __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+      if constexpr (k5) {
+        lo = _mm256_or_si256(lo, q5_k_high(qh, 2 * g));
+        hi = _mm256_or_si256(hi, q5_k_high(qh, 2 * g + 1));
+      }
+      store32(codes, lo);
+      store32(codes + 32, hi);
     }
     const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
     for (int s = 0; s < 8; ++s) {
@@ -110,9 +99,9 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
   if (type == TensorType::Q6_K && n % 256 == 0)
     return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q4_K && n % 256 == 0)
-    return unpack_q4_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
+    return unpack_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q5_K && n % 256 == 0)
-    return unpack_q5_k(static_cast<const BlockQ5_K*>(blocks), n / 256, codes, chunks);
+    return unpack_k(static_cast<const BlockQ5_K*>(blocks), n / 256, codes, chunks);
   unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
 }
 
