@@ -18,17 +18,6 @@ namespace {
 // (codes are within -32..31, never -128), then madd by the integer
 // sub-scales: pair sums <= 2 * 32 * 127 and |sc| <= 128 keep int32 exact.
 
-// Q4_K / Q5_K's 6-bit scale and min of sub-block j (ggml's get_scale_min_k4).
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
-  if (j < 4) {
-    sc = q[j] & 63;
-    mn = q[j + 4] & 63;
-  } else {
-    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
 void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
   const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < nb; ++i) {

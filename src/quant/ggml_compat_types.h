@@ -59,6 +59,19 @@ struct BlockQ6_K {
 static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "GGUF block sizes");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12
+// packed scale bytes (ggml's get_scale_min_k4); shared by the reference and
+// the kernels.
+inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    mn = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
 // True for the six types above.
 bool is_compat_type(TensorType t);
 
