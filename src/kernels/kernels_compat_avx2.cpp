@@ -7,6 +7,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "kernels/avx2_helpers.h"
 
 namespace qat {
@@ -84,7 +86,55 @@ void unpack_k(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunk
   }
 }
 
+// ---- Q4_1, Q5_0, Q5_1: blocks of 32 elements, one chunk each. Element j < 16
+// is the low nibble of qs[j], element j >= 16 the high nibble of qs[j - 16];
+// Q5_0 / Q5_1 add bit j of qh (a little-endian u32) as bit 4.
+template <typename Block>
+constexpr bool kHasMin = !std::is_same_v<Block, BlockQ5_0>;  // Q4_1, Q5_1: value = d * q + m
+template <typename Block>
+constexpr bool kHasQh = !std::is_same_v<Block, BlockQ4_1>;
+
+// Byte j of the result is 0x10 where bit j of qh is set.
+inline __m256i fifth_bits32(const uint8_t* qh) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, qh, 4);
+  // Byte j takes byte j / 8 of the u32 (the shuffle works per 128-bit half; both hold the u32).
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(int32_t(bits)),
+                                             _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                                              2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));  // byte j: 1 << (j % 8)
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+// The block's unsigned codes: 0..15 (Q4_1) or 0..31 (Q5_0 before its -16, Q5_1).
+template <typename Block>
+inline __m256i codes32(const Block& b) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), m4 = _mm_set1_epi8(0x0f);
+  __m256i c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
+  if constexpr (kHasQh<Block>) c = _mm256_or_si256(c, fifth_bits32(b.qh));
+  return c;
+}
+
+template <typename Block>
+void unpack_32(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  for (int64_t i = 0; i < nb; ++i, codes += 32) {
+    const Block& b = blocks[i];
+    __m256i c = codes32(b);
+    if constexpr (!kHasMin<Block>) c = _mm256_sub_epi8(c, _mm256_set1_epi8(16));
+    store32(codes, c);
+    float m = 0.0f;
+    if constexpr (kHasMin<Block>) m = fp16_bits_to_f32(b.m_fp16);
+    chunks[i] = CompatChunk{{1, 1}, fp16_bits_to_f32(b.d_fp16), m};
+  }
+}
+
 void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  if (type == TensorType::Q4_1 && n % 32 == 0)
+    return unpack_32(static_cast<const BlockQ4_1*>(blocks), n / 32, codes, chunks);
+  if (type == TensorType::Q5_0 && n % 32 == 0)
+    return unpack_32(static_cast<const BlockQ5_0*>(blocks), n / 32, codes, chunks);
+  if (type == TensorType::Q5_1 && n % 32 == 0)
+    return unpack_32(static_cast<const BlockQ5_1*>(blocks), n / 32, codes, chunks);
   if (type == TensorType::Q6_K && n % 256 == 0)
     return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q4_K && n % 256 == 0)
@@ -253,6 +303,68 @@ void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float*
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
+// Q4_1 / Q5_0 / Q5_1: 8 blocks of 32 per float stage, like a super-block
+// above. The codes go to maddubs unsigned; Q5_0's offset comes back exactly in
+// integers (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
+// hold fewer than 8 blocks (`count`); the per-token arrays are padded with
+// zeros to whole groups (stride nbp), so its missing lanes add nothing.
+template <int NT, typename Block>
+inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* x, int64_t nb, const float* da,
+                      const float* dsum, const int32_t* asum, int64_t nbp, __m256* acc, __m256* accm) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  alignas(16) uint16_t dh[8] = {}, mh[8] = {};
+  __m256i q[NT][2];
+  for (int hf = 0; hf < 2; ++hf) {
+    __m256i p[NT][4];
+    for (int k = 0; k < 4; ++k) {
+      const int j = 4 * hf + k;
+      if (j >= count) {
+        for (int t = 0; t < NT; ++t) p[t][k] = _mm256_setzero_si256();
+        continue;
+      }
+      const Block& b = blk[j];
+      prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
+      const __m256i c = codes32(b);
+      for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
+      dh[j] = b.d_fp16;
+      if constexpr (kHasMin<Block>) mh[j] = b.m_fp16;
+    }
+    for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+  }
+  const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
+  for (int t = 0; t < NT; ++t) {
+    __m256i sums = chunk_sums8(q[t][0], q[t][1]);
+    if constexpr (!kHasMin<Block>)
+      sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(asum + t * nbp + b0)), 4));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(da + t * nbp + b0)), acc[t]);
+    if constexpr (kHasMin<Block>)
+      accm[t] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mh))),
+                                _mm256_loadu_ps(dsum + t * nbp + b0), accm[t]);
+  }
+}
+
+template <int NT, typename Block>
+void q32_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const float* da, const float* dsum,
+                   const int32_t* asum, int64_t nbp, float* y, int64_t y_stride) {
+  __m256 acc[NT], accm[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = accm[t] = _mm256_setzero_ps();
+  int64_t b0 = 0;
+  for (; b0 + 8 <= nb; b0 += 8) q32_group<NT>(row + b0, 8, b0, x, nb, da, dsum, asum, nbp, acc, accm);
+  if (b0 < nb) q32_group<NT>(row + b0, int(nb - b0), b0, x, nb, da, dsum, asum, nbp, acc, accm);
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
+}
+
+template <typename Block>
+void q32_rows_fused(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
+                    int64_t n, const float* da, const float* dsum, const int32_t* asum, int64_t nbp, float* y,
+                    int64_t rows) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* blocks = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
+    if (n == 2) q32_row_fused<2>(blocks, nb, x, da, dsum, asum, nbp, y + r, rows);
+    else if (n == 1) q32_row_fused<1>(blocks, nb, x, da, dsum, asum, nbp, y + r, rows);
+  }
+}
+
 // ---- Prompts: 8 rows regrouped into a tile, as quant_pack.h lays out Q8_0:
 // per chunk, 8 groups of 32 bytes, each holding 4 codes of all 8 rows, so one
 // integer lane per row and one float stage per chunk for 8 rows at once.
@@ -397,16 +509,30 @@ void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, con
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
   const int64_t nb = cols / 32;
-  if ((type == TensorType::Q6_K || type == TensorType::Q4_K || type == TensorType::Q5_K) && cols % 256 == 0 &&
-      n <= 2) {
-    // The activation blocks' d and d * sum as float arrays, per token.
+  const bool k_type = type == TensorType::Q6_K || type == TensorType::Q4_K || type == TensorType::Q5_K;
+  const bool b32_type = type == TensorType::Q4_1 || type == TensorType::Q5_0 || type == TensorType::Q5_1;
+  if (n <= 2 && ((k_type && cols % 256 == 0) || (b32_type && cols % 32 == 0))) {
+    // Per token, the activation blocks' d, d * sum and sum, each padded with
+    // zeros to whole groups of 8 blocks (stride nbp).
+    const int64_t nbp = (nb + 7) / 8 * 8;
     auto* da = reinterpret_cast<float*>(align64(scratch));
-    float* dsum = da + 2 * nb;
-    for (int64_t k = 0; k < n * nb; ++k) {
-      da[k] = xi[k].d;
-      dsum[k] = xi[k].d * float(xi[k].sum);
-    }
-    const int64_t nsb = cols / 256;
+    float* dsum = da + 2 * nbp;
+    auto* asum = reinterpret_cast<int32_t*>(dsum + 2 * nbp);
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t b = 0; b < nbp; ++b) {
+        const bool real = b < nb;
+        const ActBlockInfo& ai = xi[t * nb + (real ? b : 0)];
+        da[t * nbp + b] = real ? ai.d : 0.0f;
+        dsum[t * nbp + b] = real ? ai.d * float(ai.sum) : 0.0f;
+        asum[t * nbp + b] = real ? ai.sum : 0;
+      }
+    if (type == TensorType::Q4_1)
+      return q32_rows_fused<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
+    if (type == TensorType::Q5_0)
+      return q32_rows_fused<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
+    if (type == TensorType::Q5_1)
+      return q32_rows_fused<BlockQ5_1>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
+    const int64_t nsb = cols / 256;  // K-quants: nbp == nb
     for (int64_t r = r0; r < r1; ++r) {
       const uint8_t* row = w + uint64_t(r) * row_bytes;
       if (type == TensorType::Q6_K) {
