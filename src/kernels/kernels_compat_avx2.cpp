@@ -313,6 +313,7 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
                       const float* dsum, const int32_t* asum, int64_t nbp, __m256* acc, __m256* accm) {
   const __m256i ones = _mm256_set1_epi16(1);
   alignas(16) uint16_t dh[8] = {}, mh[8] = {};
+  prefetch_block(reinterpret_cast<const uint8_t*>(blk), count * int64_t(sizeof(Block)));  // once per cache line
   __m256i q[NT][2];
   for (int hf = 0; hf < 2; ++hf) {
     __m256i p[NT][4];
@@ -323,7 +324,6 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
         continue;
       }
       const Block& b = blk[j];
-      prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
       const __m256i c = codes32(b);
       for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
       dh[j] = b.d_fp16;

@@ -57,6 +57,15 @@ KBlock k_block(TensorType t, const void* blocks, int64_t i) {
   return {fp16_to_f32(b.d_fp16), fp16_to_f32(b.dmin_fp16), b.scales, b.qs, nullptr};
 }
 
+// Q3_K: the signed code (-4..3) of element e (0..255). Bytes qs[32 h ..
+// 32 h + 32) hold elements 128 h + 32 s + l at bits 2 s (s = 0..3); bit
+// e / 32 of hmask[e % 32] set means no -4 offset.
+int code_q3_k(const BlockQ3_K& b, int e) {
+  const int h = e / 128, s = (e % 128) / 32, l = e % 32;
+  const int low = (b.qs[32 * h + l] >> (2 * s)) & 3;
+  return ((b.hmask[l] >> (e / 32)) & 1) ? low : low - 4;
+}
+
 // Q6_K: the unsigned 6-bit code of element e (0..255).
 int code_q6_k(const BlockQ6_K& b, int e) {
   const int h = e / 128, k = (e % 128) / 32, l = e % 32;
@@ -73,6 +82,7 @@ bool is_compat_type(TensorType t) {
     case TensorType::Q4_1:
     case TensorType::Q5_0:
     case TensorType::Q5_1:
+    case TensorType::Q3_K:
     case TensorType::Q4_K:
     case TensorType::Q5_K:
     case TensorType::Q6_K: return true;
@@ -114,6 +124,13 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
           const float ds = b.d * float(sc), dm = b.dmin * float(mn);
           for (int l = 0; l < 32; ++l) y[l] = ds * float(b.code(s, l)) - dm;
         }
+      }
+      return;
+    case TensorType::Q3_K:
+      for (int64_t i = 0; i < nb; ++i, y += kSuperBlock) {
+        const auto& b = static_cast<const BlockQ3_K*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int e = 0; e < 256; ++e) y[e] = (d * float(scale_q3_k(b.scales, e / 16))) * float(code_q3_k(b, e));
       }
       return;
     case TensorType::Q6_K:
@@ -160,6 +177,17 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
           for (int l = 0; l < 32; ++l) codes[l] = int8_t(b.code(s, l));
           chunks[8 * i + s] = plain(b.d * float(sc), -(b.dmin * float(mn)));
         }
+      }
+      return;
+    case TensorType::Q3_K:
+      for (int64_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const BlockQ3_K*>(blocks)[i];
+        for (int e = 0; e < 256; ++e) codes[e] = int8_t(code_q3_k(b, e));
+        codes += 256;
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int c = 0; c < 8; ++c)
+          chunks[8 * i + c] =
+              CompatChunk{{int16_t(scale_q3_k(b.scales, 2 * c)), int16_t(scale_q3_k(b.scales, 2 * c + 1))}, d, 0.0f};
       }
       return;
     case TensorType::Q6_K:

@@ -1,8 +1,9 @@
 // llama.cpp block types that qat reads but does not write: Q4_1, Q5_0, Q5_1
-// and the K-quants Q4_K, Q5_K, Q6_K. `llama-quantize` puts them in the files
+// and the K-quants Q3_K, Q4_K, Q5_K, Q6_K. `llama-quantize` puts them in the files
 // users actually have: its default q4_0 keeps the tied embedding at Q6_K
 // (when the width is a multiple of 256), and Q4_K_M / Q5_K_M mix Q4_K or Q5_K
-// with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256).
+// with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256);
+// Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K.
 //
 // The reference dequantizers equal gguf-py's (and ggml's) bit for bit,
 // including the order of float operations; tests/quant/compat_types_test.cpp
@@ -33,6 +34,15 @@ struct BlockQ5_1 {
   uint8_t qh[4];
   uint8_t qs[16];
 };
+// Q3_K: 16 sub-blocks of 16 with 6-bit scales (packed in scales[12], offset
+// 32); value = (d * (sc - 32)) * q, q in -4..3: 2 bits of qs, minus 4 where
+// the element's bit in hmask is clear (layout in the .cpp).
+struct BlockQ3_K {
+  uint8_t hmask[32];
+  uint8_t qs[64];
+  uint8_t scales[12];
+  uint16_t d_fp16;
+};
 // Q4_K: 8 sub-blocks of 32 with 6-bit scale sc and min mn (packed in
 // scales[12]); value = (d * sc) * q - dmin * mn, q in 0..15. Bytes
 // qs[32 i .. 32 i + 32) hold sub-block 2i (low nibbles) and 2i+1 (high).
@@ -57,6 +67,7 @@ struct BlockQ6_K {
   uint16_t d_fp16;
 };
 static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "GGUF block sizes");
+static_assert(sizeof(BlockQ3_K) == 110, "GGUF block size");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
 // Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12
@@ -72,7 +83,15 @@ inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
   }
 }
 
-// True for the six types above.
+// Q3_K: the signed scale (-32..31) of sub-block i (0..15): 4 low bits from
+// scales[i % 8] (the high nibble for i >= 8), 2 high bits from scales[8 + i % 4]
+// (bits 2 (i / 4) ..). Shared by the reference and the kernels.
+inline int scale_q3_k(const uint8_t* scales, int i) {
+  const int lo = (scales[i % 8] >> (4 * (i / 8))) & 0x0f, hi = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (lo | hi << 4) - 32;
+}
+
+// True for the seven types above.
 bool is_compat_type(TensorType t);
 
 // n elements (a multiple of the type's block size) from GGUF-layout blocks.
@@ -82,7 +101,7 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
 // value[k] = s * (sc[k / 16] * code[k]) + m, exactly (as real numbers) the
 // dequantized value. Codes fit in -32..31 (signed types) or 0..31.
 struct CompatChunk {
-  int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q6_K); 1 otherwise
+  int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q3_K, Q6_K); 1 otherwise
   float s;        // d, or d * sc for K-quants (exact in float)
   float m;        // the additive term: Q4_1 / Q5_1's m, K-quants' -dmin * mn; 0 otherwise
 };

@@ -1,4 +1,4 @@
-// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K) times Q8_0
+// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K) times Q8_0
 // activations: every kernel level's unpack equals the reference unpack byte
 // for byte, every level's product matches the scalar reference, and the
 // reference matches the double-precision product of what the weight and
@@ -22,7 +22,7 @@
 namespace qat {
 namespace {
 
-constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,
+constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q3_K,
                                  TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
 
 // Byte offsets of a block's fp16 scale fields (ggml-common.h).
@@ -33,6 +33,7 @@ std::vector<int> fp16_fields(TensorType t) {
     case TensorType::Q4_K:
     case TensorType::Q5_K: return {0, 2};
     case TensorType::Q5_0: return {0};
+    case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
     default: return {};
   }

@@ -1,4 +1,4 @@
-// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K): the
+// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K): the
 // reference dequantizers against gguf-py bit for bit (fixtures from
 // tools/reference/make_compat_quant_fixtures.py), and the kernels' unpacked
 // form (codes + chunk scales) against the dequantized values.
@@ -64,7 +64,7 @@ TEST(CompatTypes, FixturesCoverEveryType) {
     EXPECT_TRUE(is_compat_type(t.type)) << t.name;
     seen.insert(t.type);
   }
-  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_EQ(seen.size(), 7u);
   EXPECT_FALSE(is_compat_type(TensorType::Q4_0));
   EXPECT_FALSE(is_compat_type(TensorType::F32));
 }
