@@ -1,4 +1,4 @@
-// AVX2 kernels for llama.cpp's compat types (Q4_1 .. Q6_K,
+// AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K,
 // quant/ggml_compat_types.h), compiled with the AVX2 flags like
 // kernels_avx2.cpp, whose table points here (avx2_*_compat). Same rules as
 // every ISA file: intrinsics and raw pointers only (kernel_table.h).
@@ -14,36 +14,70 @@
 namespace qat {
 namespace {
 
-// ---- llama.cpp compat types (quant/ggml_compat_types.h). Q6_K, Q4_K and Q5_K, the
-// types llama-quantize writes most, are unpacked with vector code; the others
-// through the reference. The dot product uses the sign trick like Q8_0
-// (codes are within -32..31, never -128), then madd by the integer
-// sub-scales: pair sums <= 2 * 32 * 127 and |sc| <= 128 keep int32 exact.
+// ---- llama.cpp compat types (quant/ggml_compat_types.h), every one unpacked
+// with vector code and with a fused decode kernel. The dot product uses the
+// sign trick like Q8_0 for signed codes (within -32..31, never -128), then
+// madd by the integer sub-scales: pair sums <= 2 * 32 * 127 and |sc| <= 128
+// keep int32 exact.
 
-void unpack_q6_k(const BlockQ6_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+// ---- Q6_K and Q3_K: signed codes in 16 sub-blocks of 16 with int8
+// sub-scales. One template serves both: the codes of half h (elements
+// 128 h .. 128 h + 127) as 4 vectors of 32, w[k] = elements 128 h + 32 k ..,
+// and the 16 sub-scales as int8.
+
+// Q6_K: 4 bits of ql (bytes 64 h .. 64 h + 63, low nibbles then high) and
+// bits 2k..2k+1 of qh[32 h + l] on top, minus 32.
+inline void half_codes(const BlockQ6_K& b, int h, __m256i w[4]) {
   const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+  const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
+  w[0] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)), k32);
+  w[1] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)), k32);
+  w[2] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)), k32);
+  w[3] = _mm256_sub_epi8(
+      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
+      k32);
+}
+inline __m128i sub_scales8(const BlockQ6_K& b) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)); }
+
+// Q3_K: bits 2k..2k+1 of qs[32 h + l], minus 4 where bit 4 h + k of
+// hmask[l] is clear.
+inline void half_codes(const BlockQ3_K& b, int h, __m256i w[4]) {
+  const __m256i q = load32(b.qs + 32 * h), hm = load32(b.hmask), m3 = _mm256_set1_epi8(3);
+  const __m256i low[4] = {_mm256_and_si256(q, m3), _mm256_and_si256(_mm256_srli_epi16(q, 2), m3),
+                          _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), _mm256_and_si256(_mm256_srli_epi16(q, 6), m3)};
+  for (int k = 0; k < 4; ++k) {
+    const __m256i clear = _mm256_cmpeq_epi8(_mm256_and_si256(hm, _mm256_set1_epi8(char(1 << (4 * h + k)))),
+                                            _mm256_setzero_si256());
+    w[k] = _mm256_sub_epi8(low[k], _mm256_and_si256(clear, _mm256_set1_epi8(4)));
+  }
+}
+// The 16 six-bit scales minus 32 (scale_q3_k): low nibbles from bytes 0..7
+// (then their high nibbles for 8..15), 2 high bits from byte 8 + i % 4 at
+// bit 2 (i / 4); the per-dword shift only pulls bits above the mask in.
+inline __m128i sub_scales8(const BlockQ3_K& b) {
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  const __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.scales));
+  const __m128i lo = _mm_unpacklo_epi64(_mm_and_si128(x, m4), _mm_and_si128(_mm_srli_epi16(x, 4), m4));
+  int32_t hbytes;
+  __builtin_memcpy(&hbytes, b.scales + 8, 4);
+  const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(hbytes), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+  return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+}
+
+template <typename Block>
+void unpack_signed16(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
   for (int64_t i = 0; i < nb; ++i) {
-    const BlockQ6_K& b = blocks[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));  // decode streams rows from DRAM
+    const Block& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));  // decode streams rows from DRAM
     for (int h = 0; h < 2; ++h, codes += 128) {
-      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
-      // Element 32 k + l of this half: 4 bits from ql, bits 2k..2k+1 of qh[l] on top.
-      const __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30);
-      const __m256i h1 = _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30);
-      const __m256i h2 = _mm256_and_si256(qh, m30);
-      const __m256i h3 = _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30);
-      store32(codes, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), h0), k32));
-      store32(codes + 32, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), h1), k32));
-      store32(codes + 64, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), h2), k32));
-      store32(codes + 96, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), h3), k32));
+      __m256i w[4];
+      half_codes(b, h, w);
+      for (int k = 0; k < 4; ++k) store32(codes + 32 * k, w[k]);
     }
+    alignas(16) int8_t sc[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(sc), sub_scales8(b));
     const float d = fp16_bits_to_f32(b.d_fp16);
-    for (int c = 0; c < 8; ++c) {
-      chunks[8 * i + c].sc[0] = b.scales[2 * c];
-      chunks[8 * i + c].sc[1] = b.scales[2 * c + 1];
-      chunks[8 * i + c].s = d;
-      chunks[8 * i + c].m = 0.0f;
-    }
+    for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{sc[2 * c], sc[2 * c + 1]}, d, 0.0f};
   }
 }
 
@@ -136,7 +170,9 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
   if (type == TensorType::Q5_1 && n % 32 == 0)
     return unpack_32(static_cast<const BlockQ5_1*>(blocks), n / 32, codes, chunks);
   if (type == TensorType::Q6_K && n % 256 == 0)
-    return unpack_q6_k(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
+    return unpack_signed16(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
+  if (type == TensorType::Q3_K && n % 256 == 0)
+    return unpack_signed16(static_cast<const BlockQ3_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q4_K && n % 256 == 0)
     return unpack_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q5_K && n % 256 == 0)
@@ -203,32 +239,24 @@ inline __m256i hadd4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
   return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
 }
 
-// Q6_K: the codes times the sub-scales through madd, as unpack + dot_compat.
-template <int NT>
-void q6_k_row_fused(const BlockQ6_K* row, int64_t nsb, const BlockQ8_0* x, const float* da, int64_t nb, float* y,
-                    int64_t y_stride) {
-  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+// Q6_K / Q3_K: the codes times the sub-scales through madd, as unpack + dot_compat.
+template <int NT, typename Block>
+void signed16_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float* da, int64_t nb, float* y,
+                        int64_t y_stride) {
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
-    const BlockQ6_K& b = row[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(BlockQ6_K));
+    const Block& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(Block));
     // Chunk c's madd multiplier from the 16 sub-scales widened to int16:
     // int16 lanes 0..7 take scale 2c, lanes 8..15 scale 2c+1.
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+    const __m256i sc16 = _mm256_cvtepi8_epi16(sub_scales8(b));
     const __m256i lo_half = _mm256_permute2x128_si256(sc16, sc16, 0x00);  // scales 0..7 in both halves
     const __m256i hi_half = _mm256_permute2x128_si256(sc16, sc16, 0x11);  // scales 8..15
     __m256i q[NT][2];
     for (int h = 0; h < 2; ++h) {
-      const __m256i ql0 = load32(b.ql + 64 * h), ql1 = load32(b.ql + 64 * h + 32), qh = load32(b.qh + 32 * h);
       __m256i w[4];
-      w[0] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)), k32);
-      w[1] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)), k32);
-      w[2] = _mm256_sub_epi8(
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30)), k32);
-      w[3] = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                             _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)),
-                             k32);
+      half_codes(b, h, w);
       const __m256i half = h == 0 ? lo_half : hi_half;
       __m256i p[NT][4];
       for (int k = 0; k < 4; ++k) {
@@ -509,7 +537,8 @@ void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, con
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
   const int64_t nb = cols / 32;
-  const bool k_type = type == TensorType::Q6_K || type == TensorType::Q4_K || type == TensorType::Q5_K;
+  const bool k_type = type == TensorType::Q6_K || type == TensorType::Q3_K || type == TensorType::Q4_K ||
+                      type == TensorType::Q5_K;
   const bool b32_type = type == TensorType::Q4_1 || type == TensorType::Q5_0 || type == TensorType::Q5_1;
   if (n <= 2 && ((k_type && cols % 256 == 0) || (b32_type && cols % 32 == 0))) {
     // Per token, the activation blocks' d, d * sum and sum, each padded with
@@ -537,8 +566,12 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
       const uint8_t* row = w + uint64_t(r) * row_bytes;
       if (type == TensorType::Q6_K) {
         const auto* blocks = reinterpret_cast<const BlockQ6_K*>(row);
-        if (n == 2) q6_k_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
-        else if (n == 1) q6_k_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
+        if (n == 2) signed16_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
+        else if (n == 1) signed16_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
+      } else if (type == TensorType::Q3_K) {
+        const auto* blocks = reinterpret_cast<const BlockQ3_K*>(row);
+        if (n == 2) signed16_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
+        else if (n == 1) signed16_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
       } else if (type == TensorType::Q4_K) {
         const auto* blocks = reinterpret_cast<const BlockQ4_K*>(row);
         if (n == 2) k_row_fused<2>(blocks, nsb, x, da, dsum, nb, y + r, rows);
