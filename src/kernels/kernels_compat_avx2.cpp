@@ -88,6 +88,23 @@ inline __m256i q5_k_high(__m256i qh, int sb) {
   return _mm256_slli_epi16(bit, 4);
 }
 
+// Q4_K / Q5_K: the 8 six-bit scales (bytes 0..7) and mins (bytes 8..15) of
+// scale_min_k4, from the 12 packed bytes q0..q11 (read as 16; the block
+// goes on past them). Scale j < 4 is q[j] & 63, min j < 4 is q[j + 4] & 63;
+// for j >= 4 the low 4 bits come from q[j + 4] (scale: low nibble, min: high)
+// and the top 2 from bits 6..7 of q[j - 4] (scale) or q[j] (min).
+inline __m128i k_scales_mins(const uint8_t* q) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  const __m128i a = _mm_shuffle_epi8(raw, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i top = _mm_shuffle_epi8(raw, _mm_setr_epi8(0, 0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4, 4, 5, 6, 7));
+  const __m128i low = _mm_or_si128(
+      _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0)),
+      _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15)));
+  const __m128i high = _mm_and_si128(_mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(top, 6), _mm_set1_epi8(3)), 4),
+                                     _mm_setr_epi8(0, 0, 0, 0, -1, -1, -1, -1, 0, 0, 0, 0, -1, -1, -1, -1));
+  return _mm_or_si128(low, high);
+}
+
 // Q4_K or Q5_K (Block): unsigned codes (with Q5_K's fifth bit), s = d * sc
 // and m = -dmin * mn per sub-block.
 template <typename Block>
@@ -110,9 +127,10 @@ void unpack_k(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunk
       store32(codes + 32, hi);
     }
     const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    alignas(16) uint8_t sm[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(sm), k_scales_mins(b.scales));
     for (int s = 0; s < 8; ++s) {
-      int sc, mn;
-      scale_min_k4(s, b.scales, sc, mn);
+      const int sc = sm[s], mn = sm[8 + s];
       chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
       chunks[8 * i + s].s = d * float(sc);
       chunks[8 * i + s].m = -(dmin * float(mn));
@@ -316,12 +334,10 @@ void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float*
       }
       for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
-    alignas(32) int32_t sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) scale_min_k4(j, b.scales, sc[j], mn[j]);
-    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)),
-                                   _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(sc))));
+    const __m128i sm = k_scales_mins(b.scales);
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm)));
     const __m256 m = _mm256_mul_ps(_mm256_set1_ps(-fp16_bits_to_f32(b.dmin_fp16)),
-                                   _mm256_cvtepi32_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(mn))));
+                                   _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))));
     for (int t = 0; t < NT; ++t) {
       const __m256 scale = _mm256_mul_ps(s, _mm256_loadu_ps(da + t * nb + 8 * i));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), scale, acc[t]);
