@@ -347,6 +347,20 @@ void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float*
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
+// One fp16 field (`field` picks it) of blocks 0..count-1 as 8 u16 lanes,
+// zero past count. A whole group is built in registers: 8 scalar stores and
+// one 16-byte load would stall on store forwarding in every group.
+template <typename Block, typename Field>
+inline __m128i fp16_lanes(const Block* blk, int count, Field field) {
+  if (count == 8)
+    return _mm_setr_epi16(int16_t(field(blk[0])), int16_t(field(blk[1])), int16_t(field(blk[2])),
+                          int16_t(field(blk[3])), int16_t(field(blk[4])), int16_t(field(blk[5])),
+                          int16_t(field(blk[6])), int16_t(field(blk[7])));
+  alignas(16) uint16_t h[8] = {};
+  for (int j = 0; j < count; ++j) h[j] = field(blk[j]);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(h));
+}
+
 // Q4_1 / Q5_0 / Q5_1: 8 blocks of 32 per float stage, like a super-block
 // above. The codes go to maddubs unsigned; Q5_0's offset comes back exactly in
 // integers (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
@@ -356,7 +370,6 @@ template <int NT, typename Block>
 inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* x, int64_t nb, const float* da,
                       const float* dsum, const int32_t* asum, int64_t nbp, __m256* acc, __m256* accm) {
   const __m256i ones = _mm256_set1_epi16(1);
-  alignas(16) uint16_t dh[8] = {}, mh[8] = {};
   prefetch_block(reinterpret_cast<const uint8_t*>(blk), count * int64_t(sizeof(Block)));  // once per cache line
   __m256i q[NT][2];
   for (int hf = 0; hf < 2; ++hf) {
@@ -370,19 +383,17 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
       const Block& b = blk[j];
       const __m256i c = codes32(b);
       for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
-      dh[j] = b.d_fp16;
-      if constexpr (kHasMin<Block>) mh[j] = b.m_fp16;
     }
     for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
   }
-  const __m256 d = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(dh)));
+  const __m256 d = _mm256_cvtph_ps(fp16_lanes(blk, count, [](const Block& b) { return b.d_fp16; }));
   for (int t = 0; t < NT; ++t) {
     __m256i sums = chunk_sums8(q[t][0], q[t][1]);
     if constexpr (!kHasMin<Block>)
       sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(asum + t * nbp + b0)), 4));
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(da + t * nbp + b0)), acc[t]);
     if constexpr (kHasMin<Block>)
-      accm[t] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(mh))),
+      accm[t] = _mm256_fmadd_ps(_mm256_cvtph_ps(fp16_lanes(blk, count, [](const Block& b) { return b.m_fp16; })),
                                 _mm256_loadu_ps(dsum + t * nbp + b0), accm[t]);
   }
 }
