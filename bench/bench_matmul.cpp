@@ -35,6 +35,8 @@ BENCHMARK(BM_Matmul)
     ->ArgNames({"type", "rows", "cols", "n", "thr"})
     ->Args({0, 262144, 640, 1, 1})  // tied output projection, decode
     ->Args({0, 262144, 640, 1, 2})
+    ->Args({0, 65536, 1152, 1, 1})  // 1B width, decode (a quarter of the tied output projection)
+    ->Args({0, 65536, 1152, 1, 2})
     ->Args({0, 2048, 640, 1, 1})    // FFN gate, decode
     ->Args({1, 2048, 640, 1, 1})
     ->Args({30, 2048, 640, 1, 1})

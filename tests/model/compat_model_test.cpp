@@ -44,6 +44,7 @@ void fill_random_blocks(TensorType t, uint8_t* p, int64_t numel, std::mt19937& r
         put(blk + 2, scale / 32.0f * ud(rng));               // dmin * mn ~ scale: centres the block
         break;
       }
+      case TensorType::Q3_K: put(blk + 108, scale / (16.0f * 2.0f) * ud(rng)); break;  // |sc| ~ 16, |q| ~ 2
       case TensorType::Q5_0: put(blk, scale / 9.0f * ud(rng)); break;
       case TensorType::Q4_1:
       case TensorType::Q5_1: {
@@ -121,6 +122,7 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
       {"q4_0 file: Q6_K embedding", wide_gemma3(), TensorType::Q6_K, TensorType::Q6_K, 0.05},
       {"Q4_K_M-like", wide_gemma3(), TensorType::Q4_K, TensorType::Q6_K, 0.05},
       {"Q5_K_M-like", wide_gemma3(), TensorType::Q5_K, TensorType::Q6_K, 0.05},
+      {"Q3_K_M-like", wide_gemma3(), TensorType::Q3_K, TensorType::Q6_K, 0.05},
       {"Q4_1 / Q5_1", wide_gemma3(), TensorType::Q4_1, TensorType::Q5_1, 0.05},
       {"Gemma 4 tiny (64 wide: Q5_0 fallback)", preset_config(Family::Gemma4, "tiny"), TensorType::Q4_K,
        TensorType::Q6_K, 0.2},
