@@ -238,7 +238,9 @@ TEST(FakeQuantWeights, MseScalesNeverWorseThanAbsmaxAndStillExported) {
           e_ref += std::pow(double(w[size_t(j)]) - y_ref[size_t(j)], 2);
           e_mse += std::pow(double(w[size_t(j)]) - y_mse[size_t(j)], 2);
         }
-        if (std::isfinite(e_ref)) ASSERT_LE(e_mse, e_ref) << "block " << b;
+        if (std::isfinite(e_ref)) {
+          ASSERT_LE(e_mse, e_ref) << "block " << b;
+        }
       }
     }
   }
