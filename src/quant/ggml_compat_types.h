@@ -85,7 +85,7 @@ inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
 
 // Q3_K: the signed scale (-32..31) of sub-block i (0..15): 4 low bits from
 // scales[i % 8] (the high nibble for i >= 8), 2 high bits from scales[8 + i % 4]
-// (bits 2 (i / 4) ..). Shared by the reference and the kernels.
+// (bits 2 (i / 4) ..). The reference's; the AVX2 kernels unpack all 16 at once.
 inline int scale_q3_k(const uint8_t* scales, int i) {
   const int lo = (scales[i % 8] >> (4 * (i / 8))) & 0x0f, hi = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
   return (lo | hi << 4) - 32;
@@ -102,7 +102,7 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
 // dequantized value. Codes fit in -32..31 (signed types) or 0..31.
 struct CompatChunk {
   int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q3_K, Q6_K); 1 otherwise
-  float s;        // d, or d * sc for K-quants (exact in float)
+  float s;        // d, or d * sc for Q4_K / Q5_K (exact in float)
   float m;        // the additive term: Q4_1 / Q5_1's m, K-quants' -dmin * mn; 0 otherwise
 };
 
