@@ -240,12 +240,22 @@ void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, cons
   for (; t < n; ++t) dot_compat_tokens<1>(codes, chunks, nb, x + t * nb, xi + t * nb, y + t * y_stride, y_stride);
 }
 
+// What the decode kernels read of the activations, per token t: block b's
+// d_a, d_a * sum(a) and sum(a) at t * nbp + b, zero-padded to whole groups of
+// 8 blocks (nbp = nb rounded up to 8), so a short last group adds nothing.
+struct TokenArrays {
+  const float* da;
+  const float* dsum;
+  const int32_t* asum;
+  int64_t nbp;
+};
+
 // Decode kernels: one row of a super-block type times NT tokens without an
 // unpacked copy: codes are built in registers and used at once. Each chunk's
 // int32 lanes are reduced to one sum (two hadd levels per 4 chunks, then the
 // two 128-bit halves), so the float stage runs once per super-block on 8
-// chunks: acc += float(sum_c) * (s_c * d_a,c). The per-token arrays da[b] =
-// d_a and dsum[b] = d_a * sum(a) of block b come from rows_compat.
+// chunks: acc += float(sum_c) * (s_c * d_a,c), from the TokenArrays. All three
+// kernels take a row of nb blocks of 32 (the K-quants: nb / 8 super-blocks).
 //
 // Lane c of the result: the sum of the 4 int32 lanes of chunk c in each
 // 128-bit half, for chunks 0..3 in q0 = hadd(hadd(p0, p1), hadd(p2, p3)) and
@@ -259,8 +269,9 @@ inline __m256i hadd4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
 
 // Q6_K / Q3_K: the codes times the sub-scales through madd, as unpack + dot_compat.
 template <int NT, typename Block>
-void signed16_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float* da, int64_t nb, float* y,
+void signed16_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                         int64_t y_stride) {
+  const int64_t nsb = nb / 8;
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
@@ -294,7 +305,7 @@ void signed16_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const
     }
     const __m256 d = _mm256_set1_ps(fp16_bits_to_f32(b.d_fp16));
     for (int t = 0; t < NT; ++t) {
-      const __m256 scale = _mm256_mul_ps(d, _mm256_loadu_ps(da + t * nb + 8 * i));
+      const __m256 scale = _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), scale, acc[t]);
     }
   }
@@ -305,8 +316,9 @@ void signed16_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const
 // so maddubs takes them as they are; the mins come back through the
 // activation sums (value = (d sc) q - dmin mn).
 template <int NT, typename Block>
-void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float* da, const float* dsum, int64_t nb,
-                 float* y, int64_t y_stride) {
+void k_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
+                 int64_t y_stride) {
+  const int64_t nsb = nb / 8;
   constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
   const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
   __m256 acc[NT], accm[NT];
@@ -339,9 +351,9 @@ void k_row_fused(const Block* row, int64_t nsb, const BlockQ8_0* x, const float*
     const __m256 m = _mm256_mul_ps(_mm256_set1_ps(-fp16_bits_to_f32(b.dmin_fp16)),
                                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))));
     for (int t = 0; t < NT; ++t) {
-      const __m256 scale = _mm256_mul_ps(s, _mm256_loadu_ps(da + t * nb + 8 * i));
+      const __m256 scale = _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i));
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), scale, acc[t]);
-      accm[t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(dsum + t * nb + 8 * i), accm[t]);
+      accm[t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(a.dsum + t * a.nbp + 8 * i), accm[t]);
     }
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
@@ -367,8 +379,8 @@ inline __m128i fp16_lanes(const Block* blk, int count, Field field) {
 // hold fewer than 8 blocks (`count`); the per-token arrays are padded with
 // zeros to whole groups (stride nbp), so its missing lanes add nothing.
 template <int NT, typename Block>
-inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* x, int64_t nb, const float* da,
-                      const float* dsum, const int32_t* asum, int64_t nbp, __m256* acc, __m256* accm) {
+inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* x, int64_t nb, const TokenArrays& a,
+                      __m256* acc, __m256* accm) {
   const __m256i ones = _mm256_set1_epi16(1);
   prefetch_block(reinterpret_cast<const uint8_t*>(blk), count * int64_t(sizeof(Block)));  // once per cache line
   __m256i q[NT][2];
@@ -390,33 +402,43 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
   for (int t = 0; t < NT; ++t) {
     __m256i sums = chunk_sums8(q[t][0], q[t][1]);
     if constexpr (!kHasMin<Block>)
-      sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(asum + t * nbp + b0)), 4));
-    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(da + t * nbp + b0)), acc[t]);
+      sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.asum + t * a.nbp + b0)), 4));
+    acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + b0)), acc[t]);
     if constexpr (kHasMin<Block>)
       accm[t] = _mm256_fmadd_ps(_mm256_cvtph_ps(fp16_lanes(blk, count, [](const Block& b) { return b.m_fp16; })),
-                                _mm256_loadu_ps(dsum + t * nbp + b0), accm[t]);
+                                _mm256_loadu_ps(a.dsum + t * a.nbp + b0), accm[t]);
   }
 }
 
 template <int NT, typename Block>
-void q32_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const float* da, const float* dsum,
-                   const int32_t* asum, int64_t nbp, float* y, int64_t y_stride) {
+void q32_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
+                   int64_t y_stride) {
   __m256 acc[NT], accm[NT];
   for (int t = 0; t < NT; ++t) acc[t] = accm[t] = _mm256_setzero_ps();
   int64_t b0 = 0;
-  for (; b0 + 8 <= nb; b0 += 8) q32_group<NT>(row + b0, 8, b0, x, nb, da, dsum, asum, nbp, acc, accm);
-  if (b0 < nb) q32_group<NT>(row + b0, int(nb - b0), b0, x, nb, da, dsum, asum, nbp, acc, accm);
+  for (; b0 + 8 <= nb; b0 += 8) q32_group<NT>(row + b0, 8, b0, x, nb, a, acc, accm);
+  if (b0 < nb) q32_group<NT>(row + b0, int(nb - b0), b0, x, nb, a, acc, accm);
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
+// The decode kernel of Block for rows [r0, r1) and n (1 or 2) tokens.
 template <typename Block>
-void q32_rows_fused(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
-                    int64_t n, const float* da, const float* dsum, const int32_t* asum, int64_t nbp, float* y,
-                    int64_t rows) {
+void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
+                int64_t n, const TokenArrays& a, float* y, int64_t rows) {
+  constexpr bool kSigned16 = std::is_same_v<Block, BlockQ6_K> || std::is_same_v<Block, BlockQ3_K>;
+  constexpr bool kMinK = std::is_same_v<Block, BlockQ4_K> || std::is_same_v<Block, BlockQ5_K>;
   for (int64_t r = r0; r < r1; ++r) {
-    const auto* blocks = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
-    if (n == 2) q32_row_fused<2>(blocks, nb, x, da, dsum, asum, nbp, y + r, rows);
-    else if (n == 1) q32_row_fused<1>(blocks, nb, x, da, dsum, asum, nbp, y + r, rows);
+    const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
+    if constexpr (kSigned16) {
+      if (n == 2) signed16_row_fused<2>(row, nb, x, a, y + r, rows);
+      else signed16_row_fused<1>(row, nb, x, a, y + r, rows);
+    } else if constexpr (kMinK) {
+      if (n == 2) k_row_fused<2>(row, nb, x, a, y + r, rows);
+      else k_row_fused<1>(row, nb, x, a, y + r, rows);
+    } else {
+      if (n == 2) q32_row_fused<2>(row, nb, x, a, y + r, rows);
+      else q32_row_fused<1>(row, nb, x, a, y + r, rows);
+    }
   }
 }
 
@@ -564,12 +586,7 @@ void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, con
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
   const int64_t nb = cols / 32;
-  const bool k_type = type == TensorType::Q6_K || type == TensorType::Q3_K || type == TensorType::Q4_K ||
-                      type == TensorType::Q5_K;
-  const bool b32_type = type == TensorType::Q4_1 || type == TensorType::Q5_0 || type == TensorType::Q5_1;
-  if (n <= 2 && ((k_type && cols % 256 == 0) || (b32_type && cols % 32 == 0))) {
-    // Per token, the activation blocks' d, d * sum and sum, each padded with
-    // zeros to whole groups of 8 blocks (stride nbp).
+  if (n <= 2) {  // decode: every compat type has a fused kernel
     const int64_t nbp = (nb + 7) / 8 * 8;
     auto* da = reinterpret_cast<float*>(align64(scratch));
     float* dsum = da + 2 * nbp;
@@ -582,34 +599,17 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
         dsum[t * nbp + b] = real ? ai.d * float(ai.sum) : 0.0f;
         asum[t * nbp + b] = real ? ai.sum : 0;
       }
-    if (type == TensorType::Q4_1)
-      return q32_rows_fused<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
-    if (type == TensorType::Q5_0)
-      return q32_rows_fused<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
-    if (type == TensorType::Q5_1)
-      return q32_rows_fused<BlockQ5_1>(w, row_bytes, r0, r1, nb, x, n, da, dsum, asum, nbp, y, rows);
-    const int64_t nsb = cols / 256;  // K-quants: nbp == nb
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* row = w + uint64_t(r) * row_bytes;
-      if (type == TensorType::Q6_K) {
-        const auto* blocks = reinterpret_cast<const BlockQ6_K*>(row);
-        if (n == 2) signed16_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
-        else if (n == 1) signed16_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
-      } else if (type == TensorType::Q3_K) {
-        const auto* blocks = reinterpret_cast<const BlockQ3_K*>(row);
-        if (n == 2) signed16_row_fused<2>(blocks, nsb, x, da, nb, y + r, rows);
-        else if (n == 1) signed16_row_fused<1>(blocks, nsb, x, da, nb, y + r, rows);
-      } else if (type == TensorType::Q4_K) {
-        const auto* blocks = reinterpret_cast<const BlockQ4_K*>(row);
-        if (n == 2) k_row_fused<2>(blocks, nsb, x, da, dsum, nb, y + r, rows);
-        else if (n == 1) k_row_fused<1>(blocks, nsb, x, da, dsum, nb, y + r, rows);
-      } else {
-        const auto* blocks = reinterpret_cast<const BlockQ5_K*>(row);
-        if (n == 2) k_row_fused<2>(blocks, nsb, x, da, dsum, nb, y + r, rows);
-        else if (n == 1) k_row_fused<1>(blocks, nsb, x, da, dsum, nb, y + r, rows);
-      }
+    const TokenArrays a{da, dsum, asum, nbp};
+    switch (type) {
+      case TensorType::Q4_1: return fused_rows<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q5_0: return fused_rows<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q5_1: return fused_rows<BlockQ5_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q3_K: return fused_rows<BlockQ3_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q4_K: return fused_rows<BlockQ4_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q5_K: return fused_rows<BlockQ5_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q6_K: return fused_rows<BlockQ6_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      default: break;  // not a compat type: the unpacked path below reports it
     }
-    return;
   }
   int64_t r = r0;
   if (n >= 3) {
@@ -623,7 +623,7 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
         tile_all_tokens<false>(tile, nb, x, xi, n, y + r, rows);
     }
   }
-  // Decode of the other types, and rows left over from whole tiles.
+  // Prompt rows left over from whole tiles.
   auto* chunks = reinterpret_cast<CompatChunk*>(align64(scratch));
   auto* codes = reinterpret_cast<int8_t*>(chunks + nb);
   for (; r < r1; ++r) {

@@ -33,6 +33,19 @@ uint32_t load_u32(const uint8_t* p) {
 int nibble_32(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 0x0f) : (qs[j - 16] >> 4); }
 int fifth_bit(const uint8_t* qh, int j) { return int((load_u32(qh) >> j) & 1u); }
 
+// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12
+// packed scale bytes (ggml's get_scale_min_k4). The AVX2 kernels unpack all 8
+// at once (k_scales_mins).
+void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
+  if (j < 4) {
+    sc = q[j] & 63;
+    mn = q[j + 4] & 63;
+  } else {
+    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
+    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
 // Q4_K / Q5_K: 4-bit part of element l of sub-block s.
 int nibble_k(const uint8_t* qs, int s, int l) {
   const uint8_t b = qs[32 * (s / 2) + l];
@@ -55,6 +68,15 @@ KBlock k_block(TensorType t, const void* blocks, int64_t i) {
   }
   const BlockQ4_K& b = static_cast<const BlockQ4_K*>(blocks)[i];
   return {fp16_to_f32(b.d_fp16), fp16_to_f32(b.dmin_fp16), b.scales, b.qs, nullptr};
+}
+
+// Q3_K: the signed scale (-32..31) of sub-block i (0..15): 4 low bits from
+// scales[i % 8] (the high nibble for i >= 8), 2 high bits from scales[8 + i % 4]
+// (bits 2 (i / 4) ..). The AVX2 kernels unpack all 16 at once
+// (sub_scales8).
+int scale_q3_k(const uint8_t* scales, int i) {
+  const int lo = (scales[i % 8] >> (4 * (i / 8))) & 0x0f, hi = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
+  return (lo | hi << 4) - 32;
 }
 
 // Q3_K: the signed code (-4..3) of element e (0..255). Bytes qs[32 h ..

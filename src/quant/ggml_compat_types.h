@@ -70,27 +70,6 @@ static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(Block
 static_assert(sizeof(BlockQ3_K) == 110, "GGUF block size");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
-// Q4_K / Q5_K: the 6-bit scale and min of sub-block j (0..7) from the 12
-// packed scale bytes (ggml's get_scale_min_k4); shared by the reference and
-// the kernels.
-inline void scale_min_k4(int j, const uint8_t* q, int& sc, int& mn) {
-  if (j < 4) {
-    sc = q[j] & 63;
-    mn = q[j + 4] & 63;
-  } else {
-    sc = (q[j + 4] & 0x0f) | ((q[j - 4] >> 6) << 4);
-    mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
-
-// Q3_K: the signed scale (-32..31) of sub-block i (0..15): 4 low bits from
-// scales[i % 8] (the high nibble for i >= 8), 2 high bits from scales[8 + i % 4]
-// (bits 2 (i / 4) ..). The reference's; the AVX2 kernels unpack all 16 at once.
-inline int scale_q3_k(const uint8_t* scales, int i) {
-  const int lo = (scales[i % 8] >> (4 * (i / 8))) & 0x0f, hi = (scales[8 + i % 4] >> (2 * (i / 4))) & 3;
-  return (lo | hi << 4) - 32;
-}
-
 // True for the seven types above.
 bool is_compat_type(TensorType t);
 
