@@ -10,7 +10,7 @@ enum class TensorType : uint32_t {
   F32 = 0,
   F16 = 1,
   Q4_0 = 2,
-  Q4_1 = 3,  // Q4_1 .. Q6_K: read from llama.cpp files, never written (quant/ggml_compat_types.h)
+  Q4_1 = 3,  // Q4_1 .. Q6_K, IQ4_NL, IQ4_XS: read from llama.cpp files, never written (quant/ggml_compat_types.h)
   Q5_0 = 6,
   Q5_1 = 7,
   Q8_0 = 8,
@@ -18,6 +18,8 @@ enum class TensorType : uint32_t {
   Q4_K = 12,
   Q5_K = 13,
   Q6_K = 14,
+  IQ4_NL = 20,
+  IQ4_XS = 23,
   BF16 = 30,
 };
 

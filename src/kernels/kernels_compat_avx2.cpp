@@ -1,5 +1,5 @@
 // AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K,
-// quant/ggml_compat_types.h), compiled with the AVX2 flags like
+// IQ4_NL, IQ4_XS; quant/ggml_compat_types.h), compiled with the AVX2 flags like
 // kernels_avx2.cpp, whose table points here (avx2_*_compat). Same rules as
 // every ISA file: intrinsics and raw pointers only (kernel_table.h).
 #include "kernels/kernel_table.h"
@@ -141,10 +141,52 @@ void unpack_k(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunk
 // ---- Q4_1, Q5_0, Q5_1: blocks of 32 elements, one chunk each. Element j < 16
 // is the low nibble of qs[j], element j >= 16 the high nibble of qs[j - 16];
 // Q5_0 / Q5_1 add bit j of qh (a little-endian u32) as bit 4.
+// IQ4_NL has Q4_0's layout of 4-bit indices into the grid (below).
 template <typename Block>
-constexpr bool kHasMin = !std::is_same_v<Block, BlockQ5_0>;  // Q4_1, Q5_1: value = d * q + m
+constexpr bool kHasMin = std::is_same_v<Block, BlockQ4_1> || std::is_same_v<Block, BlockQ5_1>;  // d * q + m
 template <typename Block>
-constexpr bool kHasQh = !std::is_same_v<Block, BlockQ4_1>;
+constexpr bool kHasQh = std::is_same_v<Block, BlockQ5_0> || std::is_same_v<Block, BlockQ5_1>;
+template <typename Block>
+constexpr bool kGrid = std::is_same_v<Block, BlockIQ4_NL>;
+
+// ---- IQ4_NL, IQ4_XS: 4-bit indices into ggml's 16-level grid
+// (kIq4NlValues), looked up with one byte shuffle. The levels reach -127 and
+// 113: signed codes through the sign trick, and a maddubs pair sum
+// (<= 2 * 127 * 127) must go to int32 before another is added.
+
+// The 32 grid levels of 16 bytes of indices (element j: low nibble of
+// qs[j], j + 16: high nibble).
+inline __m256i iq4_codes(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)), m4 = _mm_set1_epi8(0x0f);
+  const __m256i idx = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
+  const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlValues)));
+  return _mm256_shuffle_epi8(grid, idx);
+}
+
+// IQ4_XS: the 8 sub-block scales ls - 32 as int32 lanes: the low 4 bits of
+// sub-block s at bit 4 s of scales_l (a little-endian u32), the high 2 at bit
+// 2 s of scales_h.
+inline __m256i iq4_xs_scales(const BlockIQ4_XS& b) {
+  uint32_t lo;
+  __builtin_memcpy(&lo, b.scales_l, 4);
+  const __m256i l = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(int32_t(lo)), _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                     _mm256_set1_epi32(15));
+  const __m256i h = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b.scales_h), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                                     _mm256_set1_epi32(3));
+  return _mm256_sub_epi32(_mm256_or_si256(l, _mm256_slli_epi32(h, 4)), _mm256_set1_epi32(32));
+}
+
+void unpack_iq4_xs(const BlockIQ4_XS* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockIQ4_XS& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    for (int s = 0; s < 8; ++s, codes += 32) store32(codes, iq4_codes(b.qs + 16 * s));
+    alignas(32) int32_t ls[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(ls), iq4_xs_scales(b));
+    const float d = fp16_bits_to_f32(b.d_fp16);
+    for (int s = 0; s < 8; ++s) chunks[8 * i + s] = CompatChunk{{1, 1}, d * float(ls[s]), 0.0f};
+  }
+}
 
 // Byte j of the result is 0x10 where bit j of qh is set.
 inline __m256i fifth_bits32(const uint8_t* qh) {
@@ -158,9 +200,11 @@ inline __m256i fifth_bits32(const uint8_t* qh) {
   return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
 }
 
-// The block's unsigned codes: 0..15 (Q4_1) or 0..31 (Q5_0 before its -16, Q5_1).
+// The block's codes: unsigned 0..15 (Q4_1) or 0..31 (Q5_0 before its -16,
+// Q5_1); IQ4_NL's signed grid levels.
 template <typename Block>
 inline __m256i codes32(const Block& b) {
+  if constexpr (kGrid<Block>) return iq4_codes(b.qs);
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)), m4 = _mm_set1_epi8(0x0f);
   __m256i c = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m4), _mm_and_si128(raw, m4));
   if constexpr (kHasQh<Block>) c = _mm256_or_si256(c, fifth_bits32(b.qh));
@@ -172,7 +216,7 @@ void unpack_32(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chun
   for (int64_t i = 0; i < nb; ++i, codes += 32) {
     const Block& b = blocks[i];
     __m256i c = codes32(b);
-    if constexpr (!kHasMin<Block>) c = _mm256_sub_epi8(c, _mm256_set1_epi8(16));
+    if constexpr (std::is_same_v<Block, BlockQ5_0>) c = _mm256_sub_epi8(c, _mm256_set1_epi8(16));
     store32(codes, c);
     float m = 0.0f;
     if constexpr (kHasMin<Block>) m = fp16_bits_to_f32(b.m_fp16);
@@ -187,6 +231,10 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
     return unpack_32(static_cast<const BlockQ5_0*>(blocks), n / 32, codes, chunks);
   if (type == TensorType::Q5_1 && n % 32 == 0)
     return unpack_32(static_cast<const BlockQ5_1*>(blocks), n / 32, codes, chunks);
+  if (type == TensorType::IQ4_NL && n % 32 == 0)
+    return unpack_32(static_cast<const BlockIQ4_NL*>(blocks), n / 32, codes, chunks);
+  if (type == TensorType::IQ4_XS && n % 256 == 0)
+    return unpack_iq4_xs(static_cast<const BlockIQ4_XS*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q6_K && n % 256 == 0)
     return unpack_signed16(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q3_K && n % 256 == 0)
@@ -359,6 +407,37 @@ void k_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenAr
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
+// IQ4_XS: grid levels through the sign trick; each sub-block's scale
+// d * (ls - 32) enters in the float stage.
+template <int NT>
+void iq4_xs_row_fused(const BlockIQ4_XS* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
+                      int64_t y_stride) {
+  const int64_t nsb = nb / 8;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockIQ4_XS& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    __m256i q[NT][2];
+    for (int hf = 0; hf < 2; ++hf) {
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const int sb = 4 * hf + k;
+        const __m256i c = iq4_codes(b.qs + 16 * sb), ac = _mm256_sign_epi8(c, c);
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ac, _mm256_sign_epi8(load32(x[t * nb + 8 * i + sb].qs), c)), ones);
+      }
+      for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+    }
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)), _mm256_cvtepi32_ps(iq4_xs_scales(b)));
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
+                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
 // One fp16 field (`field` picks it) of blocks 0..count-1 as 8 u16 lanes,
 // zero past count. A whole group is built in registers: 8 scalar stores and
 // one 16-byte load would stall on store forwarding in every group.
@@ -373,9 +452,10 @@ inline __m128i fp16_lanes(const Block* blk, int count, Field field) {
   return _mm_load_si128(reinterpret_cast<const __m128i*>(h));
 }
 
-// Q4_1 / Q5_0 / Q5_1: 8 blocks of 32 per float stage, like a super-block
-// above. The codes go to maddubs unsigned; Q5_0's offset comes back exactly in
-// integers (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
+// Q4_1 / Q5_0 / Q5_1 / IQ4_NL: 8 blocks of 32 per float stage, like a
+// super-block above. The codes go to maddubs unsigned (IQ4_NL's through the
+// sign trick); Q5_0's offset comes back exactly in integers
+// (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
 // hold fewer than 8 blocks (`count`); the per-token arrays are padded with
 // zeros to whole groups (stride nbp), so its missing lanes add nothing.
 template <int NT, typename Block>
@@ -394,14 +474,18 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
       }
       const Block& b = blk[j];
       const __m256i c = codes32(b);
-      for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
+      const __m256i ac = kGrid<Block> ? _mm256_sign_epi8(c, c) : c;  // signed codes: the sign trick
+      for (int t = 0; t < NT; ++t) {
+        const __m256i xa = load32(x[t * nb + b0 + j].qs);
+        p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ac, kGrid<Block> ? _mm256_sign_epi8(xa, c) : xa), ones);
+      }
     }
     for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
   }
   const __m256 d = _mm256_cvtph_ps(fp16_lanes(blk, count, [](const Block& b) { return b.d_fp16; }));
   for (int t = 0; t < NT; ++t) {
     __m256i sums = chunk_sums8(q[t][0], q[t][1]);
-    if constexpr (!kHasMin<Block>)
+    if constexpr (std::is_same_v<Block, BlockQ5_0>)
       sums = _mm256_sub_epi32(sums, _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.asum + t * a.nbp + b0)), 4));
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + b0)), acc[t]);
     if constexpr (kHasMin<Block>)
@@ -435,6 +519,9 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
     } else if constexpr (kMinK) {
       if (n == 2) k_row_fused<2>(row, nb, x, a, y + r, rows);
       else k_row_fused<1>(row, nb, x, a, y + r, rows);
+    } else if constexpr (std::is_same_v<Block, BlockIQ4_XS>) {
+      if (n == 2) iq4_xs_row_fused<2>(row, nb, x, a, y + r, rows);
+      else iq4_xs_row_fused<1>(row, nb, x, a, y + r, rows);
     } else {
       if (n == 2) q32_row_fused<2>(row, nb, x, a, y + r, rows);
       else q32_row_fused<1>(row, nb, x, a, y + r, rows);
@@ -481,18 +568,24 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
 }
 
 // Codes of Q4_1, Q5_1, Q4_K and Q5_K are unsigned (0..31, the offset is in
-// m): maddubs takes them as they are. Q6_K and Q5_0 codes are signed
-// (-32..31, never -128) and go through the sign trick; they have no m.
-inline bool unsigned_codes(TensorType t) {
-  return t == TensorType::Q4_1 || t == TensorType::Q5_1 || t == TensorType::Q4_K || t == TensorType::Q5_K;
+// m): maddubs takes them as they are. Q3_K, Q6_K and Q5_0 codes are signed
+// (-32..31, never -128) and go through the sign trick; they have no m. The
+// IQ4 grid levels are signed and wide (-127..113).
+enum class Codes { Unsigned, Signed, Wide };
+inline Codes code_kind(TensorType t) {
+  if (t == TensorType::Q4_1 || t == TensorType::Q5_1 || t == TensorType::Q4_K || t == TensorType::Q5_K)
+    return Codes::Unsigned;
+  return has_wide_codes(t) ? Codes::Wide : Codes::Signed;
 }
 
-// The tile times NT tokens. Four groups' pair sums stay within int16
-// (4 * 2 * 32 * 127 = 32512), then one madd by the sub-scale pairs per half
-// (|sum * sc| <= 2 * 32512 * 128 fits int32).
-template <int NT, bool kUnsigned>
+// The tile times NT tokens. Narrow codes: four groups' pair sums stay within
+// int16 (4 * 2 * 32 * 127 = 32512), then one madd by the sub-scale pairs per
+// half (|sum * sc| <= 2 * 32512 * 128 fits int32). Wide codes: each group's
+// pair sums (<= 2 * 127 * 127) go to int32 at once.
+template <int NT, Codes kCodes>
 void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                  int64_t ldy, int64_t nrows) {
+  constexpr bool kUnsigned = kCodes == Codes::Unsigned, kWide = kCodes == Codes::Wide;
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -500,6 +593,7 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
     __m256i isum[NT];
     for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
     for (int hf = 0; hf < 2; ++hf) {
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
       __m256i s16[NT];
       for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
       for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
@@ -507,11 +601,13 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
         const __m256i aw = kUnsigned ? w : _mm256_sign_epi8(w, w);
         for (int t = 0; t < NT; ++t) {
           const __m256i a = bcast4(x[t * nb + b].qs + 4 * q);
-          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w)));
+          const __m256i prod = _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w));
+          if constexpr (kWide) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(prod, sc));
+          else s16[t] = _mm256_add_epi16(s16[t], prod);
         }
       }
-      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
-      for (int t = 0; t < NT; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16[t], sc));
+      if constexpr (!kWide)
+        for (int t = 0; t < NT; ++t) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16[t], sc));
     }
     const __m256 sv = _mm256_load_ps(tile.s + 8 * b);
     for (int t = 0; t < NT; ++t) {
@@ -526,10 +622,11 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
 
 // The 4-token tile with named registers: GCC keeps the template's __m256
 // arrays on the stack (see q4_tile4 in kernels_avx2.cpp). Same sums and the
-// same float operations as tile_tokens<4, kUnsigned>.
-template <bool kUnsigned>
+// same float operations as tile_tokens<4, kCodes>.
+template <Codes kCodes>
 void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                   int64_t ldy, int64_t nrows) {
+  constexpr bool kUnsigned = kCodes == Codes::Unsigned, kWide = kCodes == Codes::Wide;
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
   const BlockQ8_0 *x0 = x, *x1 = x + nb, *x2 = x + 2 * nb, *x3 = x + 3 * nb;
   const ActBlockInfo *i0 = xi, *i1 = xi + nb, *i2 = xi + 2 * nb, *i3 = xi + 3 * nb;
@@ -537,26 +634,30 @@ void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const 
     const uint8_t* tb = tile.codes + b * 256;
     __m256i t0 = _mm256_setzero_si256(), t1 = t0, t2 = t0, t3 = t0;
     for (int hf = 0; hf < 2; ++hf) {
+      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
       __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
       for (int q = 4 * hf; q < 4 * hf + 4; ++q) {
         const __m256i w = load32(tb + 32 * q);
         const __m256i aw = kUnsigned ? w : _mm256_sign_epi8(w, w);
-#define QAT_COMPAT_STEP(s, xt)                                \
-  {                                                           \
-    const __m256i a = bcast4(xt[b].qs + 4 * q);               \
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w))); \
+#define QAT_COMPAT_STEP(s, t, xt)                                                                        \
+  {                                                                                                      \
+    const __m256i a = bcast4(xt[b].qs + 4 * q);                                                          \
+    const __m256i prod = _mm256_maddubs_epi16(aw, kUnsigned ? a : _mm256_sign_epi8(a, w));               \
+    if constexpr (kWide) t = _mm256_add_epi32(t, _mm256_madd_epi16(prod, sc));                           \
+    else s = _mm256_add_epi16(s, prod);                                                                  \
   }
-        QAT_COMPAT_STEP(s0, x0)
-        QAT_COMPAT_STEP(s1, x1)
-        QAT_COMPAT_STEP(s2, x2)
-        QAT_COMPAT_STEP(s3, x3)
+        QAT_COMPAT_STEP(s0, t0, x0)
+        QAT_COMPAT_STEP(s1, t1, x1)
+        QAT_COMPAT_STEP(s2, t2, x2)
+        QAT_COMPAT_STEP(s3, t3, x3)
 #undef QAT_COMPAT_STEP
       }
-      const __m256i sc = _mm256_load_si256(reinterpret_cast<const __m256i*>(tile.sc16 + 32 * b + 16 * hf));
-      t0 = _mm256_add_epi32(t0, _mm256_madd_epi16(s0, sc));
-      t1 = _mm256_add_epi32(t1, _mm256_madd_epi16(s1, sc));
-      t2 = _mm256_add_epi32(t2, _mm256_madd_epi16(s2, sc));
-      t3 = _mm256_add_epi32(t3, _mm256_madd_epi16(s3, sc));
+      if constexpr (!kWide) {
+        t0 = _mm256_add_epi32(t0, _mm256_madd_epi16(s0, sc));
+        t1 = _mm256_add_epi32(t1, _mm256_madd_epi16(s1, sc));
+        t2 = _mm256_add_epi32(t2, _mm256_madd_epi16(s2, sc));
+        t3 = _mm256_add_epi32(t3, _mm256_madd_epi16(s3, sc));
+      }
     }
     const __m256 sv = _mm256_load_ps(tile.s + 8 * b);
 #define QAT_COMPAT_FLOAT(acc, t, info)                                                                 \
@@ -575,12 +676,12 @@ void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const 
   store_rows(y + 3 * ldy, acc3, nrows);
 }
 
-template <bool kUnsigned>
+template <Codes kCodes>
 void tile_all_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n,
                      float* y, int64_t rows) {
   int64_t t = 0;
-  for (; t + 4 <= n; t += 4) tile_tokens4<kUnsigned>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
-  for (; t < n; ++t) tile_tokens<1, kUnsigned>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
+  for (; t + 4 <= n; t += 4) tile_tokens4<kCodes>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
+  for (; t < n; ++t) tile_tokens<1, kCodes>(tile, nb, x + t * nb, xi + t * nb, y + t * rows, rows, 8);
 }
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
@@ -608,19 +709,23 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
       case TensorType::Q4_K: return fused_rows<BlockQ4_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q5_K: return fused_rows<BlockQ5_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q6_K: return fused_rows<BlockQ6_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::IQ4_NL: return fused_rows<BlockIQ4_NL>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::IQ4_XS: return fused_rows<BlockIQ4_XS>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       default: break;  // not a compat type: the unpacked path below reports it
     }
   }
   int64_t r = r0;
   if (n >= 3) {
     CompatTile tile;
-    const bool uns = unsigned_codes(type);
+    const Codes kind = code_kind(type);
     for (; r + 8 <= r1; r += 8) {
       build_tile(type, w, row_bytes, r, cols, scratch, tile);
-      if (uns)
-        tile_all_tokens<true>(tile, nb, x, xi, n, y + r, rows);
+      if (kind == Codes::Unsigned)
+        tile_all_tokens<Codes::Unsigned>(tile, nb, x, xi, n, y + r, rows);
+      else if (kind == Codes::Signed)
+        tile_all_tokens<Codes::Signed>(tile, nb, x, xi, n, y + r, rows);
       else
-        tile_all_tokens<false>(tile, nb, x, xi, n, y + r, rows);
+        tile_all_tokens<Codes::Wide>(tile, nb, x, xi, n, y + r, rows);
     }
   }
   // Prompt rows left over from whole tiles.

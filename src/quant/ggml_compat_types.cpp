@@ -97,6 +97,14 @@ int code_q6_k(const BlockQ6_K& b, int e) {
   return low | (high << 4);
 }
 
+// IQ4_XS: the 6-bit scale (0..63, before its -32) of sub-block s (0..7).
+int scale_iq4_xs(const BlockIQ4_XS& b, int s) {
+  return ((b.scales_l[s / 2] >> (4 * (s % 2))) & 0x0f) | (((b.scales_h >> (2 * s)) & 3) << 4);
+}
+
+// IQ4_NL / IQ4_XS: the grid level of element j (0..31) of 16 bytes of qs.
+int iq4_code(const uint8_t* qs, int j) { return kIq4NlValues[nibble_32(qs, j)]; }
+
 }  // namespace
 
 bool is_compat_type(TensorType t) {
@@ -107,10 +115,14 @@ bool is_compat_type(TensorType t) {
     case TensorType::Q3_K:
     case TensorType::Q4_K:
     case TensorType::Q5_K:
-    case TensorType::Q6_K: return true;
+    case TensorType::Q6_K:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS: return true;
     default: return false;
   }
 }
+
+bool has_wide_codes(TensorType t) { return t == TensorType::IQ4_NL || t == TensorType::IQ4_XS; }
 
 void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n) {
   const int64_t nb = blocks_in(t, n);
@@ -160,6 +172,23 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
         const auto& b = static_cast<const BlockQ6_K*>(blocks)[i];
         const float d = fp16_to_f32(b.d_fp16);
         for (int e = 0; e < 256; ++e) y[e] = (d * float(b.scales[e / 16])) * float(code_q6_k(b, e) - 32);
+      }
+      return;
+    case TensorType::IQ4_NL:
+      for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const auto& b = static_cast<const BlockIQ4_NL*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int j = 0; j < 32; ++j) y[j] = d * float(iq4_code(b.qs, j));
+      }
+      return;
+    case TensorType::IQ4_XS:
+      for (int64_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const BlockIQ4_XS*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int s = 0; s < 8; ++s, y += 32) {
+          const float dl = d * float(scale_iq4_xs(b, s) - 32);
+          for (int j = 0; j < 32; ++j) y[j] = dl * float(iq4_code(b.qs + 16 * s, j));
+        }
       }
       return;
     default: fail("dequantize_row_compat: ", tensor_type_name(t), " is not a compat type");
@@ -219,6 +248,23 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
         codes += 256;
         const float d = fp16_to_f32(b.d_fp16);
         for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{b.scales[2 * c], b.scales[2 * c + 1]}, d, 0.0f};
+      }
+      return;
+    case TensorType::IQ4_NL:
+      for (int64_t i = 0; i < nb; ++i, codes += 32) {
+        const auto& b = static_cast<const BlockIQ4_NL*>(blocks)[i];
+        for (int j = 0; j < 32; ++j) codes[j] = int8_t(iq4_code(b.qs, j));
+        chunks[i] = plain(fp16_to_f32(b.d_fp16), 0.0f);
+      }
+      return;
+    case TensorType::IQ4_XS:
+      for (int64_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const BlockIQ4_XS*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16);
+        for (int s = 0; s < 8; ++s, codes += 32) {
+          for (int j = 0; j < 32; ++j) codes[j] = int8_t(iq4_code(b.qs + 16 * s, j));
+          chunks[8 * i + s] = plain(d * float(scale_iq4_xs(b, s) - 32), 0.0f);  // exact: 11 + 6 bits
+        }
       }
       return;
     default: fail("unpack_row_compat: ", tensor_type_name(t), " is not a compat type");

@@ -1,9 +1,10 @@
-// llama.cpp block types that qat reads but does not write: Q4_1, Q5_0, Q5_1
-// and the K-quants Q3_K, Q4_K, Q5_K, Q6_K. `llama-quantize` puts them in the files
+// llama.cpp block types that qat reads but does not write: Q4_1, Q5_0, Q5_1,
+// the K-quants Q3_K, Q4_K, Q5_K, Q6_K, and the non-linear IQ4_NL / IQ4_XS. `llama-quantize` puts them in the files
 // users actually have: its default q4_0 keeps the tied embedding at Q6_K
 // (when the width is a multiple of 256), and Q4_K_M / Q5_K_M mix Q4_K or Q5_K
 // with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256);
-// Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K.
+// Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K; IQ4_XS files mix IQ4_XS
+// with IQ4_NL (rows that are not whole super-blocks) and Q8_0 / Q6_K.
 //
 // The reference dequantizers equal gguf-py's (and ggml's) bit for bit,
 // including the order of float operations; tests/quant/compat_types_test.cpp
@@ -66,11 +67,31 @@ struct BlockQ6_K {
   int8_t scales[16];
   uint16_t d_fp16;
 };
+// IQ4_NL: value = d * kIq4NlValues[q], q 4 bits laid out as Q4_0's (element j:
+// low nibble of qs[j], j + 16: high nibble). A non-uniform grid of 16 int8
+// levels, denser near zero.
+struct BlockIQ4_NL {
+  uint16_t d_fp16;
+  uint8_t qs[16];
+};
+// IQ4_XS: 8 sub-blocks of 32 with 6-bit scales ls (low 4 bits: nibble s % 2
+// of scales_l[s / 2]; high 2 bits: bits 2s.. of scales_h); value =
+// (d * (ls - 32)) * kIq4NlValues[q], sub-block s's q as IQ4_NL's in qs[16 s ..].
+struct BlockIQ4_XS {
+  uint16_t d_fp16;
+  uint16_t scales_h;
+  uint8_t scales_l[4];
+  uint8_t qs[128];
+};
+// ggml's kvalues_iq4nl.
+inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136, "GGUF block sizes");
 static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "GGUF block sizes");
 static_assert(sizeof(BlockQ3_K) == 110, "GGUF block size");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
-// True for the seven types above.
+// True for the nine types above.
 bool is_compat_type(TensorType t);
 
 // n elements (a multiple of the type's block size) from GGUF-layout blocks.
@@ -78,12 +99,17 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
 
 // One 32-element chunk of a compat row in the form the integer kernels use:
 // value[k] = s * (sc[k / 16] * code[k]) + m, exactly (as real numbers) the
-// dequantized value. Codes fit in -32..31 (signed types) or 0..31.
+// dequantized value. Codes fit in -32..31 (signed types) or 0..31, except
+// IQ4_NL / IQ4_XS, whose codes are the grid levels -127..113 (wide codes).
 struct CompatChunk {
   int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q3_K, Q6_K); 1 otherwise
   float s;        // d, or d * sc for Q4_K / Q5_K (exact in float)
   float m;        // the additive term: Q4_1 / Q5_1's m, K-quants' -dmin * mn; 0 otherwise
 };
+
+// True for IQ4_NL and IQ4_XS: codes beyond -32..31 (integer kernels must not
+// add more than one pair-sum of them in int16).
+bool has_wide_codes(TensorType t);
 
 // Unpacks n elements of a row (n a multiple of the block size) into n int8
 // codes and n / 32 chunks.

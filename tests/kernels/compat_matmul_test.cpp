@@ -1,4 +1,4 @@
-// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K) times Q8_0
+// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K, IQ4_NL, IQ4_XS) times Q8_0
 // activations: every kernel level's unpack equals the reference unpack byte
 // for byte, every level's product matches the scalar reference, and the
 // reference matches the double-precision product of what the weight and
@@ -22,8 +22,9 @@
 namespace qat {
 namespace {
 
-constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q3_K,
-                                 TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,   TensorType::Q3_K,
+                                 TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,   TensorType::IQ4_NL,
+                                 TensorType::IQ4_XS};
 
 // Byte offsets of a block's fp16 scale fields (ggml-common.h).
 std::vector<int> fp16_fields(TensorType t) {
@@ -32,7 +33,9 @@ std::vector<int> fp16_fields(TensorType t) {
     case TensorType::Q5_1:
     case TensorType::Q4_K:
     case TensorType::Q5_K: return {0, 2};
-    case TensorType::Q5_0: return {0};
+    case TensorType::Q5_0:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS: return {0};
     case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
     default: return {};
@@ -155,7 +158,7 @@ TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
   // Large enough for the thread pool (rows * cols * n >= 2^18): rows split in
   // 8-row groups, prompt tiles plus a remainder row, against the reference.
   std::mt19937 rng(15);
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1}) {
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS}) {
     const int64_t rows = 101, cols = 512, n = 9;
     const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
     const std::vector<float> x = random_acts(n * cols, rng);
@@ -190,6 +193,46 @@ TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
     double exact = 0;
     for (int i = 0; i < 256; ++i) exact += double(wd[size_t(i)]) * (x[size_t(i)] < 0 ? -127 : 127) * d_a;
     EXPECT_NEAR(y, exact, 1e-6 * std::fabs(exact)) << cpu_level_name(l);
+  }
+}
+
+TEST(CompatMatmul, ExtremeGridLevelsAreExact) {
+  // IQ4 levels -127 (index 0) in every element, against activations of one
+  // sign (codes +-127): each maddubs pair sum is 2 * 127 * 127, so adding two
+  // of them in int16 would overflow. 8 rows and 1..5 tokens reach the fused
+  // decode kernels and the prompt tile.
+  LevelGuard guard;
+  const int64_t rows = 8, cols = 512;
+  for (TensorType t : {TensorType::IQ4_NL, TensorType::IQ4_XS}) {
+    const TensorTypeInfo& info = tensor_type_info(t);
+    std::vector<uint8_t> w(size_t(rows * cols / info.block_size) * info.block_bytes, 0);  // indices 0
+    for (size_t b = 0; b < w.size(); b += info.block_bytes) {
+      const uint16_t one = f32_to_fp16(1.0f);
+      std::memcpy(&w[b], &one, 2);
+      if (t == TensorType::IQ4_XS) w[b + 2] = w[b + 3] = 0xff, std::memset(&w[b + 4], 0xff, 4);  // ls 63: scale 31
+    }
+    std::vector<float> wd(size_t(rows * cols));
+    dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+    for (int64_t n : {1, 2, 4, 5}) {
+      std::vector<float> x(size_t(n * cols));
+      for (int64_t i = 0; i < n * cols; ++i) x[size_t(i)] = (i / cols) % 2 == 0 ? 1.0f : -1.0f;  // codes +-127
+      std::vector<float> y(size_t(n * rows));
+      BlockQ8_0 a;
+      quantize_row_q8_0(x.data(), &a, 32);
+      ASSERT_EQ(a.qs[0], 127);
+      const double d_a = fp16_to_f32(a.d_fp16);
+      for (CpuLevel l : levels()) {
+        set_cpu_level(l);
+        matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+        for (int64_t tk = 0; tk < n; ++tk)
+          for (int64_t r = 0; r < rows; ++r) {
+            double exact = 0;
+            for (int64_t c = 0; c < cols; ++c) exact += double(wd[size_t(r * cols + c)]) * (tk % 2 == 0 ? 127 : -127) * d_a;
+            ASSERT_NEAR(y[size_t(tk * rows + r)], exact, 1e-6 * std::fabs(exact))
+                << tensor_type_name(t) << " at " << cpu_level_name(l) << ", n " << n << ", row " << r;
+          }
+      }
+    }
   }
 }
 

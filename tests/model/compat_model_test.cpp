@@ -1,5 +1,5 @@
 // Models in llama.cpp's mixed files: matrices (and the tied embedding) in
-// Q4_1 .. Q6_K, as llama-quantize's q4_0 / Q4_K_M / Q5_K_M write them. The
+// Q4_1 .. Q6_K and IQ4_NL / IQ4_XS, as llama-quantize's q4_0 / Q4_K_M / Q5_K_M write them. The
 // logits must be close to those of the FP32 model holding the dequantized
 // weights (only the activations' Q8_0 rounding differs), the types survive a
 // GGUF round trip, prepare_matrices_for_kernels changes nothing, and an F32
@@ -46,6 +46,8 @@ void fill_random_blocks(TensorType t, uint8_t* p, int64_t numel, std::mt19937& r
       }
       case TensorType::Q3_K: put(blk + 108, scale / (16.0f * 2.0f) * ud(rng)); break;  // |sc| ~ 16, |q| ~ 2
       case TensorType::Q5_0: put(blk, scale / 9.0f * ud(rng)); break;
+      case TensorType::IQ4_NL: put(blk, scale / 60.0f * ud(rng)); break;           // |level| ~ 60
+      case TensorType::IQ4_XS: put(blk, scale / (16.0f * 60.0f) * ud(rng)); break;  // |ls - 32| ~ 16
       case TensorType::Q4_1:
       case TensorType::Q5_1: {
         const float top = t == TensorType::Q4_1 ? 15.0f : 31.0f;
@@ -124,6 +126,7 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
       {"Q5_K_M-like", wide_gemma3(), TensorType::Q5_K, TensorType::Q6_K, 0.05},
       {"Q3_K_M-like", wide_gemma3(), TensorType::Q3_K, TensorType::Q6_K, 0.05},
       {"Q4_1 / Q5_1", wide_gemma3(), TensorType::Q4_1, TensorType::Q5_1, 0.05},
+      {"IQ4_XS-like", wide_gemma3(), TensorType::IQ4_XS, TensorType::IQ4_NL, 0.05},
       {"Gemma 4 tiny (64 wide: Q5_0 fallback)", preset_config(Family::Gemma4, "tiny"), TensorType::Q4_K,
        TensorType::Q6_K, 0.2},
   };

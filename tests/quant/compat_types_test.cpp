@@ -1,4 +1,4 @@
-// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K): the
+// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K, IQ4_NL, IQ4_XS): the
 // reference dequantizers against gguf-py bit for bit (fixtures from
 // tools/reference/make_compat_quant_fixtures.py), and the kernels' unpacked
 // form (codes + chunk scales) against the dequantized values.
@@ -64,7 +64,7 @@ TEST(CompatTypes, FixturesCoverEveryType) {
     EXPECT_TRUE(is_compat_type(t.type)) << t.name;
     seen.insert(t.type);
   }
-  EXPECT_EQ(seen.size(), 7u);
+  EXPECT_EQ(seen.size(), 9u);
   EXPECT_FALSE(is_compat_type(TensorType::Q4_0));
   EXPECT_FALSE(is_compat_type(TensorType::F32));
 }
@@ -92,7 +92,10 @@ TEST(CompatTypes, UnpackedChunksGiveTheDequantizedValues) {
     for (int64_t i = 0; i < n; ++i) {
       const CompatChunk& c = chunks[size_t(i / 32)];
       const int code = codes[size_t(i)];
-      EXPECT_TRUE(code >= -32 && code <= 31) << t.name << " element " << i;
+      if (has_wide_codes(t.type))
+        EXPECT_TRUE(code >= -127 && code <= 113) << t.name << " element " << i;
+      else
+        EXPECT_TRUE(code >= -32 && code <= 31) << t.name << " element " << i;
       // In double the chunk form is exact; the reference rounds once or twice in float.
       const double v = double(c.s) * (double(c.sc[(i % 32) / 16]) * code) + double(c.m);
       const double ref = t.deq[size_t(i)];
