@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 
+#include "base/error.h"
 #include "base/fp16.h"
 #include "formats/gguf.h"
 #include "model/forward.h"
@@ -164,6 +165,25 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
     EXPECT_LT(relative_rms(all_logits(*back, ids), fp32), 1e-4) << c.what;
     std::filesystem::remove(path);
   }
+}
+
+TEST(CompatModel, TypesWeCannotComputeWithAreRefusedByName) {
+  // A matrix in Q2_K (ggml type 10, no kernels here): loading fails with the
+  // file, the tensor and the type named, not a crash.
+  auto m = init_random_model(wide_gemma3(), 3);
+  m->weights.layers[0].wq = Tensor::zeros(TensorType(10), m->weights.layers[0].wq.shape);
+  const std::string path = ::testing::TempDir() + "/q2_k.gguf";
+  save_gguf_model(*m, path, [](const TensorSlot& s) { return s.tensor->type; }, 0);
+  try {
+    load_gguf_model(path);
+    ADD_FAILURE() << "a Q2_K matrix loaded";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(path), std::string::npos) << what;
+    EXPECT_NE(what.find("blk.0.attn_q.weight"), std::string::npos) << what;
+    EXPECT_NE(what.find("has type Q2_K"), std::string::npos) << what;
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
