@@ -1,4 +1,4 @@
-// llama.cpp's compat weights (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K, IQ4_NL, IQ4_XS, read
+// llama.cpp's compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS, read
 // in place from the file's blocks) times Q8_0 activations: decode (1 token)
 // and a 64-token prompt on a 32768 x 2560 matrix (4B width; larger than the
 // L3 cache, so decode streams from DRAM), at every kernel level this CPU
@@ -27,6 +27,7 @@ std::vector<int> fp16_fields(TensorType t) {
     case TensorType::Q5_0:
     case TensorType::IQ4_NL:
     case TensorType::IQ4_XS: return {0};
+    case TensorType::Q2_K: return {80, 82};
     case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
     default: return {0, 2};  // Q4_1, Q5_1: d, m; Q4_K, Q5_K: d, dmin
@@ -73,7 +74,7 @@ void BM_CompatMatmul(benchmark::State& state) {
 
 void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "cols", "n", "thr", "level"});
-  for (TensorType t : {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q3_K, TensorType::Q4_K,
+  for (TensorType t : {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
                        TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
     for (int64_t n : {1, 64})
       for (int thr : {1, 2})

@@ -16,11 +16,12 @@
 namespace qat {
 
 // Per activation block, what every row group needs again: the sum of its 32
-// codes (kernels that offset the weights to unsigned subtract it) and its
-// fp16 scale as a float.
+// codes (kernels that offset the weights to unsigned subtract it), its fp16
+// scale as a float, and the sum of codes 0..15 (Q2_K's two mins per block).
 struct ActBlockInfo {
   int32_t sum;
   float d;
+  int32_t sum_lo;
 };
 
 // Packed Q8_0 / Q4_0 weights (kernels/quant_pack.h) times Q8_0 activations.
@@ -47,14 +48,15 @@ using QuantizeActFn = bool (*)(const float* x, int64_t nb, BlockQ8_0* y, ActBloc
 using DequantGroupFn = void (*)(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
 // Compat weights (quant/ggml_compat_types.h): a row of llama.cpp blocks
-// (Q4_1 .. Q6_K) to n int8 codes and n / 32 CompatChunks, as
+// (Q4_1 .. Q6_K, IQ4_NL, IQ4_XS) to n int8 codes and n / 32 CompatChunks, as
 // unpack_row_compat does (same bytes).
 using CompatUnpackFn = void (*)(TensorType type, const void* blocks, int64_t n, int8_t* codes,
                                 CompatChunk* chunks);
 
 // One unpacked compat row (nb chunks of 32) times n tokens of Q8_0
 // activations (nb blocks each): y[t * y_stride] = sum over chunks b of
-// d_a * (s * (sc0 * dot(codes 0..15) + sc1 * dot(codes 16..31)) + m * sum(a)).
+// d_a * (s * (sc0 * dot(codes 0..15) + sc1 * dot(codes 16..31)) +
+//        m * (mn0 * sum(a 0..15) + mn1 * sum(a 16..31))).
 using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
                              const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 
@@ -65,10 +67,11 @@ using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int
 using CompatRowsFn = void (*)(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                               int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
                               int64_t rows, uint8_t* scratch);
-// 8 rows of codes twice (unpacked, then interleaved), their chunks, and 4
-// per-chunk arrays of 8 row values, with room to align each of the 7 parts to 64 bytes.
+// 8 rows of codes twice (unpacked, then interleaved), their chunks, and 5
+// per-chunk arrays of 8 row values (sub-scales as 2, s, m, m_hi), with room
+// to align each of the 8 parts to 64 bytes.
 inline int64_t compat_rows_scratch_bytes(int64_t cols) {
-  return 16 * cols + 8 * (cols / 32) * int64_t(sizeof(CompatChunk)) + 4 * 8 * (cols / 32) * 4 + 8 * 64;
+  return 16 * cols + 8 * (cols / 32) * int64_t(sizeof(CompatChunk)) + 5 * 8 * (cols / 32) * 4 + 9 * 64;
 }
 
 struct KernelTable {

@@ -305,7 +305,7 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) 
     info[b].d = _cvtsh_ss(y[b].d_fp16);
     if (!(id <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
       for (int k = 0; k < 32; ++k) y[b].qs[k] = 0;
-      info[b].sum = 0;
+      info[b].sum = info[b].sum_lo = 0;
       continue;
     }
     const __m256 vid = _mm256_set1_ps(id);
@@ -317,11 +317,13 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) 
     const __m256i p8 = _mm256_packs_epi16(p16, q16);
     const __m256i codes = _mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), codes);
-    __m256i s = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
-    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-    info[b].sum = _mm_cvtsi128_si32(s4);
+    // Codes 0..15 are i0, i1; 16..31 are i2, i3. Both halves' sums reduced together.
+    const __m256i lo = _mm256_add_epi32(i0, i1), hi = _mm256_add_epi32(i2, i3);
+    __m256i s = _mm256_hadd_epi32(lo, hi);                 // lo pairs, hi pairs (per 128-bit half)
+    s = _mm256_hadd_epi32(s, s);                           // lanes 0, 1: lo, hi quads (each half)
+    const __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    info[b].sum_lo = _mm_cvtsi128_si32(s2);
+    info[b].sum = info[b].sum_lo + _mm_extract_epi32(s2, 1);
   }
   return true;
 }

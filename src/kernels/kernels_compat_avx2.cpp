@@ -1,4 +1,4 @@
-// AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K,
+// AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K,
 // IQ4_NL, IQ4_XS; quant/ggml_compat_types.h), compiled with the AVX2 flags like
 // kernels_avx2.cpp, whose table points here (avx2_*_compat). Same rules as
 // every ISA file: intrinsics and raw pointers only (kernel_table.h).
@@ -77,7 +77,31 @@ void unpack_signed16(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk
     alignas(16) int8_t sc[16];
     _mm_store_si128(reinterpret_cast<__m128i*>(sc), sub_scales8(b));
     const float d = fp16_bits_to_f32(b.d_fp16);
-    for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{sc[2 * c], sc[2 * c + 1]}, d, 0.0f};
+    for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{sc[2 * c], sc[2 * c + 1]}, {1, 1}, d, 0.0f};
+  }
+}
+
+// ---- Q2_K: unsigned 2-bit codes, code of element 128 h + 32 j + l at bits
+// 2 j of qs[32 h + l]; per 16 elements a 4-bit scale (low nibble of
+// scales[i]) and a 4-bit min (high nibble).
+inline __m256i q2_k_codes(__m256i qs, int j) {
+  return _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), _mm256_set1_epi8(3));
+}
+
+void unpack_q2_k(const BlockQ2_K* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const BlockQ2_K& b = blocks[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    for (int h = 0; h < 2; ++h) {
+      const __m256i qs = load32(b.qs + 32 * h);
+      for (int j = 0; j < 4; ++j, codes += 32) store32(codes, q2_k_codes(qs, j));
+    }
+    const float d = fp16_bits_to_f32(b.d_fp16), dmin = fp16_bits_to_f32(b.dmin_fp16);
+    for (int c = 0; c < 8; ++c) {
+      const uint8_t lo = b.scales[2 * c], hi = b.scales[2 * c + 1];
+      chunks[8 * i + c] =
+          CompatChunk{{int16_t(lo & 0x0f), int16_t(hi & 0x0f)}, {int16_t(lo >> 4), int16_t(hi >> 4)}, d, -dmin};
+    }
   }
 }
 
@@ -132,6 +156,7 @@ void unpack_k(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunk
     for (int s = 0; s < 8; ++s) {
       const int sc = sm[s], mn = sm[8 + s];
       chunks[8 * i + s].sc[0] = chunks[8 * i + s].sc[1] = 1;
+      chunks[8 * i + s].mn[0] = chunks[8 * i + s].mn[1] = 1;
       chunks[8 * i + s].s = d * float(sc);
       chunks[8 * i + s].m = -(dmin * float(mn));
     }
@@ -184,7 +209,7 @@ void unpack_iq4_xs(const BlockIQ4_XS* blocks, int64_t nb, int8_t* codes, CompatC
     alignas(32) int32_t ls[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(ls), iq4_xs_scales(b));
     const float d = fp16_bits_to_f32(b.d_fp16);
-    for (int s = 0; s < 8; ++s) chunks[8 * i + s] = CompatChunk{{1, 1}, d * float(ls[s]), 0.0f};
+    for (int s = 0; s < 8; ++s) chunks[8 * i + s] = CompatChunk{{1, 1}, {1, 1}, d * float(ls[s]), 0.0f};
   }
 }
 
@@ -220,7 +245,7 @@ void unpack_32(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chun
     store32(codes, c);
     float m = 0.0f;
     if constexpr (kHasMin<Block>) m = fp16_bits_to_f32(b.m_fp16);
-    chunks[i] = CompatChunk{{1, 1}, fp16_bits_to_f32(b.d_fp16), m};
+    chunks[i] = CompatChunk{{1, 1}, {1, 1}, fp16_bits_to_f32(b.d_fp16), m};
   }
 }
 
@@ -235,6 +260,8 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
     return unpack_32(static_cast<const BlockIQ4_NL*>(blocks), n / 32, codes, chunks);
   if (type == TensorType::IQ4_XS && n % 256 == 0)
     return unpack_iq4_xs(static_cast<const BlockIQ4_XS*>(blocks), n / 256, codes, chunks);
+  if (type == TensorType::Q2_K && n % 256 == 0)
+    return unpack_q2_k(static_cast<const BlockQ2_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q6_K && n % 256 == 0)
     return unpack_signed16(static_cast<const BlockQ6_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q3_K && n % 256 == 0)
@@ -276,7 +303,11 @@ void dot_compat_tokens(const int8_t* codes, const CompatChunk* chunks, int64_t n
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ai.d * c.s), acc[t]);
     }
     if (c.m != 0.0f)
-      for (int t = 0; t < NT; ++t) mt[t] += xi[t * nb + b].d * (c.m * float(xi[t * nb + b].sum));
+      for (int t = 0; t < NT; ++t) {
+        const ActBlockInfo& ai = xi[t * nb + b];
+        const int32_t msum = c.mn[0] * ai.sum_lo + c.mn[1] * (ai.sum - ai.sum_lo);  // ai.sum when mn = {1, 1}
+        mt[t] += ai.d * (c.m * float(msum));
+      }
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]) + mt[t];
 }
@@ -289,12 +320,14 @@ void dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, cons
 }
 
 // What the decode kernels read of the activations, per token t: block b's
-// d_a, d_a * sum(a) and sum(a) at t * nbp + b, zero-padded to whole groups of
-// 8 blocks (nbp = nb rounded up to 8), so a short last group adds nothing.
+// d_a, d_a * sum(a), sum(a) and the sum of its first 16 codes at t * nbp + b,
+// zero-padded to whole groups of 8 blocks (nbp = nb rounded up to 8), so a
+// short last group adds nothing.
 struct TokenArrays {
   const float* da;
   const float* dsum;
   const int32_t* asum;
+  const int32_t* asum_lo;
   int64_t nbp;
 };
 
@@ -313,6 +346,17 @@ inline __m256i chunk_sums8(__m256i q0, __m256i q1) {
 }
 inline __m256i hadd4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
   return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
+}
+
+// The madd multiplier of chunk k (0..3) of a half super-block from that
+// half's 8 sub-scales as int16 (in both 128-bit lanes): int16 lanes 0..7 take
+// sub-scale 2k (bytes 4k, 4k+1), lanes 8..15 sub-scale 2k+1 (bytes 4k+2, 4k+3).
+inline __m256i sub_scale_pair(__m256i half, int k) {
+  const int lo = 4 * k, hi = 4 * k + 2;
+  const __m256i pick = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
+                                        lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1,
+                                        hi, hi + 1, hi, hi + 1, hi, hi + 1);
+  return _mm256_shuffle_epi8(half, pick);
 }
 
 // Q6_K / Q3_K: the codes times the sub-scales through madd, as unpack + dot_compat.
@@ -337,13 +381,7 @@ void signed16_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const 
       const __m256i half = h == 0 ? lo_half : hi_half;
       __m256i p[NT][4];
       for (int k = 0; k < 4; ++k) {
-        // Sub-scales 2k and 2k+1 of this half: bytes 4k, 4k+1 in the low
-        // 128 bits, 4k+2, 4k+3 in the high.
-        const int lo = 4 * k, hi = 4 * k + 2;
-        const __m256i pick = _mm256_setr_epi8(lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo, lo + 1, lo,
-                                              lo + 1, lo, lo + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1, hi,
-                                              hi + 1, hi, hi + 1, hi, hi + 1, hi, hi + 1);
-        const __m256i sc = _mm256_shuffle_epi8(half, pick);
+        const __m256i sc = sub_scale_pair(half, k);
         const __m256i aw = _mm256_sign_epi8(w[k], w[k]);
         const int64_t blk = 8 * i + 4 * h + k;
         for (int t = 0; t < NT; ++t)
@@ -358,6 +396,54 @@ void signed16_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const 
     }
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// Q2_K: unsigned codes straight to maddubs, times the 4-bit sub-scales
+// through madd as Q6_K's; the two mins per chunk come back through the
+// activations' half sums: sum over k of -dmin * mn(k) * a_k =
+// -dmin * (mn_lo * sum_lo + mn_hi * (sum - sum_lo)), exact in int32.
+template <int NT>
+void q2_k_row_fused(const BlockQ2_K* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
+                    int64_t y_stride) {
+  const int64_t nsb = nb / 8;
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i odd = _mm_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  __m256 acc[NT], accm[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = accm[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockQ2_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4));
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i half = _mm256_permute2x128_si256(sc16, sc16, h == 0 ? 0x00 : 0x11);
+      const __m256i qs = load32(b.qs + 32 * h);
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const __m256i c = q2_k_codes(qs, k), sc = sub_scale_pair(half, k);
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + 8 * i + 4 * h + k].qs)), sc);
+      }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+    }
+    // Chunk c's mins: high nibbles of scales[2c] (first 16 elements) and scales[2c + 1].
+    const __m128i mn8 = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+    const __m256i mn_lo = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(mn8, even));
+    const __m256i mn_hi = _mm256_cvtepu8_epi32(_mm_shuffle_epi8(mn8, odd));
+    const __m256 d = _mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)), ndmin = _mm256_set1_ps(-fp16_bits_to_f32(b.dmin_fp16));
+    for (int t = 0; t < NT; ++t) {
+      const int64_t at = t * a.nbp + 8 * i;
+      const __m256 da = _mm256_loadu_ps(a.da + at);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])), _mm256_mul_ps(d, da), acc[t]);
+      const __m256i slo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.asum_lo + at));
+      const __m256i shi = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.asum + at)), slo);
+      const __m256i msum = _mm256_add_epi32(_mm256_mullo_epi32(mn_lo, slo), _mm256_mullo_epi32(mn_hi, shi));
+      accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(ndmin, da), accm[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
 // Q4_K / Q5_K: codes are unsigned (0..15, or 0..31 with Q5_K's fifth bit),
@@ -519,6 +605,9 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
     } else if constexpr (kMinK) {
       if (n == 2) k_row_fused<2>(row, nb, x, a, y + r, rows);
       else k_row_fused<1>(row, nb, x, a, y + r, rows);
+    } else if constexpr (std::is_same_v<Block, BlockQ2_K>) {
+      if (n == 2) q2_k_row_fused<2>(row, nb, x, a, y + r, rows);
+      else q2_k_row_fused<1>(row, nb, x, a, y + r, rows);
     } else if constexpr (std::is_same_v<Block, BlockIQ4_XS>) {
       if (n == 2) iq4_xs_row_fused<2>(row, nb, x, a, y + r, rows);
       else iq4_xs_row_fused<1>(row, nb, x, a, y + r, rows);
@@ -533,11 +622,12 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
 // per chunk, 8 groups of 32 bytes, each holding 4 codes of all 8 rows, so one
 // integer lane per row and one float stage per chunk for 8 rows at once.
 // Per chunk and half, the rows' sub-scales as int16 pairs (lanes 2j, 2j + 1
-// = row j, the lanes maddubs leaves row j's sums in), and s, m (float).
+// = row j, the lanes maddubs leaves row j's sums in), s, and the m term of
+// each half: m * mn[0], m * mn[1] (float, exact; both m but for Q2_K).
 struct CompatTile {
-  uint8_t* codes;  // nb * 256
-  int16_t* sc16;   // nb * 2 * 16
-  float *s, *m;    // nb * 8 each
+  uint8_t* codes;       // nb * 256
+  int16_t* sc16;        // nb * 2 * 16
+  float *s, *m, *m_hi;  // nb * 8 each
 };
 
 inline uint8_t* align64(uint8_t* p) { return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63)); }
@@ -552,6 +642,7 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
   tile.sc16 = reinterpret_cast<int16_t*>(align64(tile.codes + 8 * cols));
   tile.s = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.sc16 + 32 * nb)));
   tile.m = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.s + 8 * nb)));
+  tile.m_hi = reinterpret_cast<float*>(align64(reinterpret_cast<uint8_t*>(tile.m + 8 * nb)));
   for (int j = 0; j < 8; ++j)
     unpack_compat(type, w + uint64_t(r + j) * row_bytes, cols, rows8 + j * cols, chunks + j * nb);
   for (int64_t b = 0; b < nb; ++b) {
@@ -562,7 +653,8 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
       const CompatChunk& c = chunks[j * nb + b];
       for (int hf = 0; hf < 2; ++hf) tile.sc16[b * 32 + hf * 16 + 2 * j] = tile.sc16[b * 32 + hf * 16 + 2 * j + 1] = c.sc[hf];
       tile.s[b * 8 + j] = c.s;
-      tile.m[b * 8 + j] = c.m;
+      tile.m[b * 8 + j] = c.m * float(c.mn[0]);
+      tile.m_hi[b * 8 + j] = c.m * float(c.mn[1]);
     }
   }
 }
@@ -570,11 +662,13 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
 // Codes of Q4_1, Q5_1, Q4_K and Q5_K are unsigned (0..31, the offset is in
 // m): maddubs takes them as they are. Q3_K, Q6_K and Q5_0 codes are signed
 // (-32..31, never -128) and go through the sign trick; they have no m. The
-// IQ4 grid levels are signed and wide (-127..113).
-enum class Codes { Unsigned, Signed, Wide };
+// IQ4 grid levels are signed and wide (-127..113). Q2_K's codes are unsigned
+// with a different m term for each half chunk (TwoMins).
+enum class Codes { Unsigned, TwoMins, Signed, Wide };
 inline Codes code_kind(TensorType t) {
   if (t == TensorType::Q4_1 || t == TensorType::Q5_1 || t == TensorType::Q4_K || t == TensorType::Q5_K)
     return Codes::Unsigned;
+  if (t == TensorType::Q2_K) return Codes::TwoMins;
   return has_wide_codes(t) ? Codes::Wide : Codes::Signed;
 }
 
@@ -585,7 +679,8 @@ inline Codes code_kind(TensorType t) {
 template <int NT, Codes kCodes>
 void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                  int64_t ldy, int64_t nrows) {
-  constexpr bool kUnsigned = kCodes == Codes::Unsigned, kWide = kCodes == Codes::Wide;
+  constexpr bool kTwoMins = kCodes == Codes::TwoMins, kWide = kCodes == Codes::Wide;
+  constexpr bool kUnsigned = kCodes == Codes::Unsigned || kTwoMins;
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -613,8 +708,13 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
     for (int t = 0; t < NT; ++t) {
       const ActBlockInfo& ai = xi[t * nb + b];
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(sv, _mm256_set1_ps(ai.d)), acc[t]);
-      if (kUnsigned)
+      if (kTwoMins) {
+        acc[t] = _mm256_fmadd_ps(_mm256_load_ps(tile.m + 8 * b), _mm256_set1_ps(ai.d * float(ai.sum_lo)), acc[t]);
+        acc[t] = _mm256_fmadd_ps(_mm256_load_ps(tile.m_hi + 8 * b), _mm256_set1_ps(ai.d * float(ai.sum - ai.sum_lo)),
+                                 acc[t]);
+      } else if (kUnsigned) {
         acc[t] = _mm256_fmadd_ps(_mm256_load_ps(tile.m + 8 * b), _mm256_set1_ps(ai.d * float(ai.sum)), acc[t]);
+      }
     }
   }
   for (int t = 0; t < NT; ++t) store_rows(y + t * ldy, acc[t], nrows);
@@ -626,7 +726,8 @@ void tile_tokens(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const A
 template <Codes kCodes>
 void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                   int64_t ldy, int64_t nrows) {
-  constexpr bool kUnsigned = kCodes == Codes::Unsigned, kWide = kCodes == Codes::Wide;
+  constexpr bool kTwoMins = kCodes == Codes::TwoMins, kWide = kCodes == Codes::Wide;
+  constexpr bool kUnsigned = kCodes == Codes::Unsigned || kTwoMins;
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
   const BlockQ8_0 *x0 = x, *x1 = x + nb, *x2 = x + 2 * nb, *x3 = x + 3 * nb;
   const ActBlockInfo *i0 = xi, *i1 = xi + nb, *i2 = xi + 2 * nb, *i3 = xi + 3 * nb;
@@ -660,10 +761,16 @@ void tile_tokens4(const CompatTile& tile, int64_t nb, const BlockQ8_0* x, const 
       }
     }
     const __m256 sv = _mm256_load_ps(tile.s + 8 * b);
-#define QAT_COMPAT_FLOAT(acc, t, info)                                                                 \
-  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(sv, _mm256_set1_ps(info[b].d)), acc); \
-  if (kUnsigned) acc = _mm256_fmadd_ps(mv, _mm256_set1_ps(info[b].d * float(info[b].sum)), acc);
+#define QAT_COMPAT_FLOAT(acc, t, info)                                                                        \
+  acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_mul_ps(sv, _mm256_set1_ps(info[b].d)), acc);        \
+  if (kTwoMins) {                                                                                         \
+    acc = _mm256_fmadd_ps(mv, _mm256_set1_ps(info[b].d * float(info[b].sum_lo)), acc);                    \
+    acc = _mm256_fmadd_ps(mv_hi, _mm256_set1_ps(info[b].d * float(info[b].sum - info[b].sum_lo)), acc);   \
+  } else if (kUnsigned) {                                                                                 \
+    acc = _mm256_fmadd_ps(mv, _mm256_set1_ps(info[b].d * float(info[b].sum)), acc);                       \
+  }
     const __m256 mv = kUnsigned ? _mm256_load_ps(tile.m + 8 * b) : _mm256_setzero_ps();
+    const __m256 mv_hi = kTwoMins ? _mm256_load_ps(tile.m_hi + 8 * b) : _mm256_setzero_ps();
     QAT_COMPAT_FLOAT(acc0, t0, i0)
     QAT_COMPAT_FLOAT(acc1, t1, i1)
     QAT_COMPAT_FLOAT(acc2, t2, i2)
@@ -692,6 +799,7 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
     auto* da = reinterpret_cast<float*>(align64(scratch));
     float* dsum = da + 2 * nbp;
     auto* asum = reinterpret_cast<int32_t*>(dsum + 2 * nbp);
+    int32_t* asum_lo = asum + 2 * nbp;
     for (int64_t t = 0; t < n; ++t)
       for (int64_t b = 0; b < nbp; ++b) {
         const bool real = b < nb;
@@ -699,12 +807,14 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
         da[t * nbp + b] = real ? ai.d : 0.0f;
         dsum[t * nbp + b] = real ? ai.d * float(ai.sum) : 0.0f;
         asum[t * nbp + b] = real ? ai.sum : 0;
+        asum_lo[t * nbp + b] = real ? ai.sum_lo : 0;
       }
-    const TokenArrays a{da, dsum, asum, nbp};
+    const TokenArrays a{da, dsum, asum, asum_lo, nbp};
     switch (type) {
       case TensorType::Q4_1: return fused_rows<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q5_0: return fused_rows<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q5_1: return fused_rows<BlockQ5_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
+      case TensorType::Q2_K: return fused_rows<BlockQ2_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q3_K: return fused_rows<BlockQ3_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q4_K: return fused_rows<BlockQ4_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q5_K: return fused_rows<BlockQ5_K>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
@@ -722,6 +832,8 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
       build_tile(type, w, row_bytes, r, cols, scratch, tile);
       if (kind == Codes::Unsigned)
         tile_all_tokens<Codes::Unsigned>(tile, nb, x, xi, n, y + r, rows);
+      else if (kind == Codes::TwoMins)
+        tile_all_tokens<Codes::TwoMins>(tile, nb, x, xi, n, y + r, rows);
       else if (kind == Codes::Signed)
         tile_all_tokens<Codes::Signed>(tile, nb, x, xi, n, y + r, rows);
       else

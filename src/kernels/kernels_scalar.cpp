@@ -115,9 +115,10 @@ void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int
 bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   quantize_row_q8_0(x, y, nb * kQuantBlock);  // throws on NaN / inf
   for (int64_t b = 0; b < nb; ++b) {
-    int32_t s = 0;
-    for (int k = 0; k < kQuantBlock; ++k) s += y[b].qs[k];
-    info[b] = {s, fp16_to_f32(y[b].d_fp16)};
+    int32_t lo = 0, hi = 0;
+    for (int k = 0; k < kQuantBlock / 2; ++k) lo += y[b].qs[k];
+    for (int k = kQuantBlock / 2; k < kQuantBlock; ++k) hi += y[b].qs[k];
+    info[b] = {lo + hi, fp16_to_f32(y[b].d_fp16), lo};
   }
   return true;
 }
@@ -146,7 +147,8 @@ void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, 
       for (int k = 0; k < 16; ++k) lo += int32_t(w[k]) * a[b].qs[k];
       for (int k = 16; k < 32; ++k) hi += int32_t(w[k]) * a[b].qs[k];
       const int32_t isum = chunks[b].sc[0] * lo + chunks[b].sc[1] * hi;
-      sum += ai[b].d * (chunks[b].s * float(isum) + chunks[b].m * float(ai[b].sum));
+      const int32_t msum = chunks[b].mn[0] * ai[b].sum_lo + chunks[b].mn[1] * (ai[b].sum - ai[b].sum_lo);
+      sum += ai[b].d * (chunks[b].s * float(isum) + chunks[b].m * float(msum));
     }
     y[t * y_stride] = sum;
   }

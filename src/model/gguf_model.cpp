@@ -64,7 +64,7 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
     const bool supported = t->type == 0 || t->type == 1 || t->type == 30 || (!small && quantized);
     QAT_CHECK(supported, path, ": tensor '", slot.gguf_name, "' has type ", info ? info->name : "?",
               ", which this build cannot compute with (F32, F16, BF16; for matrices also Q8_0, Q4_0 and "
-              "llama.cpp's Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
+              "llama.cpp's Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS)");
     Tensor x;
     x.type = TensorType(t->type);
     x.shape = slot.shape;

@@ -46,7 +46,7 @@ void Model::finalize() {
       QAT_CHECK(t.type == TensorType::F32 || t.type == TensorType::F16 || t.type == TensorType::BF16 ||
                     t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0 || is_compat_type(t.type),
                 source_path, ": tensor '", s.gguf_name, "' has type ", tensor_type_name(t.type),
-                ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q3_K, Q4_K, "
+                ", which this build cannot compute with (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, "
                 "Q5_K, Q6_K, IQ4_NL, IQ4_XS)");
   }
 }

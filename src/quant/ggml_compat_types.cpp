@@ -70,6 +70,9 @@ KBlock k_block(TensorType t, const void* blocks, int64_t i) {
   return {fp16_to_f32(b.d_fp16), fp16_to_f32(b.dmin_fp16), b.scales, b.qs, nullptr};
 }
 
+// Q2_K: the unsigned code (0..3) of element e (0..255).
+int code_q2_k(const BlockQ2_K& b, int e) { return (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3; }
+
 // Q3_K: the signed scale (-32..31) of sub-block i (0..15): 4 low bits from
 // scales[i % 8] (the high nibble for i >= 8), 2 high bits from scales[8 + i % 4]
 // (bits 2 (i / 4) ..). The AVX2 kernels unpack all 16 at once
@@ -112,6 +115,7 @@ bool is_compat_type(TensorType t) {
     case TensorType::Q4_1:
     case TensorType::Q5_0:
     case TensorType::Q5_1:
+    case TensorType::Q2_K:
     case TensorType::Q3_K:
     case TensorType::Q4_K:
     case TensorType::Q5_K:
@@ -160,6 +164,16 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
         }
       }
       return;
+    case TensorType::Q2_K:
+      for (int64_t i = 0; i < nb; ++i, y += kSuperBlock) {
+        const auto& b = static_cast<const BlockQ2_K*>(blocks)[i];
+        const float d = fp16_to_f32(b.d_fp16), dmin = fp16_to_f32(b.dmin_fp16);
+        for (int e = 0; e < 256; ++e) {
+          const int sc = b.scales[e / 16] & 0x0f, mn = b.scales[e / 16] >> 4;
+          y[e] = (d * float(sc)) * float(code_q2_k(b, e)) - dmin * float(mn);
+        }
+      }
+      return;
     case TensorType::Q3_K:
       for (int64_t i = 0; i < nb; ++i, y += kSuperBlock) {
         const auto& b = static_cast<const BlockQ3_K*>(blocks)[i];
@@ -197,7 +211,7 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
 
 void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
   const int64_t nb = blocks_in(t, n);
-  auto plain = [](float s, float m) { return CompatChunk{{1, 1}, s, m}; };
+  auto plain = [](float s, float m) { return CompatChunk{{1, 1}, {1, 1}, s, m}; };
   switch (t) {
     case TensorType::Q4_1:
     case TensorType::Q5_0:
@@ -230,6 +244,18 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
         }
       }
       return;
+    case TensorType::Q2_K:
+      for (int64_t i = 0; i < nb; ++i) {
+        const auto& b = static_cast<const BlockQ2_K*>(blocks)[i];
+        for (int e = 0; e < 256; ++e) codes[e] = int8_t(code_q2_k(b, e));
+        codes += 256;
+        const float d = fp16_to_f32(b.d_fp16), dmin = fp16_to_f32(b.dmin_fp16);
+        for (int c = 0; c < 8; ++c) {
+          const uint8_t lo = b.scales[2 * c], hi = b.scales[2 * c + 1];
+          chunks[8 * i + c] = CompatChunk{{int16_t(lo & 0x0f), int16_t(hi & 0x0f)}, {int16_t(lo >> 4), int16_t(hi >> 4)}, d, -dmin};
+        }
+      }
+      return;
     case TensorType::Q3_K:
       for (int64_t i = 0; i < nb; ++i) {
         const auto& b = static_cast<const BlockQ3_K*>(blocks)[i];
@@ -238,7 +264,7 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
         const float d = fp16_to_f32(b.d_fp16);
         for (int c = 0; c < 8; ++c)
           chunks[8 * i + c] =
-              CompatChunk{{int16_t(scale_q3_k(b.scales, 2 * c)), int16_t(scale_q3_k(b.scales, 2 * c + 1))}, d, 0.0f};
+              CompatChunk{{int16_t(scale_q3_k(b.scales, 2 * c)), int16_t(scale_q3_k(b.scales, 2 * c + 1))}, {1, 1}, d, 0.0f};
       }
       return;
     case TensorType::Q6_K:
@@ -247,7 +273,7 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
         for (int e = 0; e < 256; ++e) codes[e] = int8_t(code_q6_k(b, e) - 32);
         codes += 256;
         const float d = fp16_to_f32(b.d_fp16);
-        for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{b.scales[2 * c], b.scales[2 * c + 1]}, d, 0.0f};
+        for (int c = 0; c < 8; ++c) chunks[8 * i + c] = CompatChunk{{b.scales[2 * c], b.scales[2 * c + 1]}, {1, 1}, d, 0.0f};
       }
       return;
     case TensorType::IQ4_NL:

@@ -1,9 +1,9 @@
 // llama.cpp block types that qat reads but does not write: Q4_1, Q5_0, Q5_1,
-// the K-quants Q3_K, Q4_K, Q5_K, Q6_K, and the non-linear IQ4_NL / IQ4_XS. `llama-quantize` puts them in the files
+// the K-quants Q2_K .. Q6_K, and the non-linear IQ4_NL / IQ4_XS. `llama-quantize` puts them in the files
 // users actually have: its default q4_0 keeps the tied embedding at Q6_K
 // (when the width is a multiple of 256), and Q4_K_M / Q5_K_M mix Q4_K or Q5_K
 // with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256);
-// Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K; IQ4_XS files mix IQ4_XS
+// Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K, Q2_K files Q2_K with Q3_K .. Q6_K; IQ4_XS files mix IQ4_XS
 // with IQ4_NL (rows that are not whole super-blocks) and Q8_0 / Q6_K.
 //
 // The reference dequantizers equal gguf-py's (and ggml's) bit for bit,
@@ -34,6 +34,14 @@ struct BlockQ5_1 {
   uint16_t d_fp16, m_fp16;
   uint8_t qh[4];
   uint8_t qs[16];
+};
+// Q2_K: 16 sub-blocks of 16, each with a 4-bit scale sc (low nibble of
+// scales[i]) and a 4-bit min mn (high nibble); value = (d * sc) * q - dmin * mn,
+// q in 0..3: bits 2 s.. of qs[32 h + l] for element 128 h + 32 s + l.
+struct BlockQ2_K {
+  uint8_t scales[16];
+  uint8_t qs[64];
+  uint16_t d_fp16, dmin_fp16;
 };
 // Q3_K: 16 sub-blocks of 16 with 6-bit scales (packed in scales[12], offset
 // 32); value = (d * (sc - 32)) * q, q in -4..3: 2 bits of qs, minus 4 where
@@ -88,23 +96,24 @@ inline constexpr int8_t kIq4NlValues[16] = {-127, -104, -83, -65, -49, -35, -22,
                                             1,    13,   25,  38,  53,  69,  89,  113};
 static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136, "GGUF block sizes");
 static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24, "GGUF block sizes");
-static_assert(sizeof(BlockQ3_K) == 110, "GGUF block size");
+static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110, "GGUF block sizes");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
-// True for the nine types above.
+// True for the ten types above.
 bool is_compat_type(TensorType t);
 
 // n elements (a multiple of the type's block size) from GGUF-layout blocks.
 void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n);
 
 // One 32-element chunk of a compat row in the form the integer kernels use:
-// value[k] = s * (sc[k / 16] * code[k]) + m, exactly (as real numbers) the
-// dequantized value. Codes fit in -32..31 (signed types) or 0..31, except
+// value[k] = s * (sc[k / 16] * code[k]) + m * mn[k / 16], exactly (as real
+// numbers) the dequantized value. Codes fit in -32..31 (signed types) or 0..31, except
 // IQ4_NL / IQ4_XS, whose codes are the grid levels -127..113 (wide codes).
 struct CompatChunk {
-  int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q3_K, Q6_K); 1 otherwise
+  int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q2_K, Q3_K, Q6_K); 1 otherwise
+  int16_t mn[2];  // integer multipliers of m for the two halves (Q2_K's 4-bit mins); 1 otherwise
   float s;        // d, or d * sc for Q4_K / Q5_K (exact in float)
-  float m;        // the additive term: Q4_1 / Q5_1's m, K-quants' -dmin * mn; 0 otherwise
+  float m;        // the additive term: Q4_1 / Q5_1's m, Q4_K / Q5_K's -dmin * mn, Q2_K's -dmin; 0 otherwise
 };
 
 // True for IQ4_NL and IQ4_XS: codes beyond -32..31 (integer kernels must not

@@ -1,4 +1,4 @@
-// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K, IQ4_NL, IQ4_XS) times Q8_0
+// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS) times Q8_0
 // activations: every kernel level's unpack equals the reference unpack byte
 // for byte, every level's product matches the scalar reference, and the
 // reference matches the double-precision product of what the weight and
@@ -24,7 +24,7 @@ namespace {
 
 constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,   TensorType::Q3_K,
                                  TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,   TensorType::IQ4_NL,
-                                 TensorType::IQ4_XS};
+                                 TensorType::IQ4_XS, TensorType::Q2_K};
 
 // Byte offsets of a block's fp16 scale fields (ggml-common.h).
 std::vector<int> fp16_fields(TensorType t) {
@@ -36,6 +36,7 @@ std::vector<int> fp16_fields(TensorType t) {
     case TensorType::Q5_0:
     case TensorType::IQ4_NL:
     case TensorType::IQ4_XS: return {0};
+    case TensorType::Q2_K: return {80, 82};
     case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
     default: return {};
@@ -92,6 +93,8 @@ TEST(CompatMatmul, EveryLevelUnpacksLikeTheReference) {
       for (size_t c = 0; c < chunks.size(); ++c) {
         ASSERT_EQ(chunks[c].sc[0], ref_chunks[c].sc[0]) << tensor_type_name(t) << " chunk " << c;
         ASSERT_EQ(chunks[c].sc[1], ref_chunks[c].sc[1]) << tensor_type_name(t) << " chunk " << c;
+        ASSERT_EQ(chunks[c].mn[0], ref_chunks[c].mn[0]) << tensor_type_name(t) << " chunk " << c;
+        ASSERT_EQ(chunks[c].mn[1], ref_chunks[c].mn[1]) << tensor_type_name(t) << " chunk " << c;
         ASSERT_EQ(f32_bits(chunks[c].s), f32_bits(ref_chunks[c].s)) << tensor_type_name(t) << " chunk " << c;
         ASSERT_EQ(f32_bits(chunks[c].m), f32_bits(ref_chunks[c].m)) << tensor_type_name(t) << " chunk " << c;
       }
@@ -158,7 +161,7 @@ TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
   // Large enough for the thread pool (rows * cols * n >= 2^18): rows split in
   // 8-row groups, prompt tiles plus a remainder row, against the reference.
   std::mt19937 rng(15);
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS}) {
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS, TensorType::Q2_K}) {
     const int64_t rows = 101, cols = 512, n = 9;
     const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
     const std::vector<float> x = random_acts(n * cols, rng);

@@ -138,9 +138,10 @@ TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
     for (int64_t b = 0; b < nb; ++b) {
       ASSERT_EQ(0, std::memcmp(&got[size_t(b)], &ref[size_t(b)], sizeof(BlockQ8_0)))
           << cpu_level_name(l) << " block " << b;
-      int32_t s = 0;
-      for (int8_t c : ref[size_t(b)].qs) s += c;
+      int32_t s = 0, lo = 0;
+      for (int k = 0; k < 32; ++k) s += ref[size_t(b)].qs[k], lo += k < 16 ? ref[size_t(b)].qs[k] : 0;
       ASSERT_EQ(sums[size_t(b)].sum, s) << cpu_level_name(l) << " block " << b;
+      ASSERT_EQ(sums[size_t(b)].sum_lo, lo) << cpu_level_name(l) << " block " << b;
       ASSERT_EQ(sums[size_t(b)].d, fp16_to_f32(ref[size_t(b)].d_fp16)) << cpu_level_name(l) << " block " << b;
     }
     // A NaN or inf anywhere is refused (the reference then reports it).

@@ -45,6 +45,10 @@ void fill_random_blocks(TensorType t, uint8_t* p, int64_t numel, std::mt19937& r
         put(blk + 2, scale / 32.0f * ud(rng));               // dmin * mn ~ scale: centres the block
         break;
       }
+      case TensorType::Q2_K:
+        put(blk + 80, 2.0f * scale / (15.0f * 3.0f) * ud(rng));  // d * sc * q spans ~ 2 scale
+        put(blk + 82, scale / 15.0f * ud(rng));                  // dmin * mn ~ scale / 2
+        break;
       case TensorType::Q3_K: put(blk + 108, scale / (16.0f * 2.0f) * ud(rng)); break;  // |sc| ~ 16, |q| ~ 2
       case TensorType::Q5_0: put(blk, scale / 9.0f * ud(rng)); break;
       case TensorType::IQ4_NL: put(blk, scale / 60.0f * ud(rng)); break;           // |level| ~ 60
@@ -126,6 +130,7 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
       {"Q4_K_M-like", wide_gemma3(), TensorType::Q4_K, TensorType::Q6_K, 0.05},
       {"Q5_K_M-like", wide_gemma3(), TensorType::Q5_K, TensorType::Q6_K, 0.05},
       {"Q3_K_M-like", wide_gemma3(), TensorType::Q3_K, TensorType::Q6_K, 0.05},
+      {"Q2_K-like", wide_gemma3(), TensorType::Q2_K, TensorType::Q6_K, 0.05},
       {"Q4_1 / Q5_1", wide_gemma3(), TensorType::Q4_1, TensorType::Q5_1, 0.05},
       {"IQ4_XS-like", wide_gemma3(), TensorType::IQ4_XS, TensorType::IQ4_NL, 0.05},
       {"Gemma 4 tiny (64 wide: Q5_0 fallback)", preset_config(Family::Gemma4, "tiny"), TensorType::Q4_K,
@@ -168,20 +173,20 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
 }
 
 TEST(CompatModel, TypesWeCannotComputeWithAreRefusedByName) {
-  // A matrix in Q2_K (ggml type 10, no kernels here): loading fails with the
+  // A matrix in IQ2_XXS (ggml type 16, no kernels here): loading fails with the
   // file, the tensor and the type named, not a crash.
   auto m = init_random_model(wide_gemma3(), 3);
-  m->weights.layers[0].wq = Tensor::zeros(TensorType(10), m->weights.layers[0].wq.shape);
-  const std::string path = ::testing::TempDir() + "/q2_k.gguf";
+  m->weights.layers[0].wq = Tensor::zeros(TensorType(16), m->weights.layers[0].wq.shape);
+  const std::string path = ::testing::TempDir() + "/iq2_xxs.gguf";
   save_gguf_model(*m, path, [](const TensorSlot& s) { return s.tensor->type; }, 0);
   try {
     load_gguf_model(path);
-    ADD_FAILURE() << "a Q2_K matrix loaded";
+    ADD_FAILURE() << "an IQ2_XXS matrix loaded";
   } catch (const Error& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find(path), std::string::npos) << what;
     EXPECT_NE(what.find("blk.0.attn_q.weight"), std::string::npos) << what;
-    EXPECT_NE(what.find("has type Q2_K"), std::string::npos) << what;
+    EXPECT_NE(what.find("has type IQ2_XXS"), std::string::npos) << what;
   }
   std::filesystem::remove(path);
 }

@@ -1,4 +1,4 @@
-// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q3_K .. Q6_K, IQ4_NL, IQ4_XS): the
+// The llama.cpp types qat reads (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS): the
 // reference dequantizers against gguf-py bit for bit (fixtures from
 // tools/reference/make_compat_quant_fixtures.py), and the kernels' unpacked
 // form (codes + chunk scales) against the dequantized values.
@@ -64,7 +64,7 @@ TEST(CompatTypes, FixturesCoverEveryType) {
     EXPECT_TRUE(is_compat_type(t.type)) << t.name;
     seen.insert(t.type);
   }
-  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_EQ(seen.size(), 10u);
   EXPECT_FALSE(is_compat_type(TensorType::Q4_0));
   EXPECT_FALSE(is_compat_type(TensorType::F32));
 }
@@ -97,7 +97,8 @@ TEST(CompatTypes, UnpackedChunksGiveTheDequantizedValues) {
       else
         EXPECT_TRUE(code >= -32 && code <= 31) << t.name << " element " << i;
       // In double the chunk form is exact; the reference rounds once or twice in float.
-      const double v = double(c.s) * (double(c.sc[(i % 32) / 16]) * code) + double(c.m);
+      const int half = int(i % 32) / 16;
+      const double v = double(c.s) * (double(c.sc[half]) * code) + double(c.m) * c.mn[half];
       const double ref = t.deq[size_t(i)];
       if (!std::isfinite(ref)) continue;  // fp16 scales near 65504 overflow float products
       ASSERT_NEAR(v, ref, 1e-6 * std::fabs(ref) + 1e-30) << t.name << " element " << i;

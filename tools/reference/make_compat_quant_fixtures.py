@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Dequantization references for the llama.cpp types qat reads but does not
-write (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, IQ4_NL, IQ4_XS), from the PyPI `gguf` package
+write (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, IQ4_NL, IQ4_XS, Q2_K), from the PyPI `gguf` package
 (gguf-py), which is bit-exact with ggml's dequantize_row_*.
 
 Blocks are random bytes with their fp16 scale fields set to chosen finite
@@ -35,6 +35,7 @@ FP16_FIELDS = {
     T.Q3_K: [108],       # d (after hmask[32], qs[64], scales[12])
     T.IQ4_NL: [0],       # d; appended after Q3_K, so the entries above keep their bytes
     T.IQ4_XS: [0],       # d (then scales_h, scales_l[4], qs[128])
+    T.Q2_K: [80, 82],    # d, dmin (after scales[16], qs[64]); appended last as well
 }
 
 
