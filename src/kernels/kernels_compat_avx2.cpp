@@ -7,6 +7,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
 #include <type_traits>
 
 #include "kernels/avx2_helpers.h"
@@ -329,7 +330,25 @@ struct TokenArrays {
   const int32_t* asum;
   const int32_t* asum_lo;
   int64_t nbp;
+  // IQ4 types only (else null): the activation codes with the halves of
+  // each pair of blocks (2p, 2p + 1) regrouped, 32 bytes per slot at
+  // (t * nbp + b) * 32: slot 2p holds codes 0..15 of block 2p then of block
+  // 2p + 1, slot 2p + 1 their codes 16..31 (zero past nb).
+  const int8_t* paired;
 };
+
+// Fills TokenArrays::paired for n tokens.
+void pair_block_halves(const BlockQ8_0* x, int64_t nb, int64_t nbp, int64_t n, int8_t* out) {
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < nbp; b += 2, out += 64) {
+      const __m128i zero = _mm_setzero_si128();
+      const auto half = [&](int64_t blk, int h) {
+        return blk < nb ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[t * nb + blk].qs + 16 * h)) : zero;
+      };
+      store32(out, _mm256_set_m128i(half(b + 1, 0), half(b, 0)));
+      store32(out + 32, _mm256_set_m128i(half(b + 1, 1), half(b, 1)));
+    }
+}
 
 // Decode kernels: one row of a super-block type times NT tokens without an
 // unpacked copy: codes are built in registers and used at once. Each chunk's
@@ -493,37 +512,6 @@ void k_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenAr
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(_mm256_add_ps(acc[t], accm[t]));
 }
 
-// IQ4_XS: grid levels through the sign trick; each sub-block's scale
-// d * (ls - 32) enters in the float stage.
-template <int NT>
-void iq4_xs_row_fused(const BlockIQ4_XS* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
-                      int64_t y_stride) {
-  const int64_t nsb = nb / 8;
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < nsb; ++i) {
-    const BlockIQ4_XS& b = row[i];
-    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
-    __m256i q[NT][2];
-    for (int hf = 0; hf < 2; ++hf) {
-      __m256i p[NT][4];
-      for (int k = 0; k < 4; ++k) {
-        const int sb = 4 * hf + k;
-        const __m256i c = iq4_codes(b.qs + 16 * sb), ac = _mm256_sign_epi8(c, c);
-        for (int t = 0; t < NT; ++t)
-          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ac, _mm256_sign_epi8(load32(x[t * nb + 8 * i + sb].qs), c)), ones);
-      }
-      for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
-    }
-    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)), _mm256_cvtepi32_ps(iq4_xs_scales(b)));
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
-                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
-  }
-  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
-}
-
 // One fp16 field (`field` picks it) of blocks 0..count-1 as 8 u16 lanes,
 // zero past count. A whole group is built in registers: 8 scalar stores and
 // one 16-byte load would stall on store forwarding in every group.
@@ -538,10 +526,85 @@ inline __m128i fp16_lanes(const Block* blk, int count, Field field) {
   return _mm_load_si128(reinterpret_cast<const __m128i*>(h));
 }
 
-// Q4_1 / Q5_0 / Q5_1 / IQ4_NL: 8 blocks of 32 per float stage, like a
-// super-block above. The codes go to maddubs unsigned (IQ4_NL's through the
-// sign trick); Q5_0's offset comes back exactly in integers
-// (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
+// IQ4 decode, two blocks of 32 at a time: `raw` holds the 16 index bytes of
+// block j (low 128 bits) and of block j + 1 (high). Its low nibbles are
+// codes 0..15 of both, its high nibbles codes 16..31, which is how the paired
+// activation slots are laid out, so no lane crossing is needed: the int32
+// lanes 0..3 of the result sum block j, lanes 4..7 block j + 1.
+inline __m256i iq4_pair_dot(__m256i raw, const int8_t* paired) {
+  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlValues)));
+  const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
+  const __m256i hi = _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
+  const __m256i plo = _mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(load32(paired), lo));
+  const __m256i phi = _mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(load32(paired + 32), hi));
+  return _mm256_add_epi32(_mm256_madd_epi16(plo, ones), _mm256_madd_epi16(phi, ones));  // pair sums: int32 at once
+}
+
+// Four pair results (blocks 0,1 | 2,3 | 4,5 | 6,7) to one int32 lane per
+// block in order: the hadds leave blocks 0, 2, 4, 6 in the low 128 bits and
+// 1, 3, 5, 7 in the high.
+inline __m256i pair_sums8(__m256i p01, __m256i p23, __m256i p45, __m256i p67) {
+  const __m256i s = hadd4(p01, p23, p45, p67);
+  return _mm256_permutevar8x32_epi32(s, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// IQ4_XS: each sub-block's scale d * (ls - 32) enters in the float stage.
+template <int NT>
+void iq4_xs_row_fused(const BlockIQ4_XS* row, int64_t nb, const TokenArrays a, float* y, int64_t y_stride) {
+  const int64_t nsb = nb / 8;
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nsb; ++i) {
+    const BlockIQ4_XS& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    __m256i p[NT][4];
+    for (int k = 0; k < 4; ++k) {
+      const __m256i raw = load32(b.qs + 32 * k);  // sub-blocks 2k, 2k + 1
+      for (int t = 0; t < NT; ++t) p[t][k] = iq4_pair_dot(raw, a.paired + (t * a.nbp + 8 * i + 2 * k) * 32);
+    }
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(fp16_bits_to_f32(b.d_fp16)), _mm256_cvtepi32_ps(iq4_xs_scales(b)));
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pair_sums8(p[t][0], p[t][1], p[t][2], p[t][3])),
+                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// IQ4_NL: groups of 8 blocks of 32 as for Q4_1 .. Q5_1 (q32_group), loaded in
+// pairs; a short last group pairs its odd block with zeros, whose paired
+// activations are zero too.
+template <int NT>
+void iq4_nl_row_fused(const BlockIQ4_NL* row, int64_t nb, const TokenArrays a, float* y, int64_t y_stride) {
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b0 = 0; b0 < nb; b0 += 8) {
+    const BlockIQ4_NL* blk = row + b0;
+    const int count = int(std::min<int64_t>(8, nb - b0));
+    prefetch_block(reinterpret_cast<const uint8_t*>(blk), count * int64_t(sizeof(BlockIQ4_NL)));
+    __m256i p[NT][4];
+    for (int k = 0; k < 4; ++k) {
+      const int j = 2 * k;
+      if (j >= count) {
+        for (int t = 0; t < NT; ++t) p[t][k] = _mm256_setzero_si256();
+        continue;
+      }
+      const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[j].qs));
+      const __m256i raw = j + 1 < count ? _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[j + 1].qs)), first)
+                                        : _mm256_zextsi128_si256(first);
+      for (int t = 0; t < NT; ++t) p[t][k] = iq4_pair_dot(raw, a.paired + (t * a.nbp + b0 + j) * 32);
+    }
+    const __m256 d = _mm256_cvtph_ps(fp16_lanes(blk, count, [](const BlockIQ4_NL& b) { return b.d_fp16; }));
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(pair_sums8(p[t][0], p[t][1], p[t][2], p[t][3])),
+                               _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + b0)), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// Q4_1 / Q5_0 / Q5_1: 8 blocks of 32 per float stage, like a super-block
+// above. The codes go to maddubs unsigned; Q5_0's offset comes back exactly in
+// integers (sum (q - 16) a = sum q a - 16 sum a). The last group of a row may
 // hold fewer than 8 blocks (`count`); the per-token arrays are padded with
 // zeros to whole groups (stride nbp), so its missing lanes add nothing.
 template <int NT, typename Block>
@@ -560,11 +623,7 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
       }
       const Block& b = blk[j];
       const __m256i c = codes32(b);
-      const __m256i ac = kGrid<Block> ? _mm256_sign_epi8(c, c) : c;  // signed codes: the sign trick
-      for (int t = 0; t < NT; ++t) {
-        const __m256i xa = load32(x[t * nb + b0 + j].qs);
-        p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ac, kGrid<Block> ? _mm256_sign_epi8(xa, c) : xa), ones);
-      }
+      for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
     }
     for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
   }
@@ -609,8 +668,11 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
       if (n == 2) q2_k_row_fused<2>(row, nb, x, a, y + r, rows);
       else q2_k_row_fused<1>(row, nb, x, a, y + r, rows);
     } else if constexpr (std::is_same_v<Block, BlockIQ4_XS>) {
-      if (n == 2) iq4_xs_row_fused<2>(row, nb, x, a, y + r, rows);
-      else iq4_xs_row_fused<1>(row, nb, x, a, y + r, rows);
+      if (n == 2) iq4_xs_row_fused<2>(row, nb, a, y + r, rows);
+      else iq4_xs_row_fused<1>(row, nb, a, y + r, rows);
+    } else if constexpr (std::is_same_v<Block, BlockIQ4_NL>) {
+      if (n == 2) iq4_nl_row_fused<2>(row, nb, a, y + r, rows);
+      else iq4_nl_row_fused<1>(row, nb, a, y + r, rows);
     } else {
       if (n == 2) q32_row_fused<2>(row, nb, x, a, y + r, rows);
       else q32_row_fused<1>(row, nb, x, a, y + r, rows);
@@ -809,7 +871,12 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
         asum[t * nbp + b] = real ? ai.sum : 0;
         asum_lo[t * nbp + b] = real ? ai.sum_lo : 0;
       }
-    const TokenArrays a{da, dsum, asum, asum_lo, nbp};
+    int8_t* paired = nullptr;
+    if (has_wide_codes(type)) {
+      paired = reinterpret_cast<int8_t*>(align64(reinterpret_cast<uint8_t*>(asum_lo + 2 * nbp)));
+      pair_block_halves(x, nb, nbp, n, paired);
+    }
+    const TokenArrays a{da, dsum, asum, asum_lo, nbp, paired};
     switch (type) {
       case TensorType::Q4_1: return fused_rows<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
       case TensorType::Q5_0: return fused_rows<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, a, y, rows);
