@@ -63,16 +63,8 @@ bool cpu_supports(CpuLevel level) {
 CpuLevel detected_cpu_level() {
   CpuLevel best = CpuLevel::Scalar;
   for (int l = 1; l < int(CpuLevel::Count); ++l)
-    if (cpu_supports(CpuLevel(l)) && !opt_in_only(CpuLevel(l))) best = CpuLevel(l);
+    if (cpu_supports(CpuLevel(l))) best = CpuLevel(l);
   return best;
-}
-
-bool opt_in_only(CpuLevel level) {
-  // The AVX-512 VNNI kernels have not yet run on a CPU that has them (no
-  // such machine was available while they were written): they are used only
-  // when QAT_CPU_LEVEL=avx512 asks for them, and the kernel tests check them
-  // against the scalar reference wherever the CPU supports them.
-  return level == CpuLevel::Avx512Vnni;
 }
 
 CpuLevel active_cpu_level() {

@@ -1,6 +1,6 @@
 // Which SIMD level the kernels run at. The level is detected once from the
 // CPU; the environment variable QAT_CPU_LEVEL=scalar|avx2|avx512|neon forces a
-// lower one (for tests, benchmarks and bug hunts), or an opt-in level.
+// lower one (for tests, benchmarks and bug hunts).
 // Asking for a level the CPU lacks is an error, not a silent fallback.
 #pragma once
 #include <string>
@@ -22,12 +22,8 @@ CpuLevel parse_cpu_level(const std::string& name);
 
 // Whether this CPU (and build) can run the level's kernels.
 bool cpu_supports(CpuLevel level);
-// Best level this CPU supports, among those not opt-in only.
+// Best level this CPU supports.
 CpuLevel detected_cpu_level();
-// Levels that run only when QAT_CPU_LEVEL names them (not yet verified on
-// real hardware; see cpu_features.cpp).
-bool opt_in_only(CpuLevel level);
-
 // The level kernels use now: QAT_CPU_LEVEL if set (checked against the CPU),
 // else detected_cpu_level(). Throws qat::Error for a bad QAT_CPU_LEVEL.
 CpuLevel active_cpu_level();

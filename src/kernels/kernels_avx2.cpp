@@ -395,6 +395,15 @@ bool avx2_quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* i
   return quantize_act(x, nb, y, info);
 }
 
+void avx2_gemm_q8_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
+                    int64_t n, float* y, int64_t rows) {
+  gemm_packed<false>(w, nb, g0, g1, x, xi, n, y, rows);
+}
+void avx2_gemm_q4_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
+                    int64_t n, float* y, int64_t rows) {
+  gemm_packed<true>(w, nb, g0, g1, x, xi, n, y, rows);
+}
+
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y) {
   gemm_float(type, w, rows, cols, r0, r1, x, n, y);
