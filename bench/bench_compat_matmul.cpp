@@ -78,7 +78,7 @@ void Args(benchmark::internal::Benchmark* b) {
                        TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
     for (int64_t n : {1, 64})
       for (int thr : {1, 2})
-        for (qat::CpuLevel l : {qat::CpuLevel::Scalar, qat::CpuLevel::Avx2})
+        for (qat::CpuLevel l : {qat::CpuLevel::Scalar, qat::CpuLevel::Avx2, qat::CpuLevel::Avx512Vnni})
           b->Args({int64_t(t), 32768, 2560, n, thr, int64_t(l)});
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }

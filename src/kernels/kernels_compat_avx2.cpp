@@ -1,7 +1,10 @@
 // AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K,
 // IQ4_NL, IQ4_XS; quant/ggml_compat_types.h), compiled with the AVX2 flags like
 // kernels_avx2.cpp, whose table points here (avx2_*_compat). Same rules as
-// every ISA file: intrinsics and raw pointers only (kernel_table.h).
+// every ISA file: intrinsics and raw pointers only (kernel_table.h). The
+// AVX-512 table uses these too. Tried and not kept (2026-11-28, AMD EPYC with
+// AVX-512): this file built again with AVX-512 VNNI, dot_u8s8 as one
+// vpdpbusd, was no faster in bench_compat_matmul (decode or prompts).
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__)
@@ -14,6 +17,12 @@
 
 namespace qat {
 namespace {
+
+// Per int32 lane, the sum of the 4 products of unsigned bytes u and signed
+// bytes s in that lane (every caller's maddubs pair sums stay within int16).
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
 
 // ---- llama.cpp compat types (quant/ggml_compat_types.h), every one unpacked
 // with vector code and with a fused decode kernel. The dot product uses the
@@ -473,7 +482,7 @@ void k_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenAr
                  int64_t y_stride) {
   const int64_t nsb = nb / 8;
   constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
-  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
   __m256 acc[NT], accm[NT];
   for (int t = 0; t < NT; ++t) acc[t] = accm[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nsb; ++i) {
@@ -494,7 +503,7 @@ void k_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenAr
         for (int j = 0; j < 2; ++j) {
           const int64_t blk = 8 * i + 2 * g + j;
           for (int t = 0; t < NT; ++t)
-            p[t][2 * (g - 2 * hf) + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(c[j], load32(x[t * nb + blk].qs)), ones);
+            p[t][2 * (g - 2 * hf) + j] = dot_u8s8(c[j], load32(x[t * nb + blk].qs));
         }
       }
       for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
@@ -532,13 +541,12 @@ inline __m128i fp16_lanes(const Block* blk, int count, Field field) {
 // activation slots are laid out, so no lane crossing is needed: the int32
 // lanes 0..3 of the result sum block j, lanes 4..7 block j + 1.
 inline __m256i iq4_pair_dot(__m256i raw, const int8_t* paired) {
-  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4NlValues)));
   const __m256i lo = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, m4));
   const __m256i hi = _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4));
-  const __m256i plo = _mm256_maddubs_epi16(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(load32(paired), lo));
-  const __m256i phi = _mm256_maddubs_epi16(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(load32(paired + 32), hi));
-  return _mm256_add_epi32(_mm256_madd_epi16(plo, ones), _mm256_madd_epi16(phi, ones));  // pair sums: int32 at once
+  return _mm256_add_epi32(dot_u8s8(_mm256_sign_epi8(lo, lo), _mm256_sign_epi8(load32(paired), lo)),
+                          dot_u8s8(_mm256_sign_epi8(hi, hi), _mm256_sign_epi8(load32(paired + 32), hi)));
 }
 
 // Four pair results (blocks 0,1 | 2,3 | 4,5 | 6,7) to one int32 lane per
@@ -610,7 +618,6 @@ void iq4_nl_row_fused(const BlockIQ4_NL* row, int64_t nb, const TokenArrays a, f
 template <int NT, typename Block>
 inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* x, int64_t nb, const TokenArrays& a,
                       __m256* acc, __m256* accm) {
-  const __m256i ones = _mm256_set1_epi16(1);
   prefetch_block(reinterpret_cast<const uint8_t*>(blk), count * int64_t(sizeof(Block)));  // once per cache line
   __m256i q[NT][2];
   for (int hf = 0; hf < 2; ++hf) {
@@ -623,7 +630,7 @@ inline void q32_group(const Block* blk, int count, int64_t b0, const BlockQ8_0* 
       }
       const Block& b = blk[j];
       const __m256i c = codes32(b);
-      for (int t = 0; t < NT; ++t) p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c, load32(x[t * nb + b0 + j].qs)), ones);
+      for (int t = 0; t < NT; ++t) p[t][k] = dot_u8s8(c, load32(x[t * nb + b0 + j].qs));
     }
     for (int t = 0; t < NT; ++t) q[t][hf] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
   }
