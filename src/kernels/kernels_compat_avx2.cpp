@@ -444,9 +444,10 @@ void q2_k_row_fused(const BlockQ2_K* row, int64_t nb, const BlockQ8_0* x, const 
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales));
     const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4));
+    const __m256i halves[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00), _mm256_permute2x128_si256(sc16, sc16, 0x11)};
     __m256i q[NT][2];
     for (int h = 0; h < 2; ++h) {
-      const __m256i half = _mm256_permute2x128_si256(sc16, sc16, h == 0 ? 0x00 : 0x11);
+      const __m256i half = halves[h];
       const __m256i qs = load32(b.qs + 32 * h);
       __m256i p[NT][4];
       for (int k = 0; k < 4; ++k) {
