@@ -1,5 +1,5 @@
-// Matrix products of llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K,
-// Q6_K; quant/ggml_compat_types.h) read in place from the GGUF mapping.
+// Matrix products of llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K,
+// IQ4_NL, IQ4_XS; quant/ggml_compat_types.h) read in place from the GGUF mapping.
 // Each row is unpacked once per call into int8 codes and per-32 chunk scales
 // and multiplied with every token's dynamic Q8_0 activations in integer
 // arithmetic (W?A8), or dequantized to FP32 when activations stay FP32.

@@ -3,7 +3,7 @@
 // math; Q8_0/Q4_0 weights quantize the activations to Q8_0 blocks first
 // (W8A8 / W4A8, kernels/quant_matmul.h), or with act == None multiply FP32
 // activations by dequantized weight rows (W8A16 / W4A16,
-// kernels/weight_only_matmul.h). llama.cpp's Q4_1 .. Q6_K (read, never
+// kernels/weight_only_matmul.h). llama.cpp's Q4_1 .. Q6_K, IQ4_NL, IQ4_XS (read, never
 // written) go through kernels/compat_matmul.h the same two ways.
 #pragma once
 #include <cstdint>
