@@ -51,7 +51,12 @@ TEST(Trainer, GradientAccumulationEqualsOneBigBatch) {
   }
   ASSERT_EQ(runs[0].size(), 3u);
   ASSERT_EQ(runs[1].size(), 3u);
-  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(runs[1][i].loss, runs[0][i].loss, 2e-5 * runs[0][i].loss) << "step " << i;
+  // Step 2 follows two Adam updates: 1e-4. OpenBLAS's AVX-512 kernels (picked
+  // at run time on CPUs that have it) round attention's products differently
+  // from its AVX2 ones, and moved the Debug build's step-2 loss by 3.7e-5
+  // relative on an AMD EPYC with AVX-512 (2e-5 with OPENBLAS_CORETYPE=Haswell).
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(runs[1][i].loss, runs[0][i].loss, (i < 2 ? 2e-5 : 1e-4) * runs[0][i].loss) << "step " << i;
   EXPECT_NEAR(runs[1][0].grad_norm, runs[0][0].grad_norm, 1e-5 * runs[0][0].grad_norm);
 }
 
