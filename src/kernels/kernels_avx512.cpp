@@ -39,14 +39,6 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
   return _mm512_cvtph_ps(h);
 }
 
-// A software prefetch a few KiB ahead of the block being read, one request
-// per cache line, as kernels_avx2.cpp does (prefetch_block): decode streams the
-// weights from DRAM, and here two groups' streams are read at once.
-constexpr int64_t kPrefetchAhead = 4096;
-inline void prefetch_block(const uint8_t* blk, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchAhead + o), _MM_HINT_T0);
-}
-
 // ga, gb: the two groups' weights (gb == ga for a lone last group, whose
 // upper lanes are then not stored). nrows: rows of y left from ga's first row.
 template <bool kQ4, int NT>
@@ -60,8 +52,6 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, 
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* ba = ga + b * kBlk;
     const uint8_t* bb = gb + b * kBlk;
-    prefetch_block(ba, kBlk);
-    if (bb != ba) prefetch_block(bb, kBlk);
     const __m512 dw = load_scales(ba, bb);
     __m512i s[NT];
     for (int t = 0; t < NT; ++t) s[t] = _mm512_setzero_si512();
@@ -100,7 +90,8 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
   // AVX2 kernel (one group at a time) streamed the 262144 x 640 output
   // projection twice as fast as this tile on an AMD EPYC with AVX-512
   // (bench_quant_matmul, one thread: Q8_0 7.0 vs 15.0 ms, Q4_0 3.9 vs 8.0 ms),
-  // while the tile wins prompts 2.5x (Q8_0) and 1.4x (Q4_0).
+  // while the tile wins prompts 2.5x (Q8_0) and 1.4x (Q4_0). (A software
+  // prefetch in this tile, as the AVX2 kernels have, did not change that.)
   if (n <= 2) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, n, y, rows);
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; g += 2) {
