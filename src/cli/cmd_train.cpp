@@ -46,6 +46,7 @@ struct TrainFlags {
   int64_t qat_start = 0;
   float lsq_lr = 0.0f;            // 0: the weights' --lr
   std::string lsq_init = "absmax";
+  float dampen = 0.0f;
 };
 
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
@@ -180,6 +181,8 @@ void run_train(TrainFlags& f) {
     QAT_CHECK(f.qat_start >= 0 && f.qat_start < f.opt.steps, "--fake-quant-after must be in [0, --steps), got ",
               f.qat_start);
     qc.start_step = f.qat_start;
+    QAT_CHECK(f.dampen >= 0 && std::isfinite(f.dampen), "--dampen must be >= 0, got ", f.dampen);
+    qc.dampen = f.dampen;
     QAT_CHECK(f.opt.distill_weight >= 0 && f.opt.distill_weight <= 1,
               "--distill-weight: the distillation weight must be in [0, 1], got ", f.opt.distill_weight);
     QAT_CHECK(f.opt.distill_temperature > 0, "--distill-temperature must be positive, got ",
@@ -224,6 +227,8 @@ void run_train(TrainFlags& f) {
                            {"teacher", teacher ? (f.teacher.empty() ? f.model : f.teacher) : "none"},
                            {"distill_temperature", f.opt.distill_temperature},
                            {"distill_weight", f.opt.distill_weight}});
+  // Only when set, so runs checkpointed before the option existed still resume.
+  if (f.qat && f.dampen > 0) f.opt.identity["dampen"] = f.dampen;
   Trainer trainer(gt, TrainData{lm.get(), cls.get(), cls_val.get(), teacher.get()}, f.opt);
   for (const Parameter& p : gt.parameters()) trainable += p.trainable ? p.numel : 0;
   std::fprintf(stderr, "model: %s, %lld parameters (%lld trainable), %d threads\n", family_name(model->config.family),
@@ -324,6 +329,9 @@ void add_qat(CLI::App& app) {
                   "LSQ: peak learning rate of the block scales (same schedule as --lr; default: --lr)");
   cmd->add_option("--lsq-init", f->lsq_init,
                   "LSQ: initial block scales, 'absmax' (the reference quantizer's) or 'mse' (least-squares search)")
+      ->capture_default_str();
+  cmd->add_option("--dampen", f->dampen,
+                  "Oscillation dampening: adds DAMPEN * (w - q(w)) to each quantized weight's gradient (0: off)")
       ->capture_default_str();
   cmd->add_option("--fake-quant-after", f->qat_start, "Warm-up steps in full precision before fake quantization")
       ->capture_default_str();

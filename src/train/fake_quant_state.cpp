@@ -128,6 +128,11 @@ void FakeQuantState::finish_gradients() {
       lsq_backward(e.type, e.master->f32(), e.scale.data(), g, dw.data(), e.scale_grad.data(), n);
     else
       weight_fake_quant_backward(dw.data(), g, e.pass.data(), n);
+    if (config_.dampen > 0) {
+      const float* w = e.master->f32();
+      const float* wq = e.shadow->f32();  // q(w) of this step's forward (masters unchanged since refresh)
+      for (int64_t i = 0; i < n; ++i) dw[size_t(i)] += config_.dampen * (w[i] - wq[i]);
+    }
     std::memcpy(g, dw.data(), sizeof(float) * size_t(n));
   }
 }

@@ -34,6 +34,12 @@ struct QatConfig {
   float scale_lr_ratio = 1.0f;
   enum class ScaleInit { Absmax, Mse } scale_init = ScaleInit::Absmax;
   int64_t start_step = 0;               // fake quantization from this step on (warm-up before)
+  // Oscillation dampening (Nagel et al. 2022, "Overcoming Oscillations in
+  // Quantization-Aware Training"): the gradient of (dampen / 2) ||w - q(w)||^2
+  // with q(w) held constant, i.e. dampen * (w - q(w)), is added to each
+  // quantized master's gradient, pulling latent weights towards the centre of
+  // their quantization bin so they stop flipping between two codes. 0: off.
+  float dampen = 0.0f;
 };
 
 }  // namespace qat

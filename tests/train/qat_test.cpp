@@ -181,6 +181,73 @@ TEST(Qat, FakeQuantizationChangesTheForwardAndWarmupDoesNot) {
   EXPECT_NEAR(fq, fp32, 0.05 * fp32);  // Q4_0 of a random model: close, not equal
 }
 
+// Oscillation dampening adds exactly dampen * (w - q(w)) to the gradient of
+// every quantized weight (q(w): the shadow the forward used) and nothing to
+// the others; with and without learned scales.
+TEST(Qat, DampeningAddsThePullTowardsTheGridToQuantizedWeightsOnly) {
+  for (const bool lsq : {false, true}) {
+    SCOPED_TRACE(lsq ? "lsq" : "absmax");
+    const float dampen = 0.25f;
+    auto gradients = [&](float d, ModelWeights* shadow_copy, std::vector<std::vector<float>>* values) {
+      auto m = init_random_model(preset_config(Family::Gemma3, "tiny"), 5);
+      GemmaTrainer gt(*m);
+      QatConfig qc;
+      qc.scheme = QatScheme::W4A8;
+      qc.lsq = lsq;
+      qc.dampen = d;
+      gt.enable_fake_quant(qc);
+      const auto ids = random_stream(64, 512, 3);
+      gt.forward_lm(ids.data(), ids.data(), 2, 32);
+      gt.backward();
+      gt.finish_gradients();
+      std::vector<std::vector<float>> grads;
+      for (const Parameter& p : gt.parameters()) {
+        grads.emplace_back(p.grad, p.grad + p.numel);
+        if (values) values->emplace_back(p.value, p.value + p.numel);
+      }
+      if (shadow_copy) {
+        // Deep copy: the shadows die with the trainer.
+        *shadow_copy = gt.fake_quant()->weights();
+        for (TensorSlot& s : tensor_slots(m->config, *shadow_copy))
+          if (s.tensor->present()) {
+            Tensor copy = Tensor::zeros(TensorType::F32, s.tensor->shape);
+            std::memcpy(copy.mutable_f32(), s.tensor->f32(), sizeof(float) * size_t(s.tensor->numel()));
+            *s.tensor = std::move(copy);
+          }
+      }
+      std::vector<std::string> names;
+      for (const Parameter& p : gt.parameters()) names.push_back(p.name);
+      return std::make_pair(grads, names);
+    };
+    ModelWeights shadow;
+    std::vector<std::vector<float>> masters;
+    const auto [plain, names] = gradients(0.0f, nullptr, nullptr);
+    const auto [damped, names2] = gradients(dampen, &shadow, &masters);
+    ASSERT_EQ(names, names2);
+    const auto cfg = preset_config(Family::Gemma3, "tiny");
+    std::map<std::string, const Tensor*> shadow_of;
+    for (const TensorSlot& s : tensor_slots(cfg, shadow)) shadow_of[s.hf_name] = s.tensor;
+    int quantized = 0, pulled = 0;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const auto it = shadow_of.find(names[i]);
+      const std::vector<float>& w = masters[i];
+      bool any_offgrid = false;
+      for (size_t j = 0; j < w.size(); ++j) {
+        // Tensors QAT leaves FP32 (norms, LSQ scales) have no shadow of their own: no pull.
+        const float wq = it != shadow_of.end() ? it->second->f32()[j] : w[j];
+        const float expect = plain[i][j] + dampen * (w[j] - wq);
+        // (the compiler may contract the product and sum into one FMA)
+        ASSERT_NEAR(damped[i][j], expect, 1e-9f + 1e-6f * std::fabs(expect)) << names[i] << " [" << j << "]";
+        any_offgrid |= w[j] != wq;
+        pulled += damped[i][j] != plain[i][j];
+      }
+      quantized += any_offgrid;
+    }
+    EXPECT_GE(quantized, 8);  // every layer's matrices and the embedding were quantized
+    EXPECT_GT(pulled, 1000);
+  }
+}
+
 // Learned scales are parameters: a QAT run with LSQ killed after 3 of 6 steps
 // and resumed exports the same bytes as the uninterrupted run.
 TEST(Qat, ResumedRunExportsTheSameModel) {
