@@ -1,0 +1,203 @@
+// AVX-512 VNNI decode kernels (1-2 tokens) for llama.cpp's Q4_K and Q6_K:
+// one row times the tokens, codes built in 512-bit registers and multiplied
+// by vpdpbusd (unsigned weight codes x signed Q8_0 activation codes, four
+// products summed into an int32 lane, no saturation). Built with the AVX-512
+// flags (cmake/kernel_isa_flags.cmake); the other compat types and prompts
+// stay on the AVX2 code (kernels_avx512.cpp dispatches).
+//
+// A super-block (256 elements, 8 chunks of 32 = 8 Q8_0 activation blocks)
+// becomes four registers z_0..z_3 of 64 unsigned codes; z_k holds chunk A_k
+// (bytes 0..31) and chunk B_k (bytes 32..63):
+//   Q6_K: A_k = 2k, B_k = 2k + 1 (the codes q in 0..63, before their -32)
+//   Q4_K: A_k = (k & 1) + 4 (k >> 1), B_k = A_k + 2 (low / high nibbles of
+//         64 packed bytes: z_0 = chunks 0, 2; z_1 = 1, 3; z_2 = 4, 6; z_3 = 5, 7)
+// The activations are regrouped once per call in the same order, so each z_k
+// meets one 64-byte load. Each 128-bit lane of a vpdpbusd result holds one
+// half chunk (16 elements, 4 int32 partial sums); reduce4 turns the four
+// results into one register of 16 half-chunk sums, lane j = 4 L + k for
+// 128-bit lane L of z_k (half chunk L & 1 of chunk L < 2 ? A_k : B_k).
+// The integer stage per super-block is then exact in int32:
+//   Q6_K: sc_h * (sum q a - 32 sum a) per half chunk (|.| <= 128 * 16 * 32 * 127)
+//   Q4_K: sc_c * sum q a                              (<= 63 * 16 * 15 * 127)
+// and one float fma per super-block and token adds it times d * d_a (the
+// activation block's scale, laid out per lane). Q4_K's mins come back through
+// the activation sums, 8 chunks at once: -dmin * mn_c * (d_a * sum a).
+#include "kernels/compat_decode_avx512.h"
+
+#include "kernels/compat_codes_avx2.h"
+
+#if defined(__x86_64__)
+
+namespace qat {
+namespace {
+
+constexpr int kQ4K = 0, kQ6K = 1;
+
+// Chunk of a super-block in z_k's bytes 0..31 (A) and 32..63 (B).
+constexpr int chunk_a(int type, int k) { return type == kQ4K ? (k & 1) + 4 * (k >> 1) : 2 * k; }
+constexpr int chunk_b(int type, int k) { return chunk_a(type, k) + (type == kQ4K ? 2 : 1); }
+// Chunk and half (0: codes 0..15, 1: 16..31) of lane j = 4 L + k of reduce4's result.
+constexpr int lane_chunk(int type, int j) { return (j / 4) < 2 ? chunk_a(type, j % 4) : chunk_b(type, j % 4); }
+constexpr int lane_half(int j) { return (j / 4) & 1; }
+
+// Per 128-bit lane L: the sums of the 4 int32 lanes of z0, z1, z2, z3 in
+// lanes 0, 1, 2, 3 (unpacks and adds stay within 128-bit lanes).
+inline __m512i reduce4(__m512i z0, __m512i z1, __m512i z2, __m512i z3) {
+  const __m512i t0 = _mm512_add_epi32(_mm512_unpacklo_epi32(z0, z1), _mm512_unpackhi_epi32(z0, z1));
+  const __m512i t1 = _mm512_add_epi32(_mm512_unpacklo_epi32(z2, z3), _mm512_unpackhi_epi32(z2, z3));
+  return _mm512_add_epi32(_mm512_unpacklo_epi64(t0, t1), _mm512_unpackhi_epi64(t0, t1));
+}
+
+inline __m512i load64(const void* p) { return _mm512_loadu_si512(p); }
+
+// What the kernels read of the activations, per token t and super-block i at
+// u = t * nsb + i: codes[256 u ..] the 8 blocks' codes in z order; da16[16 u
+// + j] lane j's d_a; off16[16 u + j] (Q6_K) 32 * the sum of lane j's 16
+// activation codes; dsum8[8 u + c] (Q4_K) d_a * sum a of chunk c.
+struct Acts {
+  const int8_t* codes;
+  const float* da16;
+  const int32_t* off16;
+  const float* dsum8;
+  int64_t nsb;
+};
+
+template <int Type>
+Acts regroup(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, int64_t n, uint8_t* scratch) {
+  const int64_t nsb = nb / 8, units = n * nsb;
+  auto* codes = reinterpret_cast<int8_t*>(align64(scratch));
+  auto* da16 = reinterpret_cast<float*>(codes + 256 * units);
+  auto* off16 = reinterpret_cast<int32_t*>(da16 + 16 * units);
+  auto* dsum8 = reinterpret_cast<float*>(off16 + 16 * units);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < nsb; ++i) {
+      const int64_t u = t * nsb + i, b0 = t * nb + 8 * i;
+      for (int k = 0; k < 4; ++k) {
+        store32(codes + 256 * u + 64 * k, load32(x[b0 + chunk_a(Type, k)].qs));
+        store32(codes + 256 * u + 64 * k + 32, load32(x[b0 + chunk_b(Type, k)].qs));
+      }
+      for (int j = 0; j < 16; ++j) {
+        const ActBlockInfo& ai = xi[b0 + lane_chunk(Type, j)];
+        da16[16 * u + j] = ai.d;
+        off16[16 * u + j] = 32 * (lane_half(j) == 0 ? ai.sum_lo : ai.sum - ai.sum_lo);
+      }
+      for (int c = 0; c < 8; ++c) dsum8[8 * u + c] = xi[b0 + c].d * float(xi[b0 + c].sum);
+    }
+  return Acts{codes, da16, off16, dsum8, nsb};
+}
+
+// The 16 half-chunk sums of token t's activations against z (reduce4's order).
+inline __m512i half_chunk_sums(const __m512i z[4], const int8_t* a) {
+  const __m512i zero = _mm512_setzero_si512();
+  return reduce4(_mm512_dpbusd_epi32(zero, z[0], load64(a)), _mm512_dpbusd_epi32(zero, z[1], load64(a + 64)),
+                 _mm512_dpbusd_epi32(zero, z[2], load64(a + 128)), _mm512_dpbusd_epi32(zero, z[3], load64(a + 192)));
+}
+
+// Q6_K, half h (elements 128 h ..): L = ql[64 h .. 64 h + 63], QH = qh[32 h ..
+// 32 h + 31] in both 256-bit halves. z_2h = chunks 4h, 4h+1: low nibbles of
+// L with qh bits 0..1 (first half) / 2..3 (second) at bits 4..5; z_2h+1 =
+// chunks 4h+2, 4h+3: high nibbles with qh bits 4..5 / 6..7.
+template <int NT>
+void q6_k_row(const BlockQ6_K* row, const Acts& a, float* y, int64_t y_stride) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+  const __m512i shl = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+  const __m512i shr = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  // Sub-block (scale index) of lane j = 4 L + k: 2 chunk + half = 4 k + L.
+  const __m128i pick = _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  constexpr int kOr = 0xF8;  // ternary logic: a | (b & c)
+  __m512 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < a.nsb; ++i) {
+    const BlockQ6_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    __m512i z[4];
+    for (int h = 0; h < 2; ++h) {
+      const __m512i l = load64(b.ql + 64 * h);
+      const __m512i qh = _mm512_broadcast_i64x4(load32(b.qh + 32 * h));
+      z[2 * h] = _mm512_ternarylogic_epi32(_mm512_and_si512(l, m4), _mm512_sllv_epi16(qh, shl), m30, kOr);
+      z[2 * h + 1] = _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4),
+                                               _mm512_srlv_epi16(qh, shr), m30, kOr);
+    }
+    const __m512i sc = _mm512_cvtepi8_epi32(_mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)), pick));
+    const __m512 d = _mm512_set1_ps(fp16_bits_to_f32(b.d_fp16));
+    for (int t = 0; t < NT; ++t) {
+      const int64_t u = t * a.nsb + i;
+      const __m512i s = _mm512_mullo_epi32(_mm512_sub_epi32(half_chunk_sums(z, a.codes + 256 * u), load64(a.off16 + 16 * u)), sc);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_loadu_ps(a.da16 + 16 * u)), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// Q4_K: qs[0..63] and qs[64..127], low then high nibbles (z order above).
+template <int NT>
+void q4_k_row(const BlockQ4_K* row, const Acts& a, float* y, int64_t y_stride) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  // Chunk (scale index) of lane j = 4 L + k.
+  const __m128i pick = _mm_setr_epi8(0, 1, 4, 5, 0, 1, 4, 5, 2, 3, 6, 7, 2, 3, 6, 7);
+  __m512 acc[NT];
+  __m256 accm[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < a.nsb; ++i) {
+    const BlockQ4_K& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    const __m512i l0 = load64(b.qs), l1 = load64(b.qs + 64);
+    const __m512i z[4] = {_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_srli_epi16(l0, 4), m4),
+                          _mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_srli_epi16(l1, 4), m4)};
+    const __m128i sm = k_scales_mins(b.scales);  // bytes 0..7 scales, 8..15 mins
+    const __m512i sc = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(sm, pick));
+    const __m512 d = _mm512_set1_ps(fp16_bits_to_f32(b.d_fp16));
+    const __m256 m = _mm256_mul_ps(_mm256_set1_ps(-fp16_bits_to_f32(b.dmin_fp16)),
+                                   _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))));
+    for (int t = 0; t < NT; ++t) {
+      const int64_t u = t * a.nsb + i;
+      const __m512i s = _mm512_mullo_epi32(half_chunk_sums(z, a.codes + 256 * u), sc);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_loadu_ps(a.da16 + 16 * u)), acc[t]);
+      accm[t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(a.dsum8 + 8 * u), accm[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = _mm512_reduce_add_ps(acc[t]) + hsum(accm[t]);
+}
+
+template <int Type, typename Block>
+void rows_of(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const Acts& a, int64_t n, float* y,
+             int64_t rows) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
+    if constexpr (Type == kQ6K) {
+      if (n == 2) q6_k_row<2>(row, a, y + r, rows);
+      else q6_k_row<1>(row, a, y + r, rows);
+    } else {
+      if (n == 2) q4_k_row<2>(row, a, y + r, rows);
+      else q4_k_row<1>(row, a, y + r, rows);
+    }
+  }
+}
+
+}  // namespace
+
+bool avx512_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                               int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
+                               int64_t rows, uint8_t* scratch) {
+  if (n < 1 || n > 2) return false;
+  switch (type) {
+    case TensorType::Q4_K:
+      rows_of<kQ4K, BlockQ4_K>(w, row_bytes, r0, r1, regroup<kQ4K>(x, xi, nb, n, scratch), n, y, rows);
+      return true;
+    case TensorType::Q6_K:
+      rows_of<kQ6K, BlockQ6_K>(w, row_bytes, r0, r1, regroup<kQ6K>(x, xi, nb, n, scratch), n, y, rows);
+      return true;
+    default: return false;
+  }
+}
+
+}  // namespace qat
+
+#else
+namespace qat {
+bool avx512_compat_decode_rows(TensorType, const uint8_t*, uint64_t, int64_t, int64_t, int64_t, const BlockQ8_0*,
+                               const ActBlockInfo*, int64_t, float*, int64_t, uint8_t*) {
+  return false;
+}
+}  // namespace qat
+#endif
