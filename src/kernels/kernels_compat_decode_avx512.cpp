@@ -6,19 +6,24 @@
 // stay on the AVX2 code (kernels_avx512.cpp dispatches).
 //
 // A super-block (256 elements, 8 chunks of 32 = 8 Q8_0 activation blocks)
-// becomes four registers z_0..z_3 of 64 unsigned codes; z_k holds chunk A_k
-// (bytes 0..31) and chunk B_k (bytes 32..63):
-//   Q6_K: A_k = 2k, B_k = 2k + 1 (the codes q in 0..63, before their -32)
-//   Q4_K: A_k = (k & 1) + 4 (k >> 1), B_k = A_k + 2 (low / high nibbles of
-//         64 packed bytes: z_0 = chunks 0, 2; z_1 = 1, 3; z_2 = 4, 6; z_3 = 5, 7)
-// The activations are regrouped once per call in the same order, so each z_k
-// meets one 64-byte load. Each 128-bit lane of a vpdpbusd result holds one
-// half chunk (16 elements, 4 int32 partial sums); reduce4 turns the four
-// results into one register of 16 half-chunk sums, lane j = 4 L + k for
-// 128-bit lane L of z_k (half chunk L & 1 of chunk L < 2 ? A_k : B_k).
+// is multiplied as 16-byte slots, 4 per 512-bit register (one per 128-bit
+// lane). The activations are regrouped once per call so that each register
+// of codes meets one 64-byte load: slot s of a super-block's 256 bytes holds
+// 16 codes (chunk, half) of one activation block.
+//   Q6_K: four registers z_k = chunks 2k, 2k+1 (slot 4k + L: chunk 2k + L / 2,
+//         half L % 2), the codes q in 0..63 before their -32. Its sub-scales
+//         change every 16 codes, so each slot is summed on its own: reduce4
+//         turns the four vpdpbusd results into 16 slot sums, lane j = 4 L + k
+//         for 128-bit lane L of z_k.
+//   Q4_K: its scales change every 32 codes, so both halves of a chunk go into
+//         one accumulator: register A = bytes 0..15 of each 32 of qs (its low
+//         nibbles are codes 0..15 of chunks 0, 2, 4, 6, its high nibbles of
+//         chunks 1, 3, 5, 7), register B = bytes 16..31 (codes 16..31). Two
+//         vpdpbusd each into an even and an odd accumulator, then one unpack
+//         level leaves two partial sums per chunk (lane 4 m + p: chunk 2 m + p % 2).
 // The integer stage per super-block is then exact in int32:
 //   Q6_K: sc_h * (sum q a - 32 sum a) per half chunk (|.| <= 128 * 16 * 32 * 127)
-//   Q4_K: sc_c * sum q a                              (<= 63 * 16 * 15 * 127)
+//   Q4_K: sc_c * sum q a per partial                 (<= 63 * 8 * 15 * 127)
 // and one float fma per super-block and token adds it times d * d_a (the
 // activation block's scale, laid out per lane). Q4_K's mins come back through
 // the activation sums, 8 chunks at once: -dmin * mn_c * (d_a * sum a).
@@ -33,12 +38,13 @@ namespace {
 
 constexpr int kQ4K = 0, kQ6K = 1;
 
-// Chunk of a super-block in z_k's bytes 0..31 (A) and 32..63 (B).
-constexpr int chunk_a(int type, int k) { return type == kQ4K ? (k & 1) + 4 * (k >> 1) : 2 * k; }
-constexpr int chunk_b(int type, int k) { return chunk_a(type, k) + (type == kQ4K ? 2 : 1); }
-// Chunk and half (0: codes 0..15, 1: 16..31) of lane j = 4 L + k of reduce4's result.
-constexpr int lane_chunk(int type, int j) { return (j / 4) < 2 ? chunk_a(type, j % 4) : chunk_b(type, j % 4); }
-constexpr int lane_half(int j) { return (j / 4) & 1; }
+// The activation codes in slot s (0..15) of a super-block: chunk and half
+// (0: codes 0..15, 1: 16..31).
+constexpr int slot_chunk(int type, int s) { return type == kQ6K ? s / 2 : 2 * (s % 4) + (s / 8); }
+constexpr int slot_half(int type, int s) { return type == kQ6K ? s % 2 : (s / 4) % 2; }
+// Chunk and half of lane j of the 16 integer sums per super-block (half: Q6_K only).
+constexpr int lane_chunk(int type, int j) { return type == kQ6K ? 2 * (j % 4) + (j / 4) / 2 : 2 * (j / 4) + (j % 2); }
+constexpr int lane_half(int j) { return (j / 4) % 2; }
 
 // Per 128-bit lane L: the sums of the 4 int32 lanes of z0, z1, z2, z3 in
 // lanes 0, 1, 2, 3 (unpacks and adds stay within 128-bit lanes).
@@ -72,10 +78,9 @@ Acts regroup(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, int64_t n, 
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < nsb; ++i) {
       const int64_t u = t * nsb + i, b0 = t * nb + 8 * i;
-      for (int k = 0; k < 4; ++k) {
-        store32(codes + 256 * u + 64 * k, load32(x[b0 + chunk_a(Type, k)].qs));
-        store32(codes + 256 * u + 64 * k + 32, load32(x[b0 + chunk_b(Type, k)].qs));
-      }
+      for (int sl = 0; sl < 16; ++sl)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + 256 * u + 16 * sl),
+                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b0 + slot_chunk(Type, sl)].qs + 16 * slot_half(Type, sl))));
       for (int j = 0; j < 16; ++j) {
         const ActBlockInfo& ai = xi[b0 + lane_chunk(Type, j)];
         da16[16 * u + j] = ai.d;
@@ -129,12 +134,12 @@ void q6_k_row(const BlockQ6_K* row, const Acts& a, float* y, int64_t y_stride) {
   for (int t = 0; t < NT; ++t) y[t * y_stride] = _mm512_reduce_add_ps(acc[t]);
 }
 
-// Q4_K: qs[0..63] and qs[64..127], low then high nibbles (z order above).
+// Q4_K: codes 0..15 of each chunk from register A, 16..31 from B (above).
 template <int NT>
 void q4_k_row(const BlockQ4_K* row, const Acts& a, float* y, int64_t y_stride) {
   const __m512i m4 = _mm512_set1_epi8(0x0f);
-  // Chunk (scale index) of lane j = 4 L + k.
-  const __m128i pick = _mm_setr_epi8(0, 1, 4, 5, 0, 1, 4, 5, 2, 3, 6, 7, 2, 3, 6, 7);
+  // Chunk (scale index) of lane j = 4 m + p: 2 m + p % 2.
+  const __m128i pick = _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
   __m512 acc[NT];
   __m256 accm[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
@@ -142,8 +147,10 @@ void q4_k_row(const BlockQ4_K* row, const Acts& a, float* y, int64_t y_stride) {
     const BlockQ4_K& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
     const __m512i l0 = load64(b.qs), l1 = load64(b.qs + 64);
-    const __m512i z[4] = {_mm512_and_si512(l0, m4), _mm512_and_si512(_mm512_srli_epi16(l0, 4), m4),
-                          _mm512_and_si512(l1, m4), _mm512_and_si512(_mm512_srli_epi16(l1, 4), m4)};
+    const __m512i ra = _mm512_shuffle_i64x2(l0, l1, _MM_SHUFFLE(2, 0, 2, 0));  // qs[0..15], [32..47], [64..79], [96..111]
+    const __m512i rb = _mm512_shuffle_i64x2(l0, l1, _MM_SHUFFLE(3, 1, 3, 1));  // qs[16..31], [48..63], ...
+    const __m512i ea = _mm512_and_si512(ra, m4), oa = _mm512_and_si512(_mm512_srli_epi16(ra, 4), m4);
+    const __m512i eb = _mm512_and_si512(rb, m4), ob = _mm512_and_si512(_mm512_srli_epi16(rb, 4), m4);
     const __m128i sm = k_scales_mins(b.scales);  // bytes 0..7 scales, 8..15 mins
     const __m512i sc = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(sm, pick));
     const __m512 d = _mm512_set1_ps(fp16_bits_to_f32(b.d_fp16));
@@ -151,8 +158,14 @@ void q4_k_row(const BlockQ4_K* row, const Acts& a, float* y, int64_t y_stride) {
                                    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8))));
     for (int t = 0; t < NT; ++t) {
       const int64_t u = t * a.nsb + i;
-      const __m512i s = _mm512_mullo_epi32(half_chunk_sums(z, a.codes + 256 * u), sc);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(d, _mm512_loadu_ps(a.da16 + 16 * u)), acc[t]);
+      const int8_t* ac = a.codes + 256 * u;  // slots: A even, B even, A odd, B odd
+      const __m512i zero = _mm512_setzero_si512();
+      const __m512i e = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, ea, load64(ac)), eb, load64(ac + 64));
+      const __m512i o = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, oa, load64(ac + 128)), ob, load64(ac + 192));
+      // Per 128-bit lane m: e0 + e2, o0 + o2, e1 + e3, o1 + o3.
+      const __m512i s = _mm512_add_epi32(_mm512_unpacklo_epi32(e, o), _mm512_unpackhi_epi32(e, o));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_mullo_epi32(s, sc)),
+                               _mm512_mul_ps(d, _mm512_loadu_ps(a.da16 + 16 * u)), acc[t]);
       accm[t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(a.dsum8 + 8 * u), accm[t]);
     }
   }
