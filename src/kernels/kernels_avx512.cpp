@@ -107,7 +107,7 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
   }
 }
 
-// Compat weights: Q4_K and Q6_K decode (1-2 tokens) through the 512-bit VNNI
+// Compat weights: Q4_K, Q5_K and Q6_K decode (1-2 tokens) through the 512-bit VNNI
 // kernels (kernels_compat_decode_avx512.cpp); the other types and prompts
 // through the AVX2 code.
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,

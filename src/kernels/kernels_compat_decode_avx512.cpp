@@ -1,4 +1,4 @@
-// AVX-512 VNNI decode kernels (1-2 tokens) for llama.cpp's Q4_K and Q6_K:
+// AVX-512 VNNI decode kernels (1-2 tokens) for llama.cpp's Q4_K, Q5_K and Q6_K:
 // one row times the tokens, codes built in 512-bit registers and multiplied
 // by vpdpbusd (unsigned weight codes x signed Q8_0 activation codes, four
 // products summed into an int32 lane, no saturation). Built with the AVX-512
@@ -15,7 +15,7 @@
 //         change every 16 codes, so each slot is summed on its own: reduce4
 //         turns the four vpdpbusd results into 16 slot sums, lane j = 4 L + k
 //         for 128-bit lane L of z_k.
-//   Q4_K: its scales change every 32 codes, so both halves of a chunk go into
+//   Q4_K (and Q5_K, the same plus a fifth bit): its scales change every 32 codes, so both halves of a chunk go into
 //         one accumulator: register A = bytes 0..15 of each 32 of qs (its low
 //         nibbles are codes 0..15 of chunks 0, 2, 4, 6, its high nibbles of
 //         chunks 1, 3, 5, 7), register B = bytes 16..31 (codes 16..31). Two
@@ -134,23 +134,39 @@ void q6_k_row(const BlockQ6_K* row, const Acts& a, float* y, int64_t y_stride) {
   for (int t = 0; t < NT; ++t) y[t * y_stride] = _mm512_reduce_add_ps(acc[t]);
 }
 
-// Q4_K: codes 0..15 of each chunk from register A, 16..31 from B (above).
-template <int NT>
-void q4_k_row(const BlockQ4_K* row, const Acts& a, float* y, int64_t y_stride) {
-  const __m512i m4 = _mm512_set1_epi8(0x0f);
+// Q4_K / Q5_K: codes 0..15 of each chunk from register A, 16..31 from B
+// (above). Q5_K's fifth bit of element l of chunk c is bit c of qh[l]: A's
+// 128-bit lane m needs bits 2m (low nibbles) and 2m + 1 (high) of qh[0..15],
+// B's the same bits of qh[16..31]; a byte test per register sets bit 4.
+template <int NT, typename Block>
+void k_row(const Block* row, const Acts& a, float* y, int64_t y_stride) {
+  constexpr bool k5 = sizeof(Block) == sizeof(BlockQ5_K);
+  const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+  const __m512i even_bit = _mm512_set_epi32(0x40404040, 0x40404040, 0x40404040, 0x40404040, 0x10101010, 0x10101010,
+                                            0x10101010, 0x10101010, 0x04040404, 0x04040404, 0x04040404, 0x04040404,
+                                            0x01010101, 0x01010101, 0x01010101, 0x01010101);  // lane m: 1 << 2m
+  const __m512i odd_bit = _mm512_add_epi8(even_bit, even_bit);                             // lane m: 1 << (2m + 1)
   // Chunk (scale index) of lane j = 4 m + p: 2 m + p % 2.
   const __m128i pick = _mm_setr_epi8(0, 1, 0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7);
   __m512 acc[NT];
   __m256 accm[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps(), accm[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < a.nsb; ++i) {
-    const BlockQ4_K& b = row[i];
+    const Block& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
     const __m512i l0 = load64(b.qs), l1 = load64(b.qs + 64);
     const __m512i ra = _mm512_shuffle_i64x2(l0, l1, _MM_SHUFFLE(2, 0, 2, 0));  // qs[0..15], [32..47], [64..79], [96..111]
     const __m512i rb = _mm512_shuffle_i64x2(l0, l1, _MM_SHUFFLE(3, 1, 3, 1));  // qs[16..31], [48..63], ...
-    const __m512i ea = _mm512_and_si512(ra, m4), oa = _mm512_and_si512(_mm512_srli_epi16(ra, 4), m4);
-    const __m512i eb = _mm512_and_si512(rb, m4), ob = _mm512_and_si512(_mm512_srli_epi16(rb, 4), m4);
+    __m512i ea = _mm512_and_si512(ra, m4), oa = _mm512_and_si512(_mm512_srli_epi16(ra, 4), m4);
+    __m512i eb = _mm512_and_si512(rb, m4), ob = _mm512_and_si512(_mm512_srli_epi16(rb, 4), m4);
+    if constexpr (k5) {
+      const __m512i ha = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qh)));
+      const __m512i hb = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qh + 16)));
+      ea = _mm512_mask_add_epi8(ea, _mm512_test_epi8_mask(ha, even_bit), ea, b4);
+      oa = _mm512_mask_add_epi8(oa, _mm512_test_epi8_mask(ha, odd_bit), oa, b4);
+      eb = _mm512_mask_add_epi8(eb, _mm512_test_epi8_mask(hb, even_bit), eb, b4);
+      ob = _mm512_mask_add_epi8(ob, _mm512_test_epi8_mask(hb, odd_bit), ob, b4);
+    }
     const __m128i sm = k_scales_mins(b.scales);  // bytes 0..7 scales, 8..15 mins
     const __m512i sc = _mm512_cvtepu8_epi32(_mm_shuffle_epi8(sm, pick));
     const __m512 d = _mm512_set1_ps(fp16_bits_to_f32(b.d_fp16));
@@ -181,8 +197,8 @@ void rows_of(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, const
       if (n == 2) q6_k_row<2>(row, a, y + r, rows);
       else q6_k_row<1>(row, a, y + r, rows);
     } else {
-      if (n == 2) q4_k_row<2>(row, a, y + r, rows);
-      else q4_k_row<1>(row, a, y + r, rows);
+      if (n == 2) k_row<2>(row, a, y + r, rows);
+      else k_row<1>(row, a, y + r, rows);
     }
   }
 }
@@ -196,6 +212,9 @@ bool avx512_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_b
   switch (type) {
     case TensorType::Q4_K:
       rows_of<kQ4K, BlockQ4_K>(w, row_bytes, r0, r1, regroup<kQ4K>(x, xi, nb, n, scratch), n, y, rows);
+      return true;
+    case TensorType::Q5_K:  // Q4_K's layout plus qh
+      rows_of<kQ4K, BlockQ5_K>(w, row_bytes, r0, r1, regroup<kQ4K>(x, xi, nb, n, scratch), n, y, rows);
       return true;
     case TensorType::Q6_K:
       rows_of<kQ6K, BlockQ6_K>(w, row_bytes, r0, r1, regroup<kQ6K>(x, xi, nb, n, scratch), n, y, rows);
