@@ -57,9 +57,11 @@ inline __m512i reduce4(__m512i z0, __m512i z1, __m512i z2, __m512i z3) {
 inline __m512i load64(const void* p) { return _mm512_loadu_si512(p); }
 
 // What the kernels read of the activations, per token t and super-block i at
-// u = t * nsb + i: codes[256 u ..] the 8 blocks' codes in z order; da16[16 u
-// + j] lane j's d_a; off16[16 u + j] (Q6_K) 32 * the sum of lane j's 16
-// activation codes; dsum8[8 u + c] (Q4_K) d_a * sum a of chunk c.
+// u = t * nsb + i: codes[256 u ..] the 8 blocks' codes in slot order
+// (slot_chunk, slot_half); da16[16 u + j] lane j's d_a; off16[16 u + j]
+// (Q6_K) 32 * the sum of lane j's 16 activation codes; dsum8[8 u + c]
+// (Q4_K / Q5_K) d_a * sum a of chunk c. 416 bytes per unit: at most 2 tokens
+// take 3.25 * cols + 64 bytes of the 16 * cols + ... CompatRowsFn scratch.
 struct Acts {
   const int8_t* codes;
   const float* da16;
