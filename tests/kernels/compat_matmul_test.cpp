@@ -202,11 +202,13 @@ TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
 TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
   // Decode (1-2 tokens) over rows of 10 super-blocks (the 4B width 2560) and
   // odd row counts: the per-super-block regrouped activations of the AVX-512
-  // Q4_K / Q6_K kernels must line up with each super-block, every row.
+  // Q4_K / Q5_K / Q6_K kernels must line up with each super-block, every row.
+  // 101 rows x 2 tokens is large enough for the thread pool (whole 8-row
+  // groups per thread, a ragged last group).
   LevelGuard guard;
   std::mt19937 rng(16);
   for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q3_K})
-    for (int64_t rows : {3, 17})
+    for (int64_t rows : {3, 17, 101})
       for (int64_t n : {1, 2}) {
         const int64_t cols = 2560;
         const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
