@@ -1,6 +1,6 @@
 // llama.cpp's compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS, read
-// in place from the file's blocks) times Q8_0 activations: decode (1 token)
-// and a 64-token prompt on a 32768 x 2560 matrix (4B width; larger than the
+// in place from the file's blocks) times Q8_0 activations: decode (1 and 2
+// tokens) and a 64-token prompt on a 32768 x 2560 matrix (4B width; larger than the
 // L3 cache, so decode streams from DRAM), at every kernel level this CPU
 // supports. Reports weight bytes/s (decode is memory bound) and MAC/s.
 // Run: build/bench/bench_compat_matmul --benchmark_repetitions=5
@@ -76,7 +76,7 @@ void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "cols", "n", "thr", "level"});
   for (TensorType t : {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
                        TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
-    for (int64_t n : {1, 64})
+    for (int64_t n : {1, 2, 64})
       for (int thr : {1, 2})
         for (qat::CpuLevel l : {qat::CpuLevel::Scalar, qat::CpuLevel::Avx2, qat::CpuLevel::Avx512Vnni})
           b->Args({int64_t(t), 32768, 2560, n, thr, int64_t(l)});

@@ -14,6 +14,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/compat_decode_avx512.h"
 #include "kernels/quant_pack.h"
 
 namespace qat {
@@ -106,12 +107,21 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
   }
 }
 
+// Compat weights: Q4_K, Q5_K and Q6_K decode (1-2 tokens) through the 512-bit VNNI
+// kernels (kernels_compat_decode_avx512.cpp); the other types and prompts
+// through the AVX2 code.
+void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+                 const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  if (n <= 2 && avx512_compat_decode_rows(type, w, row_bytes, r0, r1, cols / 32, x, xi, n, y, rows, scratch)) return;
+  avx2_rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
+}
+
 // The FP32-activation products gain little from 512-bit registers on a
 // memory-bound decode; they use the AVX2 kernels. Constant-initialized: no
 // code of this file runs before the CPU has been checked.
 const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float,
                          avx2_quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
-                         avx2_unpack_compat,  avx2_dot_compat,    avx2_rows_compat};
+                         avx2_unpack_compat,  avx2_dot_compat,    rows_compat};
 
 }  // namespace
 

@@ -199,6 +199,75 @@ TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
   }
 }
 
+TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
+  // Decode (1-2 tokens) over rows of 10 super-blocks (the 4B width 2560) and
+  // odd row counts: the per-super-block regrouped activations of the AVX-512
+  // Q4_K / Q5_K / Q6_K kernels must line up with each super-block, every row.
+  // 101 rows x 2 tokens is large enough for the thread pool (whole 8-row
+  // groups per thread, a ragged last group).
+  LevelGuard guard;
+  std::mt19937 rng(16);
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q3_K})
+    for (int64_t rows : {3, 17, 101})
+      for (int64_t n : {1, 2}) {
+        const int64_t cols = 2560;
+        const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+        const std::vector<float> x = random_acts(n * cols, rng);
+        std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows));
+        matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
+        std::vector<float> wd(size_t(rows * cols));
+        dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+        for (CpuLevel l : levels()) {
+          set_cpu_level(l);
+          std::fill(y.begin(), y.end(), NAN);
+          matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+          for (int64_t tk = 0; tk < n; ++tk)
+            for (int64_t r = 0; r < rows; ++r) {
+              double mag = 0;
+              for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
+              ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
+                  << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n
+                  << ", row " << r << ", token " << tk;
+            }
+        }
+      }
+}
+
+TEST(CompatMatmul, ExtremeQ4KCodesScalesAndMinsAreExact) {
+  // Q4_K codes 15 with sub-scales and mins 63 (every scale byte 0xff) against
+  // activation codes +-127, for 1 and 2 tokens: the largest integer sums the
+  // decode kernels form before their float stage.
+  LevelGuard guard;
+  const int64_t rows = 3, cols = 512;
+  std::vector<BlockQ4_K> w(size_t(rows * cols / 256));
+  for (BlockQ4_K& b : w) {
+    b.d_fp16 = f32_to_fp16(1.0f);
+    b.dmin_fp16 = f32_to_fp16(0.5f);
+    std::memset(b.scales, 0xff, sizeof(b.scales));
+    std::memset(b.qs, 0xff, sizeof(b.qs));
+  }
+  std::vector<float> wd(size_t(rows * cols));
+  dequantize_row_compat(TensorType::Q4_K, w.data(), wd.data(), rows * cols);
+  for (int64_t n : {1, 2}) {
+    std::vector<float> x(size_t(n * cols));
+    for (int64_t i = 0; i < n * cols; ++i) x[size_t(i)] = (i / cols) % 2 == 0 ? 1.0f : -1.0f;  // codes +-127
+    BlockQ8_0 a;
+    quantize_row_q8_0(x.data(), &a, 32);
+    const double d_a = fp16_to_f32(a.d_fp16);
+    std::vector<float> y(size_t(n * rows));
+    for (CpuLevel l : levels()) {
+      set_cpu_level(l);
+      matmul_compat(TensorType::Q4_K, w.data(), rows, cols, x.data(), y.data(), n);
+      for (int64_t tk = 0; tk < n; ++tk)
+        for (int64_t r = 0; r < rows; ++r) {
+          double exact = 0;
+          for (int64_t c = 0; c < cols; ++c) exact += double(wd[size_t(r * cols + c)]) * (tk % 2 == 0 ? 127 : -127) * d_a;
+          ASSERT_NEAR(y[size_t(tk * rows + r)], exact, 1e-6 * std::fabs(exact)) << cpu_level_name(l) << ", n " << n;
+        }
+    }
+  }
+}
+
 TEST(CompatMatmul, ExtremeGridLevelsAreExact) {
   // IQ4 levels -127 (index 0) in every element, against activations of one
   // sign (codes +-127): each maddubs pair sum is 2 * 127 * 127, so adding two
