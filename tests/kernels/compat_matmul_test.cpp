@@ -128,32 +128,38 @@ TEST(CompatMatmul, ReferenceEqualsTheDequantizedProduct) {
   }
 }
 
+// Random blocks (rows x cols) times n random tokens at every CPU level
+// against the scalar reference product; the summation order differs, so
+// within 1e-5 of the sum of |w x|.
+void expect_every_level_matches_reference(TensorType t, int64_t rows, int64_t cols, int64_t n, std::mt19937& rng) {
+  const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+  const std::vector<float> x = random_acts(n * cols, rng);
+  std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows));
+  matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
+  std::vector<float> wd(size_t(rows * cols));
+  dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    std::fill(y.begin(), y.end(), NAN);
+    matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+    for (int64_t tk = 0; tk < n; ++tk)
+      for (int64_t r = 0; r < rows; ++r) {
+        double mag = 0;
+        for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
+        ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
+            << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n << ", row "
+            << r << ", token " << tk;
+      }
+  }
+}
+
 TEST(CompatMatmul, EveryLevelMatchesTheReference) {
   LevelGuard guard;
   std::mt19937 rng(13);
   for (TensorType t : kTypes)
     for (int64_t rows : {1, 7, 33})
       for (int64_t n : {1, 2, 3, 5}) {
-        const int64_t cols = cols_for(t, rows == 7 ? 2 : 1);
-        const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
-        const std::vector<float> x = random_acts(n * cols, rng);
-        std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows));
-        matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
-        std::vector<float> wd(size_t(rows * cols));
-        dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
-        for (CpuLevel l : levels()) {
-          set_cpu_level(l);
-          std::fill(y.begin(), y.end(), NAN);
-          matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
-          for (int64_t tk = 0; tk < n; ++tk)
-            for (int64_t r = 0; r < rows; ++r) {
-              double mag = 0;  // summation order differs: 1e-5 of the sum of |w x|
-              for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
-              ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
-                  << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n
-                  << ", row " << r << ", token " << tk;
-            }
-        }
+        expect_every_level_matches_reference(t, rows, cols_for(t, rows == 7 ? 2 : 1), n, rng);
       }
 }
 
@@ -210,26 +216,7 @@ TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
   for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q3_K})
     for (int64_t rows : {3, 17, 101})
       for (int64_t n : {1, 2}) {
-        const int64_t cols = 2560;
-        const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
-        const std::vector<float> x = random_acts(n * cols, rng);
-        std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows));
-        matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
-        std::vector<float> wd(size_t(rows * cols));
-        dequantize_row_compat(t, w.data(), wd.data(), rows * cols);
-        for (CpuLevel l : levels()) {
-          set_cpu_level(l);
-          std::fill(y.begin(), y.end(), NAN);
-          matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
-          for (int64_t tk = 0; tk < n; ++tk)
-            for (int64_t r = 0; r < rows; ++r) {
-              double mag = 0;
-              for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
-              ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
-                  << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n
-                  << ", row " << r << ", token " << tk;
-            }
-        }
+        expect_every_level_matches_reference(t, rows, 2560, n, rng);
       }
 }
 
