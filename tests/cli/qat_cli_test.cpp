@@ -120,6 +120,7 @@ TEST_F(QatCli, BadFlagsFailClearly) {
       {"--lsq-lr 1e-6", "--lsq-lr and --lsq-init need --lsq"},
       {"--lsq --lsq-init minmax", "--lsq-init must be absmax or mse"},
       {"--lsq --lsq-lr -1", "--lsq-lr must be a positive learning rate"},
+      {"--dampen -1", "--dampen must be >= 0"},
   };
   for (const Case& c : cases) {
     auto r = test::run_qat(qat_args("x", c.extra));
