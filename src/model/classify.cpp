@@ -15,15 +15,16 @@ std::vector<float> classify_sequence(Session& session, const int32_t* ids, int n
   QAT_CHECK(n >= 1, "classify: empty sequence");
   const int64_t H = c.hidden_size;
   session.reset();
-  const float* h = session.forward_hidden(ids, n);  // (n, H) after the final norm
   std::vector<float> pooled(static_cast<size_t>(H));
   if (c.classifier_pooling == "mean") {
+    const float* h = session.forward_hidden(ids, n);  // (n, H) after the final norm
     std::vector<double> acc(size_t(H), 0.0);
     for (int t = 0; t < n; ++t)
       for (int64_t i = 0; i < H; ++i) acc[size_t(i)] += double(h[t * H + i]);
     for (int64_t i = 0; i < H; ++i) pooled[size_t(i)] = float(acc[size_t(i)] / double(n));
   } else {
-    std::copy(h + int64_t(n - 1) * H, h + int64_t(n) * H, pooled.begin());
+    const float* h = session.forward_last_hidden(ids, n);  // (H) after the final norm
+    std::copy(h, h + H, pooled.begin());
   }
   const Tensor& w = m.weights.score;  // (num_labels, H)
   std::vector<float> logits(size_t(c.num_labels));

@@ -106,7 +106,18 @@ const float* Session::forward_hidden(const int32_t* tokens, int n) {
   hidden_.resize(size_t(n) * H);
   for (int start = 0; start < n; start += max_batch_) {
     const int len = std::min(max_batch_, n - start);
-    forward_chunk(tokens + start, len, nullptr, false, hidden_.data() + size_t(start) * H);
+    forward_chunk(tokens + start, len, 0, nullptr, hidden_.data() + size_t(start) * H);
+  }
+  return hidden_.data();
+}
+
+const float* Session::forward_last_hidden(const int32_t* tokens, int n) {
+  check_tokens(tokens, n);
+  hidden_.resize(size_t(m_.config.hidden_size));
+  for (int start = 0; start < n; start += max_batch_) {
+    const int len = std::min(max_batch_, n - start);
+    const bool last_chunk = start + len == n;
+    forward_chunk(tokens + start, len, last_chunk ? len - 1 : len, nullptr, last_chunk ? hidden_.data() : nullptr);
   }
   return hidden_.data();
 }
@@ -119,14 +130,16 @@ const float* Session::forward(const int32_t* tokens, int n, bool all_logits) {
     const int len = std::min(max_batch_, n - start);
     const bool last_chunk = start + len == n;
     if (all_logits)
-      forward_chunk(tokens + start, len, logits_.data() + size_t(start) * V, true);
+      forward_chunk(tokens + start, len, 0, logits_.data() + size_t(start) * V, nullptr);
+    else if (last_chunk)
+      forward_chunk(tokens + start, len, len - 1, logits_.data(), nullptr);
     else
-      forward_chunk(tokens + start, len, last_chunk ? logits_.data() : nullptr, false);
+      forward_chunk(tokens + start, len, len, nullptr, nullptr);
   }
   return logits_.data();
 }
 
-void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits, float* hidden_out) {
+void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* logits_out, float* hidden_out) {
   const ModelConfig& c = m_.config;
   const ModelWeights& w = m_.weights;
   const int64_t H = c.hidden_size, nh = c.num_attention_heads;
@@ -169,19 +182,14 @@ void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, boo
     const RopeTable& rt = rope_tables_[size_t(layer_rope_[size_t(l)])];
     const int64_t half = hd / 2;
     float* h = h_.data();
+    // Rows that go on through this layer: all of them, except in the last
+    // layer, where rows before first_out only leave their K/V in the cache
+    // (nothing reads their output; llama.cpp skips them the same way).
+    const int r0 = l == L - 1 ? first_out : 0;
+    const int nr = n - r0;
 
     // --- attention ---
-    for (int t = 0; t < n; ++t) rms_norm(x + t * H, lw.attn_norm.f32(), h + t * H, H, eps);
-    float* q = q_.data();
-    linear(lw.wq, h, q, n);
-    for (int t = 0; t < n; ++t) {
-      const int64_t pos = n_past_ + t;
-      for (int64_t hh = 0; hh < nh; ++hh) {
-        float* qh = q + t * qd + hh * hd;
-        rms_norm(qh, lw.q_norm.f32(), qh, hd, eps);
-        rope(qh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
-      }
-    }
+    for (int t = s.stores_kv ? 0 : r0; t < n; ++t) rms_norm(x + t * H, lw.attn_norm.f32(), h + t * H, H, eps);
     if (s.stores_kv) {
       float* k = k_.data();
       float* v = v_.data();
@@ -205,107 +213,73 @@ void Session::forward_chunk(const int32_t* tokens, int n, float* logits_out, boo
         std::memcpy(lc.v.data() + slot * kvd, v + t * kvd, sizeof(float) * size_t(kvd));
       }
     }
-    attention(int(l), n, q, att_.data());
+    if (nr == 0) continue;  // the last layer of a chunk whose outputs nobody reads
+    float* xr = x + r0 * H;  // (nr, H): the rows that go on
+    float* q = q_.data();
+    linear(lw.wq, h + r0 * H, q, nr);
+    for (int t = 0; t < nr; ++t) {
+      const int64_t pos = n_past_ + r0 + t;
+      for (int64_t hh = 0; hh < nh; ++hh) {
+        float* qh = q + t * qd + hh * hd;
+        rms_norm(qh, lw.q_norm.f32(), qh, hd, eps);
+        rope(qh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
+      }
+    }
+    attention(int(l), nr, n_past_ + r0, q, att_.data());
     float* o = proj_.data();
-    linear(lw.wo, att_.data(), o, n);
-    for (int t = 0; t < n; ++t) {
+    linear(lw.wo, att_.data(), o, nr);
+    for (int t = 0; t < nr; ++t) {
       rms_norm(o + t * H, lw.post_attn_norm.f32(), o + t * H, H, eps);
-      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+      for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
     }
 
     // --- feed-forward (GeGLU) ---
-    for (int t = 0; t < n; ++t) rms_norm(x + t * H, lw.ffn_norm.f32(), h + t * H, H, eps);
+    for (int t = 0; t < nr; ++t) rms_norm(xr + t * H, lw.ffn_norm.f32(), h + t * H, H, eps);
     const int64_t F = s.ffn_dim;
-    linear(lw.w_gate, h, gate_.data(), n);
-    linear(lw.w_up, h, up_.data(), n);
-    geglu(gate_.data(), up_.data(), gate_.data(), n * F);
-    linear(lw.w_down, gate_.data(), o, n);
-    for (int t = 0; t < n; ++t) {
+    linear(lw.w_gate, h, gate_.data(), nr);
+    linear(lw.w_up, h, up_.data(), nr);
+    geglu(gate_.data(), up_.data(), gate_.data(), nr * F);
+    linear(lw.w_down, gate_.data(), o, nr);
+    for (int t = 0; t < nr; ++t) {
       rms_norm(o + t * H, lw.post_ffn_norm.f32(), o + t * H, H, eps);
-      for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+      for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
     }
 
     // --- per-layer embedding (Gemma 4) ---
     if (P > 0) {
-      float* g = ple_tmp_.data();  // (n, P)
-      linear(lw.ple_gate, x, g, n);
-      for (int t = 0; t < n; ++t) {
-        const float* pin = ple_in_.data() + (t * L + l) * P;
+      float* g = ple_tmp_.data();  // (nr, P)
+      linear(lw.ple_gate, xr, g, nr);
+      for (int t = 0; t < nr; ++t) {
+        const float* pin = ple_in_.data() + ((r0 + t) * L + l) * P;
         for (int64_t i = 0; i < P; ++i) g[t * P + i] = gelu_tanh(g[t * P + i]) * pin[i];
       }
-      linear(lw.ple_proj, g, o, n);
-      for (int t = 0; t < n; ++t) {
+      linear(lw.ple_proj, g, o, nr);
+      for (int t = 0; t < nr; ++t) {
         rms_norm(o + t * H, lw.ple_post_norm.f32(), o + t * H, H, eps);
-        for (int64_t i = 0; i < H; ++i) x[t * H + i] += o[t * H + i];
+        for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
       }
     }
     if (c.has_layer_scalar()) {
       const float ls = lw.layer_scalar.f32()[0];
-      for (int64_t i = 0; i < n * H; ++i) x[i] *= ls;
+      for (int64_t i = 0; i < nr * H; ++i) xr[i] *= ls;
     }
   }
 
-  if (hidden_out) {  // final-norm hidden states of every row (classification)
-    for (int t = 0; t < n; ++t) rms_norm(x + t * H, w.final_norm.f32(), hidden_out + t * H, H, eps);
-    n_past_ += n;
+  n_past_ += n;
+  const int rows = n - first_out;
+  const float* xo = x + int64_t(first_out) * H;  // (rows, H)
+  if (hidden_out) {  // final-norm hidden states (classification)
+    for (int t = 0; t < rows; ++t) rms_norm(xo + t * H, w.final_norm.f32(), hidden_out + t * H, H, eps);
     return;
   }
-  if (!logits_out) {
-    n_past_ += n;
-    return;
-  }
+  if (!logits_out) return;
   // Final norm and tied (or separate) output projection.
-  const int first = all_logits ? 0 : n - 1;
-  const int rows = n - first;
   float* h = h_.data();
-  for (int t = 0; t < rows; ++t) rms_norm(x + (first + t) * H, w.final_norm.f32(), h + t * H, H, eps);
+  for (int t = 0; t < rows; ++t) rms_norm(xo + t * H, w.final_norm.f32(), h + t * H, H, eps);
   const Tensor& out_w = c.tie_word_embeddings ? w.embed : w.output;
   linear(out_w, h, logits_out, rows);
   if (c.final_logit_softcapping > 0)
     softcap(logits_out, int64_t(rows) * c.vocab_size, c.final_logit_softcapping);
-  n_past_ += n;
-}
-
-void Session::attention(int layer, int n, const float* q, float* out) {
-  const ModelConfig& c = m_.config;
-  const LayerSpec& s = m_.specs[size_t(layer)];
-  const int src = s.kv_source >= 0 ? s.kv_source : layer;
-  const LayerCache& lc = cache_[size_t(src)];
-  const int64_t nh = c.num_attention_heads, hd = s.head_dim, nkv = s.n_kv_heads;
-  const int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
-  const float scale = c.attention_scale();
-  const float cap = c.attn_logit_softcapping;
-  const int window = s.sliding ? c.sliding_window : max_context_;
-  const int past = n_past_;
-  // One scores row per thread; the thread count may have grown since construction.
-  const size_t need = size_t(omp_get_max_threads()) * size_t(max_context_);
-  if (scores_.size() < need) scores_.resize(need);
-  // Threads only when there is enough work (positions x heads x head dim).
-  const int64_t work = int64_t(n) * nh * hd * std::min(past + n, window);
-#pragma omp parallel for collapse(2) schedule(static) if (work >= (1 << 17))
-  for (int t = 0; t < n; ++t) {
-    for (int64_t hh = 0; hh < nh; ++hh) {
-      float* sc = scores_.data() + size_t(omp_get_thread_num()) * size_t(max_context_);
-      const int pos = past + t;
-      // Causal, and for sliding layers only the last `window` positions (incl. pos).
-      const int lo = std::max(0, pos - window + 1);
-      const float* qh = q + t * qd + hh * hd;
-      const int64_t g = hh / group;
-      const int cnt = pos - lo + 1;
-      for (int p = lo; p <= pos; ++p) {
-        const float* kh = lc.k.data() + (p % lc.cap) * kvd + g * hd;
-        sc[p - lo] = dot_f32(qh, kh, hd) * scale;
-      }
-      if (cap > 0) softcap(sc, cnt, cap);
-      softmax(sc, cnt);
-      float* oh = out + t * qd + hh * hd;
-      std::fill(oh, oh + hd, 0.0f);
-      for (int p = lo; p <= pos; ++p) {
-        const float* vh = lc.v.data() + (p % lc.cap) * kvd + g * hd;
-        axpy_f32(sc[p - lo], vh, oh, hd);
-      }
-    }
-  }
 }
 
 }  // namespace qat

@@ -28,6 +28,9 @@ class Session {
   // states after the final RMSNorm, every position (what a classifier head
   // pools; model/classify.h). Valid until the next call.
   const float* forward_hidden(const int32_t* tokens, int n);
+  // The same for the last position only: its (hidden) state. The last layer
+  // then runs only the K/V projections for the other positions.
+  const float* forward_last_hidden(const int32_t* tokens, int n);
 
   const Model& model() const { return m_; }
   int n_past() const { return n_past_; }
@@ -39,11 +42,18 @@ class Session {
   static uint64_t kv_cache_bytes_for(const Model& model, int max_context, int max_batch = 256);
 
  private:
-  // Writes logits (all rows or the last) to logits_out, or the final-norm
-  // hidden states of all rows to hidden_out; neither: only the KV cache.
-  void forward_chunk(const int32_t* tokens, int n, float* logits_out, bool all_logits, float* hidden_out = nullptr);
+  // Runs n tokens and writes rows [first_out, n) as logits to logits_out or
+  // as final-norm hidden states to hidden_out (neither: only the KV cache).
+  // The last layer computes only K/V for rows before first_out.
+  void forward_chunk(const int32_t* tokens, int n, int first_out, float* logits_out, float* hidden_out);
   void check_tokens(const int32_t* tokens, int n) const;
-  void attention(int layer, int n, const float* q, float* out);
+  // out (nq, heads * head_dim) = attention of queries q (nq, heads * head_dim)
+  // at positions pos0 .. pos0 + nq - 1 over the cached keys of `layer`.
+  void attention(int layer, int nq, int pos0, const float* q, float* out);
+  // The two ways of computing it (model/attention.cpp): one query row at a
+  // time (decode), or score matrices through the FP32 matmul (prompts).
+  void attention_rows(int layer, int nq, int pos0, const float* q, float* out);
+  void attention_gemm(int layer, int nq, int pos0, const float* q, float* out);
   void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
 
   const Model& m_;
@@ -63,6 +73,9 @@ class Session {
   // Scratch, sized for max_batch tokens.
   std::vector<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_, ple_in_, ple_tmp_, logits_;
   std::vector<float> scores_;  // per-thread attention scores
+  // attention_gemm's keys (ctx, hd), values transposed (hd, ctx), queries,
+  // scores and outputs of one query block.
+  std::vector<float> att_k_, att_vt_, att_q_, att_s_, att_o_;
   std::vector<float> hidden_;  // forward_hidden's (n, hidden) output
 };
 
