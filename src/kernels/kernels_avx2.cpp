@@ -270,6 +270,52 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
+// ---- C (m, n) = A (m, k) B (k, n), B's columns contiguous: row tiles of up
+// to 4 rows x 16 columns (2 registers), p in order, A broadcast. Partial
+// column blocks load and store through lane masks.
+inline __m256i lane_mask(int64_t valid) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(valid < 8 ? valid : 8)), idx);
+}
+
+template <int MR>
+void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+             int64_t nvalid) {
+  const __m256i m0 = lane_mask(nvalid), m1 = lane_mask(nvalid - 8);
+  __m256 acc[MR][2];
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    const __m256 b0 = _mm256_maskload_ps(b + p * ldb, m0), b1 = _mm256_maskload_ps(b + p * ldb + 8, m1);
+    for (int r = 0; r < MR; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    _mm256_maskstore_ps(c + r * ldc, m0, acc[r][0]);
+    _mm256_maskstore_ps(c + r * ldc + 8, m1, acc[r][1]);
+  }
+}
+
+void gemm_nn_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+                 int64_t k, int64_t n) {
+  for (int64_t i = 0; i < m; i += 4) {
+    const int64_t mr = m - i < 4 ? m - i : 4;
+    for (int64_t j = 0; j < n; j += 16) {
+      const float* ai = a + i * lda;
+      float* cij = c + i * ldc + j;
+      const int64_t nv = n - j;
+      switch (mr) {
+        case 4: nn_tile<4>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
+        case 3: nn_tile<3>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
+        case 2: nn_tile<2>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
+        default: nn_tile<1>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
+      }
+    }
+  }
+}
+
 // ---- Activations to Q8_0, byte-identical to quantize_row_q8_0: the same
 // float ops (amax, d = amax / 127, id = 1 / d, x * id without FMA), and C
 // roundf's half-away-from-zero done exactly as trunc plus a sign step where
@@ -380,7 +426,7 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
 
 const KernelTable kTable{CpuLevel::Avx2,     gemm_packed<false>, gemm_packed<true>,    gemm_float,
                          quantize_act,       dequant_group<false>, dequant_group<true>, avx2_unpack_compat,
-                         avx2_dot_compat,    avx2_rows_compat};
+                         avx2_dot_compat,    avx2_rows_compat,     gemm_nn_f32};
 
 }  // namespace
 

@@ -116,12 +116,66 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
   avx2_rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
+// C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of up to 4 rows
+// x NQ registers of 16 columns, p in order, A broadcast; the last column
+// block loads and stores through lane masks.
+inline __mmask16 lanes(int64_t valid) {
+  return valid >= 16 ? __mmask16(0xffff) : valid <= 0 ? __mmask16(0) : __mmask16((1u << valid) - 1);
+}
+
+template <int MR, int NQ>
+void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+             int64_t nvalid) {
+  __mmask16 mk[NQ];
+  for (int q = 0; q < NQ; ++q) mk[q] = lanes(nvalid - 16 * q);
+  __m512 acc[MR][NQ];
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    __m512 bv[NQ];
+    for (int q = 0; q < NQ; ++q) bv[q] = _mm512_maskz_loadu_ps(mk[q], b + p * ldb + 16 * q);
+    for (int r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+      for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < NQ; ++q) _mm512_mask_storeu_ps(c + r * ldc + 16 * q, mk[q], acc[r][q]);
+}
+
+template <int MR>
+void nn_rows(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+             int64_t n) {
+  for (int64_t j = 0; j < n; j += 64) {
+    const int64_t nv = n - j;
+    if (nv > 48) nn_tile<MR, 4>(a, lda, b + j, ldb, c + j, ldc, k, nv);
+    else if (nv > 32) nn_tile<MR, 3>(a, lda, b + j, ldb, c + j, ldc, k, nv);
+    else if (nv > 16) nn_tile<MR, 2>(a, lda, b + j, ldb, c + j, ldc, k, nv);
+    else nn_tile<MR, 1>(a, lda, b + j, ldb, c + j, ldc, k, nv);
+  }
+}
+
+void gemm_nn_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+                 int64_t k, int64_t n) {
+  for (int64_t i = 0; i < m; i += 4) {
+    const float* ai = a + i * lda;
+    float* ci = c + i * ldc;
+    switch (m - i < 4 ? m - i : 4) {
+      case 4: nn_rows<4>(ai, lda, b, ldb, ci, ldc, k, n); break;
+      case 3: nn_rows<3>(ai, lda, b, ldb, ci, ldc, k, n); break;
+      case 2: nn_rows<2>(ai, lda, b, ldb, ci, ldc, k, n); break;
+      default: nn_rows<1>(ai, lda, b, ldb, ci, ldc, k, n); break;
+    }
+  }
+}
+
 // The FP32-activation products gain little from 512-bit registers on a
 // memory-bound decode; they use the AVX2 kernels. Constant-initialized: no
 // code of this file runs before the CPU has been checked.
 const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float,
                          avx2_quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
-                         avx2_unpack_compat,  avx2_dot_compat,    rows_compat};
+                         avx2_unpack_compat,  avx2_dot_compat,    rows_compat,
+                         gemm_nn_f32};
 
 }  // namespace
 

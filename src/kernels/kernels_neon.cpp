@@ -167,7 +167,7 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
 const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
                          gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
                          dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref,
-                         rows_compat};
+                         rows_compat,           gemm_nn_f32_ref};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {

@@ -96,7 +96,7 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
 const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<true>,
                          gemm_float,          quantize_act_ref,     dequant_group<false>,
                          dequant_group<true>, unpack_row_compat,    dot_compat_ref,
-                         rows_compat};
+                         rows_compat,         gemm_nn_f32_ref};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
@@ -152,6 +152,16 @@ void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, 
     }
     y[t * y_stride] = sum;
   }
+}
+
+void gemm_nn_f32_ref(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
+                     int64_t k, int64_t n) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float s = 0;
+      for (int64_t p = 0; p < k; ++p) s += a[i * lda + p] * b[p * ldb + j];
+      c[i * ldc + j] = s;
+    }
 }
 
 const KernelTable* scalar_kernels() { return &kTable; }

@@ -51,7 +51,7 @@ class Session {
   // at positions pos0 .. pos0 + nq - 1 over the cached keys of `layer`.
   void attention(int layer, int nq, int pos0, const float* q, float* out);
   // The two ways of computing it (model/attention.cpp): one query row at a
-  // time (decode), or score matrices through the FP32 matmul (prompts).
+  // time (decode), or small products per position (prompts).
   void attention_rows(int layer, int nq, int pos0, const float* q, float* out);
   void attention_gemm(int layer, int nq, int pos0, const float* q, float* out);
   void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
@@ -73,9 +73,9 @@ class Session {
   // Scratch, sized for max_batch tokens.
   std::vector<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_, ple_in_, ple_tmp_, logits_;
   std::vector<float> scores_;  // per-thread attention scores
-  // attention_gemm's keys (ctx, hd), values transposed (hd, ctx), queries,
-  // scores and outputs of one query block.
-  std::vector<float> att_k_, att_vt_, att_q_, att_s_, att_o_;
+  // attention_gemm's keys transposed (hd, ctx), values (ctx, hd) and
+  // per-thread scores (group, ctx).
+  std::vector<float> att_k_, att_v_, att_s_;
   std::vector<float> hidden_;  // forward_hidden's (n, hidden) output
 };
 
