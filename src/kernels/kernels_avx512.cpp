@@ -116,6 +116,48 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
   avx2_rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
+// ---- Activations to Q8_0, byte-identical to quantize_row_q8_0, one block
+// in two registers (the AVX2 level's steps, 16 lanes at a time): amax, d =
+// amax / 127, id = 1 / d, codes = roundf(x * id) as trunc plus a sign step
+// where the dropped fraction is >= 0.5; the low register's code sum is
+// sum_lo. Returns false on NaN / inf (the caller lets the reference report it).
+inline __m512i round_codes(__m512 v, __m512 id) {
+  const __m512 p = _mm512_mul_ps(v, id);
+  const __m512 t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __mmask16 half = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(p, t)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m512i sign = _mm512_and_si512(_mm512_castps_si512(p), _mm512_set1_epi32(int32_t(0x80000000u)));
+  const __m512 step = _mm512_castsi512_ps(_mm512_or_si512(sign, _mm512_castps_si512(_mm512_set1_ps(1.0f))));
+  return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, half, t, step));
+}
+
+bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
+  const __m512 fmax = _mm512_set1_ps(3.40282347e38f);
+  for (int64_t b = 0; b < nb; ++b, x += 32) {
+    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    const __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
+    if (_mm512_cmp_ps_mask(a0, fmax, _CMP_NLE_UQ) | _mm512_cmp_ps_mask(a1, fmax, _CMP_NLE_UQ)) return false;
+    const float d = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    // F16C's round-to-nearest-even conversion gives f32_to_fp16's bits for
+    // every float but NaN (checked over all 2^32 inputs).
+    y[b].d_fp16 = uint16_t(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    info[b].d = _cvtsh_ss(y[b].d_fp16);
+    if (!(id <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), _mm256_setzero_si256());
+      info[b].sum = info[b].sum_lo = 0;
+      continue;
+    }
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i i0 = round_codes(v0, vid), i1 = round_codes(v1, vid);
+    // Codes are within -127..127: the truncating narrow keeps them.
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs), _mm512_cvtepi32_epi8(i0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16), _mm512_cvtepi32_epi8(i1));
+    info[b].sum_lo = _mm512_reduce_add_epi32(i0);
+    info[b].sum = info[b].sum_lo + _mm512_reduce_add_epi32(i1);
+  }
+  return true;
+}
+
 // C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of up to 4 rows
 // x NQ registers of 16 columns, p in order, A broadcast; the last column
 // block loads and stores through lane masks.
@@ -173,7 +215,7 @@ void gemm_nn_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float
 // memory-bound decode; they use the AVX2 kernels. Constant-initialized: no
 // code of this file runs before the CPU has been checked.
 const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float,
-                         avx2_quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
+                         quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
                          avx2_unpack_compat,  avx2_dot_compat,    rows_compat,
                          gemm_nn_f32};
 

@@ -69,6 +69,25 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
   }
 }
 
+void matmul_shared_input(std::span<const MatrixView> ws, const float* x, std::span<float* const> ys, int64_t n) {
+  QAT_CHECK(ws.size() == ys.size(), "matmul_shared_input: ", ws.size(), " matrices but ", ys.size(), " outputs");
+  KernelActivations a{};
+  bool have = false;  // `a` holds x quantized (this thread's scratch, until another product quantizes)
+  for (size_t i = 0; i < ws.size(); ++i) {
+    const MatrixView& w = ws[i];
+    QAT_CHECK(w.cols == ws[0].cols, "matmul_shared_input: widths ", ws[0].cols, " and ", w.cols, " differ");
+    const bool a8 = (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0) && w.packed &&
+                    w.act == ActivationQuant::Q8_0 && w.rows > 0 && n > 0;
+    if (!a8) {
+      matmul(w, x, ys[i], n);
+      have = false;
+      continue;
+    }
+    if (!have) a = quantize_activations_for_kernels(x, n, w.cols), have = true;
+    matmul_packed_quantized(*w.packed, a, ys[i], n);
+  }
+}
+
 void row_to_f32(const MatrixView& w, int64_t r, float* out) {
   QAT_CHECK(r >= 0 && r < w.rows, "row ", r, " out of range [0, ", w.rows, ")");
   const uint64_t row_bytes = tensor_bytes(uint32_t(w.type), uint64_t(w.cols));

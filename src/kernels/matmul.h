@@ -7,6 +7,7 @@
 // written) go through kernels/compat_matmul.h the same two ways.
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "formats/tensor_type.h"
 #include "kernels/quant_pack.h"
@@ -29,6 +30,11 @@ struct MatrixView {
 // X: (n, cols) FP32, Y: (n, rows) FP32. Threads over rows (OpenMP); SIMD
 // level from kernels/kernel_table.h.
 void matmul(const MatrixView& w, const float* x, float* y, int64_t n);
+
+// Products of one input with several matrices of its width (Q/K/V, gate/up):
+// ys[i] (n, ws[i].rows) = x (n, cols) ws[i]^T, the values separate matmul
+// calls give; the W8A8 / W4A8 matrices share one quantization of x.
+void matmul_shared_input(std::span<const MatrixView> ws, const float* x, std::span<float* const> ys, int64_t n);
 
 // Reference: plain scalar loops, one accumulator, for tests.
 void matmul_ref(const MatrixView& w, const float* x, float* y, int64_t n);

@@ -69,8 +69,13 @@ void check_args(TensorType wtype, int64_t rows, int64_t cols, int64_t n) {
 void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
   check_args(w.type, w.rows, w.cols, n);
   if (w.rows == 0 || n == 0) return;
+  matmul_packed_quantized(w, quantize_activations_for_kernels(x, n, w.cols), y, n);
+}
+
+void matmul_packed_quantized(const PackedMatrix& w, const KernelActivations& a, float* y, int64_t n) {
+  check_args(w.type, w.rows, w.cols, n);
+  if (w.rows == 0 || n == 0) return;
   const int64_t nb = w.cols / kQuantBlock;
-  const KernelActivations a = quantize_activations_for_kernels(x, n, w.cols);
   const KernelTable& k = kernels();
   const PackedGemmFn gemm = w.type == TensorType::Q8_0 ? k.gemm_q8_0 : k.gemm_q4_0;
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;

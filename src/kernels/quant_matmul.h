@@ -39,6 +39,9 @@ float vec_dot_q4_0_q8_0_ref(const BlockQ4_0* w, const BlockQ8_0* a, int64_t n_bl
 // y (n, rows) = x (n, cols) times the transpose of packed weights, through the
 // active level's kernels; threads over row groups (OpenMP) for large products.
 void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n);
+// The same with x already quantized (quantize_activations_for_kernels, n rows
+// of w.cols), for several matrices that share one input.
+void matmul_packed_quantized(const PackedMatrix& w, const KernelActivations& a, float* y, int64_t n);
 
 // Same from GGUF-layout weights (rows * cols/32 blocks of wtype, row-major):
 // packs into a temporary first, so callers that multiply by the same matrix

@@ -190,14 +190,20 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
 
     // --- attention ---
     for (int t = s.stores_kv ? 0 : r0; t < n; ++t) rms_norm(x + t * H, lw.attn_norm.f32(), h + t * H, H, eps);
+    float* q = q_.data();
+    const bool q_with_kv = s.stores_kv && r0 == 0;  // Q, K, V of the same rows: one product call
     if (s.stores_kv) {
       float* k = k_.data();
       float* v = v_.data();
-      linear(lw.wk, h, k, n);
-      if (s.k_eq_v)
-        std::memcpy(v, k, sizeof(float) * size_t(n * kvd));  // V from the raw K projection
-      else
-        linear(lw.wv, h, v, n);
+      MatrixView ws[3];
+      float* ys[3];
+      size_t m = 0;
+      const auto add = [&](const Tensor& t, float* y) { ws[m] = view(t, c.activation_quant), ys[m++] = y; };
+      add(lw.wk, k);
+      if (!s.k_eq_v) add(lw.wv, v);
+      if (q_with_kv) add(lw.wq, q);
+      matmul_shared_input({ws, m}, h, {ys, m}, n);
+      if (s.k_eq_v) std::memcpy(v, k, sizeof(float) * size_t(n * kvd));  // V from the raw K projection
       LayerCache& lc = cache_[size_t(l)];
       for (int t = 0; t < n; ++t) {
         const int64_t pos = n_past_ + t;
@@ -215,8 +221,7 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     }
     if (nr == 0) continue;  // the last layer of a chunk whose outputs nobody reads
     float* xr = x + r0 * H;  // (nr, H): the rows that go on
-    float* q = q_.data();
-    linear(lw.wq, h + r0 * H, q, nr);
+    if (!q_with_kv) linear(lw.wq, h + r0 * H, q, nr);
     for (int t = 0; t < nr; ++t) {
       const int64_t pos = n_past_ + r0 + t;
       for (int64_t hh = 0; hh < nh; ++hh) {
@@ -236,8 +241,9 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     // --- feed-forward (GeGLU) ---
     for (int t = 0; t < nr; ++t) rms_norm(xr + t * H, lw.ffn_norm.f32(), h + t * H, H, eps);
     const int64_t F = s.ffn_dim;
-    linear(lw.w_gate, h, gate_.data(), nr);
-    linear(lw.w_up, h, up_.data(), nr);
+    const MatrixView ffn_in[] = {view(lw.w_gate, c.activation_quant), view(lw.w_up, c.activation_quant)};
+    float* const ffn_out[] = {gate_.data(), up_.data()};
+    matmul_shared_input(ffn_in, h, ffn_out, nr);
     geglu(gate_.data(), up_.data(), gate_.data(), nr * F);
     linear(lw.w_down, gate_.data(), o, nr);
     for (int t = 0; t < nr; ++t) {

@@ -15,6 +15,7 @@
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
 #include "kernels/quant_matmul.h"
 #include "quant/quant_types.h"
 
@@ -113,18 +114,21 @@ TEST(QuantMatmul, ActivationCodesNeverReachMinus128) {
 
 TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
   // Blocks built to hit roundf's half-way cases (x * id exactly k + 0.5),
-  // zeros, -0, denormals (1/d overflows), huge values, and plain noise.
+  // zeros, -0, denormals (1/d overflows), huge values, plain noise, and
+  // magnitudes from 2^-40 to 2^40 (scales through fp16's subnormals, its
+  // rounding and its overflow to inf).
   std::mt19937 rng(11);
   std::normal_distribution<float> nd;
   std::vector<float> x;
-  for (int b = 0; b < 400; ++b) {
-    const int kind = b % 5;
+  for (int b = 0; b < 600; ++b) {
+    const int kind = b % 6;
     for (int j = 0; j < 32; ++j) {
       float v = nd(rng);
       if (kind == 1) v = j == 0 ? 127.0f : float(int(rng() % 254) - 127) + 0.5f;  // d = 1: exact halves
       if (kind == 2) v = j % 3 == 0 ? -0.0f : 0.0f;
       if (kind == 3) v = nd(rng) * 1e-41f;  // denormals
       if (kind == 4) v = nd(rng) * 1e37f;
+      if (kind == 5) v = std::ldexp(nd(rng), b % 81 - 40);
       x.push_back(v);
     }
   }
@@ -311,6 +315,60 @@ TEST(QuantMatmul, ActivationsUseReferenceQuantizer) {
     EXPECT_EQ(out[b].d_fp16, ref[b].d_fp16);
     for (int j = 0; j < 32; ++j) EXPECT_EQ(out[b].qs[j], ref[b].qs[j]);
   }
+}
+
+}  // namespace
+}  // namespace qat
+
+namespace qat {
+namespace {
+
+TEST(QuantMatmul, SharedInputProductsEqualSeparateOnes) {
+  // Q/K/V-style lists: packed W8A8 / W4A8 (one quantization of x), an
+  // unpacked Q8_0 and an F32 matrix in between, and a weight-only one.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  const int64_t cols = 96, n = 5;
+  std::vector<float> x(size_t(n * cols));
+  for (float& v : x) v = nd(rng);
+  const std::vector<int64_t> rows = {16, 40, 8, 24, 12, 9};
+  std::vector<std::vector<float>> f32;
+  std::vector<std::vector<BlockQ8_0>> q8;
+  std::vector<std::vector<BlockQ4_0>> q4;
+  std::vector<PackedMatrix> packed;
+  std::vector<MatrixView> ws;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<float> w(size_t(rows[i] * cols));
+    for (float& v : w) v = nd(rng);
+    f32.push_back(w);
+    q8.emplace_back(w.size() / 32);
+    q4.emplace_back(w.size() / 32);
+    quantize_row_q8_0(w.data(), q8.back().data(), int64_t(w.size()));
+    quantize_row_q4_0(w.data(), q4.back().data(), int64_t(w.size()));
+  }
+  packed.push_back(make_packed_matrix(TensorType::Q8_0, q8[0].data(), rows[0], cols));
+  packed.push_back(make_packed_matrix(TensorType::Q4_0, q4[1].data(), rows[1], cols));
+  packed.push_back(make_packed_matrix(TensorType::Q4_0, q4[3].data(), rows[3], cols));
+  packed.push_back(make_packed_matrix(TensorType::Q8_0, q8[5].data(), rows[5], cols));
+  ws.push_back({TensorType::Q8_0, q8[0].data(), rows[0], cols, &packed[0]});
+  ws.push_back({TensorType::Q4_0, q4[1].data(), rows[1], cols, &packed[1]});
+  ws.push_back({TensorType::Q8_0, q8[2].data(), rows[2], cols, nullptr});  // quantizes x itself
+  ws.push_back({TensorType::Q4_0, q4[3].data(), rows[3], cols, &packed[2]});
+  ws.push_back({TensorType::F32, f32[4].data(), rows[4], cols});
+  ws.push_back({TensorType::Q8_0, q8[5].data(), rows[5], cols, &packed[3], ActivationQuant::None});
+  std::vector<std::vector<float>> got, want;
+  std::vector<float*> ys;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    got.emplace_back(size_t(n * rows[i]), -1.0f);
+    want.emplace_back(size_t(n * rows[i]), -2.0f);
+    ys.push_back(got.back().data());
+  }
+  matmul_shared_input(ws, x.data(), ys, n);
+  for (size_t i = 0; i < ws.size(); ++i) {
+    matmul(ws[i], x.data(), want[i].data(), n);
+    EXPECT_EQ(0, std::memcmp(got[i].data(), want[i].data(), want[i].size() * sizeof(float))) << "matrix " << i;
+  }
+  EXPECT_THROW(matmul_shared_input(ws, x.data(), std::span<float* const>(ys.data(), 2), n), Error);
 }
 
 }  // namespace
