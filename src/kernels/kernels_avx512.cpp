@@ -116,11 +116,12 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
   avx2_rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 
-// ---- Activations to Q8_0, byte-identical to quantize_row_q8_0, one block
-// in two registers (the AVX2 level's steps, 16 lanes at a time): amax, d =
-// amax / 127, id = 1 / d, codes = roundf(x * id) as trunc plus a sign step
-// where the dropped fraction is >= 0.5; the low register's code sum is
-// sum_lo. Returns false on NaN / inf (the caller lets the reference report it).
+// ---- Activations to Q8_0, byte-identical to quantize_row_q8_0: the AVX2
+// level's steps (amax, d = amax / 127, id = 1 / d, codes = roundf(x * id) as
+// trunc plus a sign step where the dropped fraction is >= 0.5), 16 blocks at
+// a time so that the per-block scalars (amax's reduction, both divisions,
+// the fp16 conversion) run as one vector each; cross-lane reductions, not
+// arithmetic, were what a block cost (14 ns a block one at a time, 7.4 here).
 inline __m512i round_codes(__m512 v, __m512 id) {
   const __m512 p = _mm512_mul_ps(v, id);
   const __m512 t = _mm512_roundscale_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
@@ -130,30 +131,72 @@ inline __m512i round_codes(__m512 v, __m512 id) {
   return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, half, t, step));
 }
 
+// Lane k of the result = the max of m[k]'s 16 lanes (a transpose by halves).
+inline __m512 max_of_each(const __m512* m) {
+  __m512 r1[8], r2[4], r3[2];
+  for (int j = 0; j < 8; ++j)
+    r1[j] = _mm512_max_ps(_mm512_unpacklo_ps(m[2 * j], m[2 * j + 1]), _mm512_unpackhi_ps(m[2 * j], m[2 * j + 1]));
+  for (int j = 0; j < 4; ++j) {
+    const __m512d a = _mm512_castps_pd(r1[2 * j]), b = _mm512_castps_pd(r1[2 * j + 1]);
+    r2[j] = _mm512_max_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  for (int j = 0; j < 2; ++j)
+    r3[j] = _mm512_max_ps(_mm512_shuffle_f32x4(r2[2 * j], r2[2 * j + 1], 0x88),
+                          _mm512_shuffle_f32x4(r2[2 * j], r2[2 * j + 1], 0xdd));
+  return _mm512_max_ps(_mm512_shuffle_f32x4(r3[0], r3[1], 0x88), _mm512_shuffle_f32x4(r3[0], r3[1], 0xdd));
+}
+
 bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   const __m512 fmax = _mm512_set1_ps(3.40282347e38f);
-  for (int64_t b = 0; b < nb; ++b, x += 32) {
-    const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-    const __m512 a0 = _mm512_abs_ps(v0), a1 = _mm512_abs_ps(v1);
-    if (_mm512_cmp_ps_mask(a0, fmax, _CMP_NLE_UQ) | _mm512_cmp_ps_mask(a1, fmax, _CMP_NLE_UQ)) return false;
-    const float d = _mm512_reduce_max_ps(_mm512_max_ps(a0, a1)) / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  alignas(64) float ids[16], ds[16];
+  alignas(32) uint16_t dh[16];
+  for (int64_t b0 = 0; b0 < nb; b0 += 16, x += 16 * 32) {
+    const int cnt = nb - b0 < 16 ? int(nb - b0) : 16;
+    __m512 m[16];
+    __mmask16 bad = 0;
+    for (int i = 0; i < 16; ++i) {
+      if (i >= cnt) {
+        m[i] = _mm512_setzero_ps();
+        continue;
+      }
+      const __m512 a0 = _mm512_abs_ps(_mm512_loadu_ps(x + 32 * i));
+      const __m512 a1 = _mm512_abs_ps(_mm512_loadu_ps(x + 32 * i + 16));
+      bad |= _mm512_cmp_ps_mask(a0, fmax, _CMP_NLE_UQ) | _mm512_cmp_ps_mask(a1, fmax, _CMP_NLE_UQ);  // NaN, inf
+      m[i] = _mm512_max_ps(a0, a1);
+    }
+    if (bad) return false;
+    const __m512 d = _mm512_div_ps(max_of_each(m), _mm512_set1_ps(127.0f));
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ);
+    _mm512_store_ps(ids, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(1.0f), d));
     // F16C's round-to-nearest-even conversion gives f32_to_fp16's bits for
     // every float but NaN (checked over all 2^32 inputs).
-    y[b].d_fp16 = uint16_t(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-    info[b].d = _cvtsh_ss(y[b].d_fp16);
-    if (!(id <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs), _mm256_setzero_si256());
-      info[b].sum = info[b].sum_lo = 0;
-      continue;
+    const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(dh), h);
+    _mm512_store_ps(ds, _mm512_cvtph_ps(h));
+    for (int i = 0; i < cnt; ++i) {
+      BlockQ8_0& yb = y[b0 + i];
+      ActBlockInfo& ib = info[b0 + i];
+      yb.d_fp16 = dh[i];
+      ib.d = ds[i];
+      if (!(ids[i] <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb.qs), _mm256_setzero_si256());
+        ib.sum = ib.sum_lo = 0;
+        continue;
+      }
+      const __m512 id = _mm512_set1_ps(ids[i]);
+      const __m512i i0 = round_codes(_mm512_loadu_ps(x + 32 * i), id);
+      const __m512i i1 = round_codes(_mm512_loadu_ps(x + 32 * i + 16), id);
+      // Codes are within -127..127: the truncating narrow keeps them.
+      const __m256i codes =
+          _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(i0)), _mm512_cvtepi32_epi8(i1), 1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb.qs), codes);
+      // Sums of 8 codes (each + 128) per 64-bit lane.
+      const __m256i s8 = _mm256_sad_epu8(_mm256_xor_si256(codes, bias), _mm256_setzero_si256());
+      const __m128i lo = _mm256_castsi256_si128(s8), hi = _mm256_extracti128_si256(s8, 1);
+      ib.sum_lo = _mm_cvtsi128_si32(_mm_add_epi64(lo, _mm_unpackhi_epi64(lo, lo))) - 16 * 128;
+      ib.sum = ib.sum_lo + _mm_cvtsi128_si32(_mm_add_epi64(hi, _mm_unpackhi_epi64(hi, hi))) - 16 * 128;
     }
-    const __m512 vid = _mm512_set1_ps(id);
-    const __m512i i0 = round_codes(v0, vid), i1 = round_codes(v1, vid);
-    // Codes are within -127..127: the truncating narrow keeps them.
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs), _mm512_cvtepi32_epi8(i0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].qs + 16), _mm512_cvtepi32_epi8(i1));
-    info[b].sum_lo = _mm512_reduce_add_epi32(i0);
-    info[b].sum = info[b].sum_lo + _mm512_reduce_add_epi32(i1);
   }
   return true;
 }
