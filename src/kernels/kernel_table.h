@@ -74,12 +74,13 @@ inline int64_t compat_rows_scratch_bytes(int64_t cols) {
   return 16 * cols + 8 * (cols / 32) * int64_t(sizeof(CompatChunk)) + 5 * 8 * (cols / 32) * 4 + 9 * 64;
 }
 
-// Small FP32 product with B's columns contiguous (attention: scores = Q K^T
-// with K stored transposed, outputs = P V): c[i * ldc + j] = sum over p in
-// [0, k) of a[i * lda + p] * b[p * ldb + j], for i < m, j < n; c is
-// overwritten. Each sum runs over p in order, one accumulator per (i, j).
-using GemmNNFn = void (*)(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                          int64_t k, int64_t n);
+// Small FP32 product with B's columns contiguous and A strided either way
+// (attention's scores K Q^T and outputs P V, model/attention.cpp):
+// c[i * ldc + j] = sum over p in [0, k) of a[i * a_rs + p * a_cs] * b[p * ldb + j],
+// for i < m, j < n; c is overwritten. Each sum runs over p in order, one
+// accumulator per (i, j).
+using GemmNNFn = void (*)(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c,
+                          int64_t ldc, int64_t m, int64_t k, int64_t n);
 
 struct KernelTable {
   CpuLevel level;
@@ -102,8 +103,8 @@ void dequant_group_q8_0_ref(const uint8_t* group, int64_t nb, int64_t count, int
 void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
 // The scalar GemmNNFn (also used by the NEON level).
-void gemm_nn_f32_ref(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                     int64_t k, int64_t n);
+void gemm_nn_f32_ref(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c,
+                     int64_t ldc, int64_t m, int64_t k, int64_t n);
 
 // The scalar compat dot (chunks summed in order, one float expression each).
 void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,

@@ -278,7 +278,7 @@ inline __m256i lane_mask(int64_t valid) {
 }
 
 template <int MR>
-void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
              int64_t nvalid) {
   const __m256i m0 = lane_mask(nvalid), m1 = lane_mask(nvalid - 8);
   __m256 acc[MR][2];
@@ -286,7 +286,7 @@ void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
   for (int64_t p = 0; p < k; ++p) {
     const __m256 b0 = _mm256_maskload_ps(b + p * ldb, m0), b1 = _mm256_maskload_ps(b + p * ldb + 8, m1);
     for (int r = 0; r < MR; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+      const __m256 av = _mm256_broadcast_ss(a + r * a_rs + p * a_cs);
       acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
@@ -297,19 +297,19 @@ void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
   }
 }
 
-void gemm_nn_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                 int64_t k, int64_t n) {
+void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 int64_t m, int64_t k, int64_t n) {
   for (int64_t i = 0; i < m; i += 4) {
     const int64_t mr = m - i < 4 ? m - i : 4;
     for (int64_t j = 0; j < n; j += 16) {
-      const float* ai = a + i * lda;
+      const float* ai = a + i * a_rs;
       float* cij = c + i * ldc + j;
       const int64_t nv = n - j;
       switch (mr) {
-        case 4: nn_tile<4>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
-        case 3: nn_tile<3>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
-        case 2: nn_tile<2>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
-        default: nn_tile<1>(ai, lda, b + j, ldb, cij, ldc, k, nv); break;
+        case 4: nn_tile<4>(ai, a_rs, a_cs, b + j, ldb, cij, ldc, k, nv); break;
+        case 3: nn_tile<3>(ai, a_rs, a_cs, b + j, ldb, cij, ldc, k, nv); break;
+        case 2: nn_tile<2>(ai, a_rs, a_cs, b + j, ldb, cij, ldc, k, nv); break;
+        default: nn_tile<1>(ai, a_rs, a_cs, b + j, ldb, cij, ldc, k, nv); break;
       }
     }
   }

@@ -209,7 +209,7 @@ inline __mmask16 lanes(int64_t valid) {
 }
 
 template <int MR, int NQ>
-void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
              int64_t nvalid) {
   __mmask16 mk[NQ];
   for (int q = 0; q < NQ; ++q) mk[q] = lanes(nvalid - 16 * q);
@@ -220,7 +220,7 @@ void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
     __m512 bv[NQ];
     for (int q = 0; q < NQ; ++q) bv[q] = _mm512_maskz_loadu_ps(mk[q], b + p * ldb + 16 * q);
     for (int r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+      const __m512 av = _mm512_set1_ps(a[r * a_rs + p * a_cs]);
       for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
     }
   }
@@ -229,27 +229,32 @@ void nn_tile(const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
 }
 
 template <int MR>
-void nn_rows(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
+void nn_rows(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
              int64_t n) {
   for (int64_t j = 0; j < n; j += 64) {
     const int64_t nv = n - j;
-    if (nv > 48) nn_tile<MR, 4>(a, lda, b + j, ldb, c + j, ldc, k, nv);
-    else if (nv > 32) nn_tile<MR, 3>(a, lda, b + j, ldb, c + j, ldc, k, nv);
-    else if (nv > 16) nn_tile<MR, 2>(a, lda, b + j, ldb, c + j, ldc, k, nv);
-    else nn_tile<MR, 1>(a, lda, b + j, ldb, c + j, ldc, k, nv);
+    if (nv > 48) nn_tile<MR, 4>(a, a_rs, a_cs, b + j, ldb, c + j, ldc, k, nv);
+    else if (nv > 32) nn_tile<MR, 3>(a, a_rs, a_cs, b + j, ldb, c + j, ldc, k, nv);
+    else if (nv > 16) nn_tile<MR, 2>(a, a_rs, a_cs, b + j, ldb, c + j, ldc, k, nv);
+    else nn_tile<MR, 1>(a, a_rs, a_cs, b + j, ldb, c + j, ldc, k, nv);
   }
 }
 
-void gemm_nn_f32(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                 int64_t k, int64_t n) {
-  for (int64_t i = 0; i < m; i += 4) {
-    const float* ai = a + i * lda;
+void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 int64_t m, int64_t k, int64_t n) {
+  int64_t i = 0;
+  // One register of columns: 8 rows at a time, so that 8 independent sums
+  // hide the FMA latency (attention's scores: keys x one block of queries).
+  if (n <= 16)
+    for (; i + 8 <= m; i += 8) nn_tile<8, 1>(a + i * a_rs, a_rs, a_cs, b, ldb, c + i * ldc, ldc, k, n);
+  for (; i < m; i += 4) {
+    const float* ai = a + i * a_rs;
     float* ci = c + i * ldc;
     switch (m - i < 4 ? m - i : 4) {
-      case 4: nn_rows<4>(ai, lda, b, ldb, ci, ldc, k, n); break;
-      case 3: nn_rows<3>(ai, lda, b, ldb, ci, ldc, k, n); break;
-      case 2: nn_rows<2>(ai, lda, b, ldb, ci, ldc, k, n); break;
-      default: nn_rows<1>(ai, lda, b, ldb, ci, ldc, k, n); break;
+      case 4: nn_rows<4>(ai, a_rs, a_cs, b, ldb, ci, ldc, k, n); break;
+      case 3: nn_rows<3>(ai, a_rs, a_cs, b, ldb, ci, ldc, k, n); break;
+      case 2: nn_rows<2>(ai, a_rs, a_cs, b, ldb, ci, ldc, k, n); break;
+      default: nn_rows<1>(ai, a_rs, a_cs, b, ldb, ci, ldc, k, n); break;
     }
   }
 }

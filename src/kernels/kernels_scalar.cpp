@@ -154,12 +154,12 @@ void dot_compat_ref(const int8_t* codes, const CompatChunk* chunks, int64_t nb, 
   }
 }
 
-void gemm_nn_f32_ref(const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t m,
-                     int64_t k, int64_t n) {
+void gemm_nn_f32_ref(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c,
+                     int64_t ldc, int64_t m, int64_t k, int64_t n) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       float s = 0;
-      for (int64_t p = 0; p < k; ++p) s += a[i * lda + p] * b[p * ldb + j];
+      for (int64_t p = 0; p < k; ++p) s += a[i * a_rs + p * a_cs] * b[p * ldb + j];
       c[i * ldc + j] = s;
     }
 }

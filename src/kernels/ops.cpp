@@ -75,6 +75,46 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* lo,
+                     const int32_t* hi) {
+  constexpr int64_t kChunk = 16;  // columns at a time: per-column state in a few registers
+  const float inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
+  for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {
+    const int64_t nc = cols - c0 < kChunk ? cols - c0 : kChunk;
+    const int32_t* l = lo + c0;
+    const int32_t* h = hi + c0;
+    float mx[kChunk], inv[kChunk];
+    double sum[kChunk];
+    for (int64_t c = 0; c < nc; ++c) mx[c] = -INFINITY, sum[c] = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = s + r * cols + c0;
+      if (cap > 0) {
+#pragma omp simd
+        for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
+      }
+#pragma omp simd
+      for (int64_t c = 0; c < nc; ++c) mx[c] = r >= l[c] && r <= h[c] && row[c] > mx[c] ? row[c] : mx[c];
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = s + r * cols + c0;
+#pragma omp simd
+      for (int64_t c = 0; c < nc; ++c) {
+        row[c] = r >= l[c] && r <= h[c] ? exp_poly(row[c] - mx[c]) : 0.0f;
+        sum[c] += row[c];
+      }
+    }
+    for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* row = s + r * cols + c0;
+#pragma omp simd
+      for (int64_t c = 0; c < nc; ++c) row[c] *= inv[c];
+    }
+  }
+}
+
 void softcap(float* x, int64_t n, float cap) {
   const float inv = 1.0f / cap;
 #pragma omp simd

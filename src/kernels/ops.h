@@ -22,6 +22,14 @@ void rope(float* x, int64_t head_dim, const float* cos_tab, const float* sin_tab
 // In-place softmax over n values.
 void softmax(float* x, int64_t n);
 
+// Attention's masked softmax down the columns of s (rows, cols), one column
+// per query (model/attention.cpp lays a block of queries across the
+// columns, so the reductions run across vector lanes): column c's rows
+// [lo[c], hi[c]] become softmax(cap * tanh(s * scale / cap)) (cap 0: no
+// softcap), as `softcap` and `softmax` compute them, and its other rows 0.
+void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* lo,
+                     const int32_t* hi);
+
 // x = cap * tanh(x / cap)
 void softcap(float* x, int64_t n, float cap);
 

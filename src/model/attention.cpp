@@ -17,6 +17,9 @@ namespace {
 // (decode) copying the keys and values out of the cache would cost more than
 // the products gain.
 constexpr int kGemmMinQueries = 4;
+// Query rows (positions x heads of one KV head) per block of the gemm path:
+// one 512-bit register of scores per key.
+constexpr int64_t kBlockQueries = 16;
 
 }  // namespace
 
@@ -67,13 +70,13 @@ void Session::attention_rows(int layer, int nq, int pos0, const float* q, float*
 }
 
 // Per KV head g, the keys every query of the chunk may see are copied out of
-// the ring buffer once, K transposed (hd, ctx) and V as it is (ctx, hd); then
-// per query position t, for the `group` heads that share g (rows of Q, hd):
-//   S (group, cnt) = Q K^T[:, lo..hi] * scale   (the row's causal window only)
-//   S = softmax(softcap(S))
-//   O (group, hd)  = S V[lo..hi, :]
-// Both products vectorize across their output columns (kernels' gemm_nn_f32),
-// so no horizontal sums, and no masked scores are computed.
+// the ring buffer once, K and V row-major (ctx, hd). Queries go in blocks of
+// `rows` = positions x the `group` heads that share g (about kBlockQueries),
+// laid across columns so that the softmax reduces across vector lanes:
+//   S (span, rows) = K[first..last] Q^T     (span: the block's keys)
+//   S = softmax down each column, over that query's causal window only
+//   O (rows, hd)   = S^T V[first..last]     (masked scores are exact zeros)
+// Both products are kernels' gemm_nn_f32, vectorized across output columns.
 void Session::attention_gemm(int layer, int nq, int pos0, const float* q, float* out) {
   const ModelConfig& c = m_.config;
   const LayerSpec& s = m_.specs[size_t(layer)];
@@ -86,36 +89,54 @@ void Session::attention_gemm(int layer, int nq, int pos0, const float* q, float*
   const int window = s.sliding ? c.sliding_window : max_context_;
   const int first_key = std::max(0, pos0 - window + 1);  // the first query's earliest key
   const int64_t ctx = pos0 + nq - first_key;             // through the last query's position
+  const int64_t per_block = std::max<int64_t>(1, kBlockQueries / group);  // positions per block
+  const int64_t cols = per_block * group, blocks = (nq + per_block - 1) / per_block;
   const GemmNNFn gemm_nn = kernels().gemm_nn_f32;
-  const int threads = omp_get_max_threads();
-  att_k_.resize(size_t(hd * ctx));
+  // Per thread: Q^T (hd, cols), S (ctx, cols), O (cols, hd); the columns' key windows.
+  const int64_t scratch = hd * cols + ctx * cols + cols * hd;
+  const size_t threads = size_t(omp_get_max_threads());
+  att_k_.resize(size_t(ctx * hd));
   att_v_.resize(size_t(ctx * hd));
-  att_s_.resize(size_t(threads) * size_t(group * ctx));
+  att_s_.resize(threads * size_t(scratch));
+  att_win_.resize(threads * size_t(2 * cols));
   // Threads only when there is enough work (queries x heads x head dim x keys).
   const int64_t work = int64_t(nq) * nh * hd * std::min<int64_t>(ctx, window);
 
   for (int64_t g = 0; g < nkv; ++g) {
     for (int64_t j = 0; j < ctx; ++j) {
       const int64_t slot = (first_key + j) % lc.cap;
-      const float* kh = lc.k.data() + slot * kvd + g * hd;
-      for (int64_t d = 0; d < hd; ++d) att_k_[size_t(d * ctx + j)] = kh[d];
+      std::memcpy(att_k_.data() + j * hd, lc.k.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
       std::memcpy(att_v_.data() + j * hd, lc.v.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
     }
 #pragma omp parallel for schedule(static) if (work >= (1 << 17))
-    for (int t = 0; t < nq; ++t) {
-      float* sc = att_s_.data() + size_t(omp_get_thread_num()) * size_t(group * ctx);  // (group, cnt)
-      const int pos = pos0 + t;
-      // Keys [lo, hi] of this position, as offsets into the ctx copied keys.
-      const int64_t lo = std::max(0, pos - window + 1) - first_key, hi = pos - first_key, cnt = hi - lo + 1;
-      const float* qt = q + t * qd + g * group * hd;  // (group, hd)
-      gemm_nn(qt, hd, att_k_.data() + lo, ctx, sc, cnt, group, hd, cnt);
-      for (int64_t i = 0; i < group; ++i) {
-        float* row = sc + i * cnt;
-        for (int64_t j = 0; j < cnt; ++j) row[j] *= scale;
-        if (cap > 0) softcap(row, cnt, cap);
-        softmax(row, cnt);
+    for (int64_t b = 0; b < blocks; ++b) {
+      const size_t thread = size_t(omp_get_thread_num());
+      float* qt = att_s_.data() + thread * size_t(scratch);  // (hd, rows)
+      float* sc = qt + hd * cols;                            // (span, rows)
+      float* o = sc + ctx * cols;                            // (rows, hd)
+      int32_t* lo = att_win_.data() + thread * size_t(2 * cols);
+      int32_t* hi = lo + cols;
+      const int64_t t0 = b * per_block, np = std::min(per_block, nq - t0), rows = np * group;
+      // The block's keys [first, first + span), as offsets into the copied ones.
+      const int64_t first = std::max(0, pos0 + int(t0) - window + 1) - first_key;
+      const int64_t span = pos0 + t0 + np - first_key - first;
+      for (int64_t t = 0; t < np; ++t) {
+        const int pos = pos0 + int(t0 + t);
+        for (int64_t i = 0; i < group; ++i) {
+          const int64_t col = t * group + i;  // query t0 + t, head g * group + i
+          const float* qh = q + (t0 + t) * qd + (g * group + i) * hd;
+          for (int64_t d = 0; d < hd; ++d) qt[d * rows + col] = qh[d];
+          // Causal, and for sliding layers only the last `window` positions (incl. pos).
+          lo[col] = int32_t(std::max(0, pos - window + 1) - first_key - first);
+          hi[col] = int32_t(pos - first_key - first);
+        }
       }
-      gemm_nn(sc, cnt, att_v_.data() + lo * hd, hd, out + t * qd + g * group * hd, hd, group, cnt, hd);
+      gemm_nn(att_k_.data() + first * hd, hd, 1, qt, rows, sc, rows, span, hd, rows);
+      softmax_columns(sc, span, rows, scale, cap, lo, hi);
+      gemm_nn(sc, 1, rows, att_v_.data() + first * hd, hd, o, hd, rows, span, hd);
+      for (int64_t t = 0; t < np; ++t)
+        for (int64_t i = 0; i < group; ++i)
+          std::memcpy(out + (t0 + t) * qd + (g * group + i) * hd, o + (t * group + i) * hd, sizeof(float) * size_t(hd));
     }
   }
 }

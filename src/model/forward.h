@@ -73,9 +73,10 @@ class Session {
   // Scratch, sized for max_batch tokens.
   std::vector<float> x_, h_, q_, k_, v_, att_, proj_, gate_, up_, ple_in_, ple_tmp_, logits_;
   std::vector<float> scores_;  // per-thread attention scores
-  // attention_gemm's keys transposed (hd, ctx), values (ctx, hd) and
-  // per-thread scores (group, ctx).
+  // attention_gemm's keys and values (ctx, hd), per-thread scratch (queries,
+  // scores, outputs) and per-thread key windows of the block's queries.
   std::vector<float> att_k_, att_v_, att_s_;
+  std::vector<int32_t> att_win_;
   std::vector<float> hidden_;  // forward_hidden's (n, hidden) output
 };
 

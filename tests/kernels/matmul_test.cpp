@@ -54,8 +54,8 @@ TEST(Matmul, EveryLevelMatchesScalarReference) {
 
 TEST(Matmul, GemmNNOfEveryLevelMatchesScalarReference) {
   // Attention's products: row counts around the 4-row tile, column counts off
-  // the 8/16/64 grid (masked tails), strided A, B and C (views into larger
-  // matrices), and C's padding left untouched.
+  // the 8/16/64 grid (masked tails), A row-major and transposed, strided B
+  // and C (views into larger matrices), and C's padding left untouched.
   std::mt19937 rng(2);
   std::normal_distribution<float> nd;
   for (int level = 0; level < int(CpuLevel::Count); ++level) {
@@ -63,26 +63,29 @@ TEST(Matmul, GemmNNOfEveryLevelMatchesScalarReference) {
     if (!kt || !cpu_supports(CpuLevel(level))) continue;
     for (int64_t m : {1, 2, 3, 4, 5, 8})
       for (int64_t k : {1, 7, 32, 65})
-        for (int64_t n : {1, 9, 16, 33, 64, 100}) {
-          const int64_t lda = k + 3, ldb = n + 5, ldc = n + 2;
-          std::vector<float> a(size_t(m * lda)), b(size_t(k * ldb));
-          for (float& v : a) v = nd(rng);
-          for (float& v : b) v = nd(rng);
-          std::vector<float> c(size_t(m * ldc), 7.0f), ref(c.size(), 7.0f);
-          kt->gemm_nn_f32(a.data(), lda, b.data(), ldb, c.data(), ldc, m, k, n);
-          gemm_nn_f32_ref(a.data(), lda, b.data(), ldb, ref.data(), ldc, m, k, n);
-          for (int64_t i = 0; i < m; ++i)
-            for (int64_t j = 0; j < ldc; ++j) {
-              const size_t at = size_t(i * ldc + j);
-              if (j >= n) {
-                ASSERT_EQ(c[at], 7.0f) << "wrote past column " << n;
-                continue;
+        for (int64_t n : {1, 9, 16, 33, 64, 100})
+          for (bool a_transposed : {false, true}) {
+            // A (m, k) inside a larger matrix: row-major (m, k + 3) or its transpose (k, m + 3).
+            const int64_t a_rs = a_transposed ? 1 : k + 3, a_cs = a_transposed ? m + 3 : 1;
+            const int64_t ldb = n + 5, ldc = n + 2;
+            std::vector<float> a(size_t(a_transposed ? k * (m + 3) : m * (k + 3))), b(size_t(k * ldb));
+            for (float& v : a) v = nd(rng);
+            for (float& v : b) v = nd(rng);
+            std::vector<float> c(size_t(m * ldc), 7.0f), ref(c.size(), 7.0f);
+            kt->gemm_nn_f32(a.data(), a_rs, a_cs, b.data(), ldb, c.data(), ldc, m, k, n);
+            gemm_nn_f32_ref(a.data(), a_rs, a_cs, b.data(), ldb, ref.data(), ldc, m, k, n);
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t j = 0; j < ldc; ++j) {
+                const size_t at = size_t(i * ldc + j);
+                if (j >= n) {
+                  ASSERT_EQ(c[at], 7.0f) << "wrote past column " << n;
+                  continue;
+                }
+                ASSERT_NEAR(c[at], ref[at], 1e-5f * std::sqrt(float(k)) * (1 + std::fabs(ref[at])))
+                    << cpu_level_name(CpuLevel(level)) << " m " << m << " k " << k << " n " << n << " at " << i
+                    << "," << j << (a_transposed ? " (A transposed)" : "");
               }
-              ASSERT_NEAR(c[at], ref[at], 1e-5f * std::sqrt(float(k)) * (1 + std::fabs(ref[at])))
-                  << cpu_level_name(CpuLevel(level)) << " m " << m << " k " << k << " n " << n << " at " << i
-                  << "," << j;
-            }
-        }
+          }
   }
 }
 
