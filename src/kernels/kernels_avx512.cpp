@@ -54,8 +54,10 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, 
     const uint8_t* ba = ga + b * kBlk;
     const uint8_t* bb = gb + b * kBlk;
     const __m512 dw = load_scales(ba, bb);
+    // Each token's sum starts at the offset correction (8 or 128 times its
+    // activation block sum), which the unsigned weight codes add back.
     __m512i s[NT];
-    for (int t = 0; t < NT; ++t) s[t] = _mm512_setzero_si512();
+    for (int t = 0; t < NT; ++t) s[t] = _mm512_set1_epi32(-(kQ4 ? 8 : 128) * xi[t * nb + b].sum);
     if (kQ4) {
       for (int g = 0; g < 4; ++g) {
         const __m512i raw = load_pair(ba + 16 + 32 * g, bb + 16 + 32 * g);
@@ -74,9 +76,8 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, 
       }
     }
     for (int t = 0; t < NT; ++t) {
-      const __m512i corr = _mm512_set1_epi32((kQ4 ? 8 : 128) * xi[t * nb + b].sum);
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xi[t * nb + b].d));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s[t], corr)), scale, acc[t]);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), scale, acc[t]);
     }
   }
   const int lanes = nrows >= 16 ? 16 : int(nrows);
