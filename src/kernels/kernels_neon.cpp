@@ -159,6 +159,53 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
   }
 }
 
+// ---- C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of up to
+// 4 rows x 16 columns (4 registers), p in order, A broadcast; the last
+// columns (fewer than 16) as one accumulator each, p in the same order.
+template <int MR>
+void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k) {
+  float32x4_t acc[MR][4];
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < 4; ++q) acc[r][q] = vdupq_n_f32(0.0f);
+  for (int64_t p = 0; p < k; ++p) {
+    const float* bp = b + p * ldb;
+    const float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8), b3 = vld1q_f32(bp + 12);
+    for (int r = 0; r < MR; ++r) {
+      const float av = a[r * a_rs + p * a_cs];
+      acc[r][0] = vfmaq_n_f32(acc[r][0], b0, av);
+      acc[r][1] = vfmaq_n_f32(acc[r][1], b1, av);
+      acc[r][2] = vfmaq_n_f32(acc[r][2], b2, av);
+      acc[r][3] = vfmaq_n_f32(acc[r][3], b3, av);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int q = 0; q < 4; ++q) vst1q_f32(c + r * ldc + 4 * q, acc[r][q]);
+}
+
+void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 int64_t m, int64_t k, int64_t n) {
+  const int64_t n16 = n / 16 * 16;
+  for (int64_t i = 0; i < m; i += 4) {
+    const float* ai = a + i * a_rs;
+    float* ci = c + i * ldc;
+    const int64_t mr = m - i < 4 ? m - i : 4;
+    for (int64_t j = 0; j < n16; j += 16) {
+      switch (mr) {
+        case 4: nn_tile<4>(ai, a_rs, a_cs, b + j, ldb, ci + j, ldc, k); break;
+        case 3: nn_tile<3>(ai, a_rs, a_cs, b + j, ldb, ci + j, ldc, k); break;
+        case 2: nn_tile<2>(ai, a_rs, a_cs, b + j, ldb, ci + j, ldc, k); break;
+        default: nn_tile<1>(ai, a_rs, a_cs, b + j, ldb, ci + j, ldc, k); break;
+      }
+    }
+    for (int64_t r = 0; r < mr; ++r)
+      for (int64_t j = n16; j < n; ++j) {
+        float s = 0;
+        for (int64_t p = 0; p < k; ++p) s += ai[r * a_rs + p * a_cs] * b[p * ldb + j];
+        ci[r * ldc + j] = s;
+      }
+  }
+}
+
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
 
@@ -167,7 +214,7 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
 const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
                          gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
                          dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref,
-                         rows_compat,           gemm_nn_f32_ref};
+                         rows_compat,           gemm_nn_f32};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {

@@ -54,6 +54,38 @@ TEST(Ops, SoftmaxAndSoftcap) {
   EXPECT_NEAR(y[1], -30 * std::tanh(2.0), 1e-5);
 }
 
+TEST(Ops, SoftmaxColumnsIsSoftcapAndSoftmaxOverEachColumnsWindow) {
+  // 37 columns (two full chunks of 16 and a ragged one), 23 rows, windows
+  // from one row to all of them; with and without a softcap; large scores.
+  const int64_t rows = 23, cols = 37;
+  for (float cap : {0.0f, 30.0f}) {
+    std::vector<float> s(size_t(rows * cols));
+    std::vector<int32_t> lo(static_cast<size_t>(cols)), hi(static_cast<size_t>(cols));
+    for (int64_t i = 0; i < rows * cols; ++i) s[size_t(i)] = float((i * 7919) % 201 - 100) * 0.37f;
+    for (int64_t c = 0; c < cols; ++c) {
+      lo[size_t(c)] = int32_t((c * 5) % 11);
+      hi[size_t(c)] = int32_t(std::min<int64_t>(rows - 1, lo[size_t(c)] + (c * 3) % 17));
+    }
+    std::vector<float> got = s;
+    softmax_columns(got.data(), rows, cols, 0.125f, cap, lo.data(), hi.data());
+    for (int64_t c = 0; c < cols; ++c) {
+      std::vector<float> col;  // the window, as attention_rows computes it
+      for (int64_t r = lo[size_t(c)]; r <= hi[size_t(c)]; ++r) col.push_back(s[size_t(r * cols + c)] * 0.125f);
+      if (cap > 0) softcap(col.data(), int64_t(col.size()), cap);
+      softmax(col.data(), int64_t(col.size()));
+      for (int64_t r = 0; r < rows; ++r) {
+        const float v = got[size_t(r * cols + c)];
+        if (r < lo[size_t(c)] || r > hi[size_t(c)]) {
+          EXPECT_EQ(v, 0.0f) << "cap " << cap << " col " << c << " row " << r;
+          continue;
+        }
+        EXPECT_NEAR(v, col[size_t(r - lo[size_t(c)])], 1e-6f * (1 + col[size_t(r - lo[size_t(c)])]))
+            << "cap " << cap << " col " << c << " row " << r;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qat
 
