@@ -24,20 +24,21 @@ constexpr int64_t kBlockQueries = 16;
 }  // namespace
 
 void Session::attention(int layer, int nq, int pos0, const float* q, float* out) {
-  if (nq >= kGemmMinQueries) return attention_gemm(layer, nq, pos0, q, out);
-  attention_rows(layer, nq, pos0, q, out);
-}
-
-void Session::attention_rows(int layer, int nq, int pos0, const float* q, float* out) {
   const ModelConfig& c = m_.config;
   const LayerSpec& s = m_.specs[size_t(layer)];
-  const int src = s.kv_source >= 0 ? s.kv_source : layer;
-  const LayerCache& lc = cache_[size_t(src)];
   const int64_t nh = c.num_attention_heads, hd = s.head_dim, nkv = s.n_kv_heads;
-  const int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
-  const float scale = c.attention_scale();
-  const float cap = c.attn_logit_softcapping;
-  const int window = s.sliding ? c.sliding_window : max_context_;
+  const LayerCache* cache = &cache_[size_t(s.kv_source >= 0 ? s.kv_source : layer)];
+  const LayerAttention a{cache, nh, hd, nkv, nh * hd, nkv * hd, nh / nkv, c.attention_scale(), c.attn_logit_softcapping,
+                         s.sliding ? c.sliding_window : max_context_};
+  if (nq >= kGemmMinQueries) return attention_gemm(a, nq, pos0, q, out);
+  attention_rows(a, nq, pos0, q, out);
+}
+
+void Session::attention_rows(const LayerAttention& a, int nq, int pos0, const float* q, float* out) {
+  const LayerCache& lc = *a.cache;
+  const int64_t nh = a.nh, hd = a.hd, qd = a.qd, kvd = a.kvd, group = a.group;
+  const float scale = a.scale, cap = a.cap;
+  const int window = a.window;
   // One scores row per thread; the thread count may have grown since construction.
   const size_t need = size_t(omp_get_max_threads()) * size_t(max_context_);
   if (scores_.size() < need) scores_.resize(need);
@@ -77,16 +78,11 @@ void Session::attention_rows(int layer, int nq, int pos0, const float* q, float*
 //   S = softmax down each column, over that query's causal window only
 //   O (rows, hd)   = S^T V[first..last]     (masked scores are exact zeros)
 // Both products are kernels' gemm_nn_f32, vectorized across output columns.
-void Session::attention_gemm(int layer, int nq, int pos0, const float* q, float* out) {
-  const ModelConfig& c = m_.config;
-  const LayerSpec& s = m_.specs[size_t(layer)];
-  const int src = s.kv_source >= 0 ? s.kv_source : layer;
-  const LayerCache& lc = cache_[size_t(src)];
-  const int64_t nh = c.num_attention_heads, hd = s.head_dim, nkv = s.n_kv_heads;
-  const int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
-  const float scale = c.attention_scale();
-  const float cap = c.attn_logit_softcapping;
-  const int window = s.sliding ? c.sliding_window : max_context_;
+void Session::attention_gemm(const LayerAttention& a, int nq, int pos0, const float* q, float* out) {
+  const LayerCache& lc = *a.cache;
+  const int64_t nh = a.nh, hd = a.hd, qd = a.qd, kvd = a.kvd, group = a.group, nkv = a.nkv;
+  const float scale = a.scale, cap = a.cap;
+  const int window = a.window;
   const int first_key = std::max(0, pos0 - window + 1);  // the first query's earliest key
   const int64_t ctx = pos0 + nq - first_key;             // through the last query's position
   const int64_t per_block = std::max<int64_t>(1, kBlockQueries / group);  // positions per block

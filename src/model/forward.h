@@ -51,9 +51,10 @@ class Session {
   // at positions pos0 .. pos0 + nq - 1 over the cached keys of `layer`.
   void attention(int layer, int nq, int pos0, const float* q, float* out);
   // The two ways of computing it (model/attention.cpp): one query row at a
-  // time (decode), or small products per position (prompts).
-  void attention_rows(int layer, int nq, int pos0, const float* q, float* out);
-  void attention_gemm(int layer, int nq, int pos0, const float* q, float* out);
+  // time (decode), or small products over blocks of queries (prompts).
+  struct LayerAttention;
+  void attention_rows(const LayerAttention& a, int nq, int pos0, const float* q, float* out);
+  void attention_gemm(const LayerAttention& a, int nq, int pos0, const float* q, float* out);
   void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
 
   const Model& m_;
@@ -66,6 +67,15 @@ class Session {
     std::vector<float> k, v;
   };
   std::vector<LayerCache> cache_;
+  // What both attention paths read about a layer: the cache its K/V are in,
+  // heads, head dim, KV heads, query and KV widths, heads per KV head, the
+  // score scale and softcap, and the window (sliding or the whole context).
+  struct LayerAttention {
+    const LayerCache* cache;
+    int64_t nh, hd, nkv, qd, kvd, group;
+    float scale, cap;
+    int window;
+  };
   // RoPE tables per distinct (theta, rope_dims, factor, head_dim).
   std::vector<RopeTable> rope_tables_;
   std::vector<int> layer_rope_;  // layer -> index into rope_tables_
