@@ -2,7 +2,8 @@
 // Q8_0 on the fly) and the weight-only W8A16 / W4A16 path (a16=1: weight rows
 // dequantized, FP32 activations): decode (1 token) and prefill (64 tokens) on
 // Gemma-3-270M and 1B shapes, at every kernel level this CPU supports.
-// Reports weight bytes/s (decode is memory bound) and MAC/s.
+// Reports weight bytes/s (decode is memory bound) and MAC/s. BM_QuantizeActivations
+// times each level's activation quantizer (ns per block of 32) on 65 tokens x 512.
 // Run: build/bench/bench_quant_matmul --benchmark_repetitions=5
 //      build/bench/bench_quant_matmul --benchmark_filter='rows:6912/cols:1152/n:64/thr:1/level:1'
 #include <benchmark/benchmark.h>
@@ -13,6 +14,7 @@
 
 #include "base/cpu_features.h"
 #include "formats/tensor_type.h"
+#include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/weight_only_matmul.h"
@@ -86,6 +88,32 @@ void args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_QuantMatmul)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// FP32 activations to Q8_0 blocks plus their sums, as every W8A8 / W4A8
+// product starts: 65 tokens of a 512-wide input (the fraud demo's FFN down).
+void BM_QuantizeActivations(benchmark::State& state) {
+  const auto level = qat::CpuLevel(state.range(0));
+  const qat::KernelTable* k = qat::kernels_for(level);
+  if (!k || !qat::cpu_supports(level)) {
+    state.SkipWithError("CPU level not supported here");
+    return;
+  }
+  const int64_t nb = 65 * 512 / 32;
+  std::vector<float> x(size_t(nb * 32));
+  std::mt19937 rng(2);
+  std::normal_distribution<float> nd;
+  for (float& v : x) v = nd(rng);
+  std::vector<qat::BlockQ8_0> y(static_cast<size_t>(nb));
+  std::vector<qat::ActBlockInfo> info(static_cast<size_t>(nb));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(k->quantize_act(x.data(), nb, y.data(), info.data()));
+    benchmark::ClobberMemory();
+  }
+  state.counters["ns/block"] = benchmark::Counter(double(state.iterations()) * double(nb),
+                                                  benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(qat::cpu_level_name(level));
+}
+BENCHMARK(BM_QuantizeActivations)->DenseRange(0, int(qat::CpuLevel::Count) - 1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
