@@ -10,7 +10,6 @@
 
 namespace qat {
 
-
 namespace {
 
 // ---- Q4_0 R8: 8 rows x NT tokens. Nibbles q in 0..15 are unsigned bytes, so
