@@ -92,8 +92,7 @@ void run_score(const ScoreFlags& f) {
       } catch (const nlohmann::json::exception& e) {
         fail("not valid JSON (", e.what(), ")");
       }
-      std::vector<int32_t> ids = model->tokenizer->encode(spec.render(rec), true);
-      if (int(ids.size()) > max_tokens) ids.resize(size_t(max_tokens));
+      const std::vector<int32_t> ids = model->tokenizer->encode_prefix(spec.render(rec), true, size_t(max_tokens));
       const std::vector<float> logits = classify_sequence(session, ids.data(), int(ids.size()));
       float mx = logits[0];
       for (float v : logits) mx = std::max(mx, v);

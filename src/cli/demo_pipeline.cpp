@@ -31,8 +31,7 @@ ClassifyDataset to_dataset(const DemoData& d, const DemoSplit& s, const Tokenize
   ds.classes = d.class_names;
   for (size_t i = 0; i < s.texts.size(); ++i) {
     ClassifyExample e;
-    e.ids = tok.encode(s.texts[i], true);
-    if (int(e.ids.size()) > d.max_seq) e.ids.resize(size_t(d.max_seq));
+    e.ids = tok.encode_prefix(s.texts[i], true, size_t(d.max_seq));
     e.label = s.labels[i];
     e.line = int64_t(i) + 1;
     ds.examples.push_back(std::move(e));
@@ -81,9 +80,7 @@ double percentile(std::vector<double> v, double q) {
 }
 
 std::vector<int32_t> encode_for(const Model& m, const DemoData& d, const std::string& text) {
-  std::vector<int32_t> ids = m.tokenizer->encode(text, true);
-  if (int(ids.size()) > d.max_seq) ids.resize(size_t(d.max_seq));
-  return ids;
+  return m.tokenizer->encode_prefix(text, true, size_t(d.max_seq));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include "base/error.h"
@@ -63,20 +64,28 @@ int32_t GemmaTokenizer::char_id(std::string_view ch) const {
 }
 
 std::vector<int32_t> GemmaTokenizer::encode(const std::string& text, bool add_bos) const {
+  return encode_prefix(text, add_bos, std::numeric_limits<size_t>::max());
+}
+
+std::vector<int32_t> GemmaTokenizer::encode_prefix(const std::string& text, bool add_bos, size_t max_tokens) const {
   std::vector<int32_t> out;
-  out.reserve(text.size() / 3 + 4);
+  out.reserve(std::min(text.size() / 3 + 4, max_tokens + 64));
   if (add_bos && data_.ids.bos >= 0) out.push_back(data_.ids.bos);
   std::string norm;
   norm.reserve(text.size() * 3 + 16);  // " " -> "▁" at most triples the size
   WordCache cache;
   raw_matcher_->split(
-      text, [&](std::string_view seg) { encode_segment(seg, norm, out, cache); },
+      text,
+      [&](std::string_view seg) {
+        if (out.size() < max_tokens) encode_segment(seg, norm, out, cache, max_tokens);
+      },
       [&](int32_t id) { out.push_back(id); });
+  if (out.size() > max_tokens) out.resize(max_tokens);
   return out;
 }
 
 void GemmaTokenizer::encode_segment(std::string_view raw, std::string& norm, std::vector<int32_t>& out,
-                                    WordCache& cache) const {
+                                    WordCache& cache, size_t limit) const {
   if (sp_) {
     // SentencePiece normalizes and merges itself.
     std::vector<int> ids;
@@ -89,7 +98,7 @@ void GemmaTokenizer::encode_segment(std::string_view raw, std::string& norm, std
     // llama.cpp's gemma4 pre-tokenizer: "[^\n]+|[\n]+", and a newline run
     // that is a token as a whole is that token.
     size_t i = 0;
-    while (i < raw.size()) {
+    while (i < raw.size() && out.size() < limit) {
       const bool nl = raw[i] == '\n';
       size_t j = i;
       while (j < raw.size() && (raw[j] == '\n') == nl) ++j;
@@ -100,7 +109,7 @@ void GemmaTokenizer::encode_segment(std::string_view raw, std::string& norm, std
       } else {
         const size_t at = norm.size();
         norm.append(replace_all(part, " ", kSpaceMark));
-        encode_normalized(std::string_view(norm).substr(at), out, cache);
+        encode_normalized(std::string_view(norm).substr(at), out, cache, limit);
       }
       i = j;
     }
@@ -118,11 +127,15 @@ void GemmaTokenizer::encode_segment(std::string_view raw, std::string& norm, std
   const std::string_view seg = std::string_view(norm).substr(at);
   // Added tokens marked "normalized" are matched in the normalized text.
   norm_matcher_->split(
-      seg, [&](std::string_view s) { encode_normalized(s, out, cache); },
+      seg,
+      [&](std::string_view s) {
+        if (out.size() < limit) encode_normalized(s, out, cache, limit);
+      },
       [&](int32_t id) { out.push_back(id); });
 }
 
-void GemmaTokenizer::encode_normalized(std::string_view s, std::vector<int32_t>& out, WordCache& cache) const {
+void GemmaTokenizer::encode_normalized(std::string_view s, std::vector<int32_t>& out, WordCache& cache,
+                                       size_t limit) const {
   auto emit_word = [&](std::string_view w) {
     if (w.size() > 256) {  // long words are rare: no point caching them
       bpe_word(w, out);
@@ -158,6 +171,7 @@ void GemmaTokenizer::encode_normalized(std::string_view s, std::vector<int32_t>&
     if (cut && pos > start) {
       emit_word(s.substr(start, pos - start));
       start = pos;
+      if (out.size() >= limit) return;  // each word's ids depend on that word only
     }
     pos = s.find(kSpaceMark, pos + 3);
   }

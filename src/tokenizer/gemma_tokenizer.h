@@ -82,6 +82,7 @@ class GemmaTokenizer final : public Tokenizer {
   void use_sentencepiece(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp);
 
   std::vector<int32_t> encode(const std::string& text, bool add_bos) const override;
+  std::vector<int32_t> encode_prefix(const std::string& text, bool add_bos, size_t max_tokens) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special) const override;
   std::string token_bytes(int32_t id) const override;
   int32_t vocab_size() const override { return int32_t(data_.pieces.size()); }
@@ -108,9 +109,12 @@ class GemmaTokenizer final : public Tokenizer {
   void init_common();
   void build_score_merges();
   void init_word_split();
-  void encode_segment(std::string_view raw, std::string& norm, std::vector<int32_t>& out,
-                      WordCache& cache) const;
-  void encode_normalized(std::string_view norm, std::vector<int32_t>& out, WordCache& cache) const;
+  // Both stop early once `out` holds `limit` ids where the ids so far cannot
+  // change any more (between words; a segment SentencePiece or whole-segment
+  // BPE encodes is finished first).
+  void encode_segment(std::string_view raw, std::string& norm, std::vector<int32_t>& out, WordCache& cache,
+                      size_t limit) const;
+  void encode_normalized(std::string_view norm, std::vector<int32_t>& out, WordCache& cache, size_t limit) const;
   void bpe_word(std::string_view word, std::vector<int32_t>& out) const;
   int32_t char_id(std::string_view ch) const;
 

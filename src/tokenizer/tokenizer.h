@@ -47,6 +47,10 @@ class Tokenizer {
   // Text -> ids. Special tokens written in the text (e.g. "<start_of_turn>")
   // become their ids, as HF tokenizers does. add_bos prepends <bos>.
   virtual std::vector<int32_t> encode(const std::string& text, bool add_bos) const = 0;
+  // The first max_tokens ids of encode(text, add_bos), encoding no more of a
+  // long text than those need (a scorer that reads the first 128 tokens of
+  // an e-mail).
+  virtual std::vector<int32_t> encode_prefix(const std::string& text, bool add_bos, size_t max_tokens) const = 0;
   // Ids -> text ("▁" -> " ", byte tokens fused into UTF-8). skip_special drops
   // control tokens such as <bos>, as HF's decode(skip_special_tokens=True).
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const = 0;
