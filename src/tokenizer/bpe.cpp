@@ -69,7 +69,7 @@ std::vector<int32_t> GemmaTokenizer::encode(const std::string& text, bool add_bo
 
 std::vector<int32_t> GemmaTokenizer::encode_prefix(const std::string& text, bool add_bos, size_t max_tokens) const {
   std::vector<int32_t> out;
-  out.reserve(std::min(text.size() / 3 + 4, max_tokens + 64));
+  out.reserve(std::min(text.size() / 3 + 4, max_tokens));
   if (add_bos && data_.ids.bos >= 0) out.push_back(data_.ids.bos);
   std::string norm;
   norm.reserve(text.size() * 3 + 16);  // " " -> "▁" at most triples the size
