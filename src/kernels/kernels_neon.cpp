@@ -163,7 +163,8 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
 // 4 rows x 16 columns (4 registers), p in order, A broadcast; the last
 // columns (fewer than 16) as one accumulator each, p in the same order.
 template <int MR>
-void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k) {
+void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
+             int64_t k) {
   float32x4_t acc[MR][4];
   for (int r = 0; r < MR; ++r)
     for (int q = 0; q < 4; ++q) acc[r][q] = vdupq_n_f32(0.0f);

@@ -64,17 +64,8 @@ void check_args(TensorType wtype, int64_t rows, int64_t cols, int64_t n) {
             " must be a multiple of ", kQuantBlock, " (rows ", rows, ", n ", n, ")");
 }
 
-}  // namespace
-
-void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
-  check_args(w.type, w.rows, w.cols, n);
-  if (w.rows == 0 || n == 0) return;
-  matmul_packed_quantized(w, quantize_activations_for_kernels(x, n, w.cols), y, n);
-}
-
-void matmul_packed_quantized(const PackedMatrix& w, const KernelActivations& a, float* y, int64_t n) {
-  check_args(w.type, w.rows, w.cols, n);
-  if (w.rows == 0 || n == 0) return;
+// The product itself, arguments checked by the caller and non-empty.
+void run_packed(const PackedMatrix& w, const KernelActivations& a, float* y, int64_t n) {
   const int64_t nb = w.cols / kQuantBlock;
   const KernelTable& k = kernels();
   const PackedGemmFn gemm = w.type == TensorType::Q8_0 ? k.gemm_q8_0 : k.gemm_q4_0;
@@ -90,6 +81,20 @@ void matmul_packed_quantized(const PackedMatrix& w, const KernelActivations& a, 
     const int64_t g0 = groups * id / nt, g1 = groups * (id + 1) / nt;
     if (g1 > g0) gemm(w.data.get(), nb, g0, g1, xp, sp, n, y, w.rows);
   }
+}
+
+}  // namespace
+
+void matmul_packed(const PackedMatrix& w, const float* x, float* y, int64_t n) {
+  check_args(w.type, w.rows, w.cols, n);
+  if (w.rows == 0 || n == 0) return;
+  run_packed(w, quantize_activations_for_kernels(x, n, w.cols), y, n);
+}
+
+void matmul_packed_quantized(const PackedMatrix& w, const KernelActivations& a, float* y, int64_t n) {
+  check_args(w.type, w.rows, w.cols, n);
+  if (w.rows == 0 || n == 0) return;
+  run_packed(w, a, y, n);
 }
 
 void matmul_quant(TensorType wtype, const void* w, int64_t rows, int64_t cols, const float* x, float* y,

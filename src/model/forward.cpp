@@ -195,13 +195,17 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     if (s.stores_kv) {
       float* k = k_.data();
       float* v = v_.data();
-      MatrixView ws[3];
-      float* ys[3];
-      size_t m = 0;
-      const auto add = [&](const Tensor& t, float* y) { ws[m] = view(t, c.activation_quant), ys[m++] = y; };
-      add(lw.wk, k);
-      if (!s.k_eq_v) add(lw.wv, v);
-      if (q_with_kv) add(lw.wq, q);
+      MatrixView ws[3] = {view(lw.wk, c.activation_quant)};
+      float* ys[3] = {k};
+      size_t m = 1;
+      if (!s.k_eq_v) {
+        ws[m] = view(lw.wv, c.activation_quant);
+        ys[m++] = v;
+      }
+      if (q_with_kv) {
+        ws[m] = view(lw.wq, c.activation_quant);
+        ys[m++] = q;
+      }
       matmul_shared_input({ws, m}, h, {ys, m}, n);
       if (s.k_eq_v) std::memcpy(v, k, sizeof(float) * size_t(n * kvd));  // V from the raw K projection
       LayerCache& lc = cache_[size_t(l)];

@@ -145,7 +145,8 @@ void expect_every_level_matches_reference(TensorType t, int64_t rows, int64_t co
     for (int64_t tk = 0; tk < n; ++tk)
       for (int64_t r = 0; r < rows; ++r) {
         double mag = 0;
-        for (int64_t c = 0; c < cols; ++c) mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
+        for (int64_t c = 0; c < cols; ++c)
+          mag += std::fabs(double(wd[size_t(r * cols + c)]) * x[size_t(tk * cols + c)]);
         ASSERT_NEAR(y[size_t(tk * rows + r)], ref[size_t(tk * rows + r)], 1e-5 * mag + 1e-30)
             << tensor_type_name(t) << " at " << cpu_level_name(l) << ", rows " << rows << ", n " << n << ", row "
             << r << ", token " << tk;
