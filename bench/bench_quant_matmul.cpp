@@ -83,6 +83,8 @@ void args(benchmark::internal::Benchmark* b) {
         b->Args({type, 2048, 640, 64, 1, level, a16});   // 270M FFN gate, prefill of 64 tokens
         b->Args({type, 6912, 1152, 64, 1, level, a16});  // 1B FFN gate, prefill
         b->Args({type, 6912, 1152, 64, 2, level, a16});
+        b->Args({type, 512, 128, 48, 1, level, a16});    // fraud demo FFN gate, one record
+        b->Args({type, 128, 512, 48, 1, level, a16});    // fraud demo FFN down, one record
       }
   }
 }

@@ -212,20 +212,30 @@ inline __mmask16 lanes(int64_t valid) {
 template <int MR, int NQ>
 void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc, int64_t k,
              int64_t nvalid) {
+  // Every loop over r and q is unrolled before register allocation: without
+  // the pragmas GCC 12 kept acc in memory and stored all of it each p step.
   __mmask16 mk[NQ];
+#pragma GCC unroll 4
   for (int q = 0; q < NQ; ++q) mk[q] = lanes(nvalid - 16 * q);
   __m512 acc[MR][NQ];
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_setzero_ps();
   for (int64_t p = 0; p < k; ++p) {
     __m512 bv[NQ];
+#pragma GCC unroll 4
     for (int q = 0; q < NQ; ++q) bv[q] = _mm512_maskz_loadu_ps(mk[q], b + p * ldb + 16 * q);
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m512 av = _mm512_set1_ps(a[r * a_rs + p * a_cs]);
+#pragma GCC unroll 4
       for (int q = 0; q < NQ; ++q) acc[r][q] = _mm512_fmadd_ps(av, bv[q], acc[r][q]);
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int q = 0; q < NQ; ++q) _mm512_mask_storeu_ps(c + r * ldc + 16 * q, mk[q], acc[r][q]);
 }
 
