@@ -25,12 +25,22 @@ float fast_tanh(float x) { return tanh_poly(x); }
 
 void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) {
   // Accumulate in double: the result stays within an ulp of torch's pairwise
-  // float sum for the sizes Gemma uses.
-  double ss = 0;
-#pragma omp simd reduction(+ : ss)
-  for (int64_t i = 0; i < n; ++i) ss += double(x[i]) * double(x[i]);
+  // float sum for the sizes Gemma uses. kLanes partial sums, then a tree:
+  // `omp simd reduction` summed the lanes one after another through memory,
+  // a latency chain that dominated the short rows (head_dim 32 to 256,
+  // hidden 128 to 2560) this runs on, 9 or more times per token and layer.
+  constexpr int64_t kLanes = 16;
+  double acc[kLanes] = {};
+  int64_t i0 = 0;
+  for (; i0 + kLanes <= n; i0 += kLanes)
+#pragma omp simd
+    for (int64_t j = 0; j < kLanes; ++j) acc[j] += double(x[i0 + j]) * double(x[i0 + j]);
+  for (int64_t j = 0; i0 + j < n; ++j) acc[j] += double(x[i0 + j]) * double(x[i0 + j]);
+  for (int64_t h = kLanes / 2; h >= 1; h /= 2)
+#pragma omp simd
+    for (int64_t j = 0; j < h; ++j) acc[j] += acc[j + h];
   // HF: x * pow(mean + eps, -0.5), computed in float.
-  const float mean = float(ss / double(n));
+  const float mean = float(acc[0] / double(n));
   const float scale = 1.0f / std::sqrt(mean + eps);
   if (w) {
 #pragma omp simd
@@ -83,11 +93,15 @@ void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float ca
     const int64_t nc = cols - c0 < kChunk ? cols - c0 : kChunk;
     const int32_t* l = lo + c0;
     const int32_t* h = hi + c0;
-    float mx[kChunk], inv[kChunk];
+    // Two running maxima (even and odd rows) halve the dependency chain.
+    float mx[kChunk], mx2[kChunk], inv[kChunk];
     double sum[kChunk];
-    for (int64_t c = 0; c < nc; ++c) mx[c] = -INFINITY, sum[c] = 0;
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] = -INFINITY, sum[c] = 0;
+    // The row index compares as int32 like the windows, so that one vector
+    // compare covers all columns (an int64 index split each mask in two).
+    for (int32_t r = 0; r < int32_t(rows); ++r) {
       float* row = s + r * cols + c0;
+      float* m = (r & 1) ? mx2 : mx;
       if (cap > 0) {
 #pragma omp simd
         for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
@@ -96,9 +110,10 @@ void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float ca
         for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
       }
 #pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) mx[c] = r >= l[c] && r <= h[c] && row[c] > mx[c] ? row[c] : mx[c];
+      for (int64_t c = 0; c < nc; ++c) m[c] = r >= l[c] && r <= h[c] && row[c] > m[c] ? row[c] : m[c];
     }
-    for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] > mx[c] ? mx2[c] : mx[c];
+    for (int32_t r = 0; r < int32_t(rows); ++r) {
       float* row = s + r * cols + c0;
 #pragma omp simd
       for (int64_t c = 0; c < nc; ++c) {
