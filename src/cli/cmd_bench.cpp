@@ -10,6 +10,7 @@
 // machine's read bandwidth for the same thread count (measured first).
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -44,8 +45,10 @@ void validate(const BenchFlags& f) {
   for (const auto& m : f.models)
     QAT_CHECK(std::filesystem::exists(m), m, ": no such model file or directory");
   for (int t : f.threads) QAT_CHECK(t >= 1, "-t: thread counts must be >= 1, got ", t);
-  for (int p : f.n_prompt) QAT_CHECK(p >= 1, "-p: prompt lengths must be >= 1, got ", p);
+  for (int p : f.n_prompt) QAT_CHECK(p >= 0, "-p: prompt lengths must be >= 0 (0 = no pp test), got ", p);
   QAT_CHECK(f.n_gen >= 0, "-n must be >= 0 (0 = no tg test), got ", f.n_gen);
+  const bool any_pp = std::any_of(f.n_prompt.begin(), f.n_prompt.end(), [](int p) { return p > 0; });
+  QAT_CHECK(any_pp || f.n_gen > 0, "-p 0 and -n 0: nothing to measure");
   QAT_CHECK(f.reps >= 1, "-r must be >= 1, got ", f.reps);
 }
 
@@ -99,7 +102,8 @@ double run_once(const Model& m, int n_prompt, int n_gen, std::mt19937& rng) {
 void run_bench(const BenchFlags& f) {
   validate(f);
   std::vector<std::pair<int, int>> tests;  // (n_prompt, n_gen)
-  for (int p : f.n_prompt) tests.push_back({p, 0});
+  for (int p : f.n_prompt)
+    if (p > 0) tests.push_back({p, 0});
   if (f.n_gen > 0) tests.push_back({0, f.n_gen});
   Progress progress("bench", uint64_t(f.models.size() * f.threads.size() * tests.size()) * uint64_t(f.reps + 1),
                     "runs");
@@ -161,7 +165,7 @@ void add_bench(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("-t,--threads", f->threads, "Thread counts, comma list (default: all cores)")
       ->delimiter(',');
-  cmd->add_option("-p,--n-prompt", f->n_prompt, "Prompt lengths for pp tests, comma list")
+  cmd->add_option("-p,--n-prompt", f->n_prompt, "Prompt lengths for pp tests, comma list (0 = no pp test)")
       ->delimiter(',')
       ->capture_default_str();
   cmd->add_option("-n,--n-gen", f->n_gen, "Tokens for the tg test (0 = no tg test)")->capture_default_str();
