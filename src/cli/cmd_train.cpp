@@ -46,6 +46,7 @@ struct TrainFlags {
   int64_t qat_start = 0;
   float lsq_lr = 0.0f;            // 0: the weights' --lr
   std::string lsq_init = "absmax";
+  int gptq_batches = 0;           // --lsq-init gptq: calibration batches (0: unset, 8)
   float dampen = 0.0f;
 };
 
@@ -105,12 +106,12 @@ void run_train(TrainFlags& f) {
   std::unique_ptr<ClassifySampler> cls, cls_val;
   ClassifierHead head;
   double unigram = -1;
+  LmSamplerOptions lo;
   if (f.task == "lm") {
     TokenStreamOptions so;
     so.cache_path = f.out + "/tokens.cache";
     so.progress = !f.quiet;
     stream = build_token_stream(f.data, tok, so);
-    LmSamplerOptions lo;
     lo.batch = f.batch;
     lo.seq = f.seq;
     lo.val_fraction = f.val_fraction;
@@ -175,9 +176,11 @@ void run_train(TrainFlags& f) {
     QAT_CHECK(f.lsq_lr >= 0.0f && std::isfinite(f.lsq_lr), "--lsq-lr must be a positive learning rate, got ",
               f.lsq_lr);
     if (f.lsq_lr > 0.0f) qc.scale_lr_ratio = f.lsq_lr / f.opt.lr;
-    QAT_CHECK(f.lsq_init == "absmax" || f.lsq_init == "mse", "--lsq-init must be absmax or mse, got '", f.lsq_init,
-              "'");
-    qc.scale_init = f.lsq_init == "mse" ? QatConfig::ScaleInit::Mse : QatConfig::ScaleInit::Absmax;
+    QAT_CHECK(f.lsq_init == "absmax" || f.lsq_init == "mse" || f.lsq_init == "gptq",
+              "--lsq-init must be absmax, mse or gptq, got '", f.lsq_init, "'");
+    qc.scale_init = f.lsq_init == "mse"    ? QatConfig::ScaleInit::Mse
+                    : f.lsq_init == "gptq" ? QatConfig::ScaleInit::Gptq
+                                           : QatConfig::ScaleInit::Absmax;
     QAT_CHECK(f.qat_start >= 0 && f.qat_start < f.opt.steps, "--fake-quant-after must be in [0, --steps), got ",
               f.qat_start);
     qc.start_step = f.qat_start;
@@ -187,7 +190,27 @@ void run_train(TrainFlags& f) {
               "--distill-weight: the distillation weight must be in [0, 1], got ", f.opt.distill_weight);
     QAT_CHECK(f.opt.distill_temperature > 0, "--distill-temperature must be positive, got ",
               f.opt.distill_temperature);
-    gt.enable_fake_quant(qc);
+    QAT_CHECK(f.gptq_batches == 0 || f.lsq_init == "gptq", "--gptq-batches needs --lsq-init gptq");
+    InputHessians hessians;
+    if (qc.scale_init == QatConfig::ScaleInit::Gptq) {
+      QAT_CHECK(f.task == "lm", "--lsq-init gptq calibrates on language-model batches: it needs --task lm");
+      QAT_CHECK(f.qat_start == 0, "--lsq-init gptq needs fake quantization from step 0 (no --fake-quant-after)");
+      QAT_CHECK(f.gptq_batches >= 0, "--gptq-batches must be >= 1, got ", f.gptq_batches);
+      if (f.gptq_batches == 0) f.gptq_batches = 8;
+      // The first training batches of the run's seed, drawn by a sampler of
+      // their own: the training cursor does not move.
+      LmSampler calibration(stream.tokens, lo);
+      Progress bar("gptq calibration", uint64_t(f.gptq_batches), "batches");
+      for (int i = 0; i < f.gptq_batches; ++i) {
+        const LmBatch b = calibration.next();
+        gt.accumulate_input_hessians(b.inputs.data(), b.batch, b.seq, hessians);
+        bar.add();
+      }
+    }
+    gt.enable_fake_quant(qc, qc.scale_init == QatConfig::ScaleInit::Gptq ? &hessians : nullptr);
+    if (qc.scale_init == QatConfig::ScaleInit::Gptq)
+      std::fprintf(stderr, "gptq: %d tensors quantized from %lld calibration tokens\n", gt.gptq_tensors(),
+                   (long long)f.gptq_batches * f.batch * f.seq);
     std::string tpath = f.teacher.empty() ? f.model : f.teacher;
     if (tpath == "none") tpath.clear();
     if (!tpath.empty()) {
@@ -229,6 +252,7 @@ void run_train(TrainFlags& f) {
                            {"distill_weight", f.opt.distill_weight}});
   // Only when set, so runs checkpointed before the option existed still resume.
   if (f.qat && f.dampen > 0) f.opt.identity["dampen"] = f.dampen;
+  if (f.qat && f.lsq_init == "gptq") f.opt.identity["gptq_batches"] = f.gptq_batches;
   Trainer trainer(gt, TrainData{lm.get(), cls.get(), cls_val.get(), teacher.get()}, f.opt);
   for (const Parameter& p : gt.parameters()) trainable += p.trainable ? p.numel : 0;
   std::fprintf(stderr, "model: %s, %lld parameters (%lld trainable), %d threads\n", family_name(model->config.family),
@@ -328,8 +352,10 @@ void add_qat(CLI::App& app) {
   cmd->add_option("--lsq-lr", f->lsq_lr,
                   "LSQ: peak learning rate of the block scales (same schedule as --lr; default: --lr)");
   cmd->add_option("--lsq-init", f->lsq_init,
-                  "LSQ: initial block scales, 'absmax' (the reference quantizer's) or 'mse' (least-squares search)")
+                  "LSQ: initial block scales, 'absmax' (the reference quantizer's), 'mse' (least-squares search) "
+                  "or 'gptq' (GPTQ rounding of the weights on calibration batches, the reference's scales)")
       ->capture_default_str();
+  cmd->add_option("--gptq-batches", f->gptq_batches, "--lsq-init gptq: calibration batches of -b x --seq tokens (default 8)");
   cmd->add_option("--dampen", f->dampen,
                   "Oscillation dampening: adds DAMPEN * (w - q(w)) to each quantized weight's gradient (0: off)")
       ->capture_default_str();

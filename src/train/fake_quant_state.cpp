@@ -97,14 +97,21 @@ void FakeQuantState::add_parameters(ParameterList& params) {
   }
 }
 
-void FakeQuantState::init_scales() {
+int FakeQuantState::init_scales(const InputHessians* hessians) {
+  int gptq = 0;
   for (Entry& e : entries_)
     if (!e.scale.empty()) {
-      if (config_.scale_init == QatConfig::ScaleInit::Mse)
+      const InputHessian* h = nullptr;
+      if (hessians && hessians->count(e.master->data)) h = hessians->at(e.master->data).get();
+      if (config_.scale_init == QatConfig::ScaleInit::Gptq && h) {
+        gptq_quantize(e.type, e.master->mutable_f32(), e.master->rows(), e.master->cols(), *h, e.scale.data());
+        ++gptq;
+      } else if (config_.scale_init != QatConfig::ScaleInit::Absmax)
         lsq_init_scales_mse(e.type, e.master->f32(), e.scale.data(), e.master->numel());
       else
         lsq_init_scales(e.type, e.master->f32(), e.scale.data(), e.master->numel());
     }
+  return gptq;
 }
 
 void FakeQuantState::refresh() {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "model/model.h"
+#include "train/gptq.h"
 #include "train/parameters.h"
 #include "train/qat_scheme.h"
 
@@ -39,8 +40,11 @@ class FakeQuantState {
   // append to the trainer's parameter list; initialised by init_scales().
   void add_parameters(ParameterList& params);
   // LSQ scales = the reference (absmax) scales of the current masters, so a
-  // freshly initialised LSQ model equals the reference fake quantization.
-  void init_scales();
+  // freshly initialised LSQ model equals the reference fake quantization
+  // (or as config().scale_init says). ScaleInit::Gptq needs the masters'
+  // input Hessians (GemmaTrainer::accumulate_input_hessians) and rewrites
+  // those masters to GPTQ's values; returns how many tensors GPTQ quantized.
+  int init_scales(const InputHessians* hessians = nullptr);
   // Recomputes every shadow (and STE mask) from the masters.
   void refresh();
   // Once per optimizer step, after every micro-batch's backward: grads of

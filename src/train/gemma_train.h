@@ -15,6 +15,7 @@
 
 #include "model/model.h"
 #include "model/rope_table.h"
+#include "train/gptq.h"
 #include "train/parameters.h"
 #include "train/train_ops.h"
 
@@ -70,7 +71,18 @@ class GemmaTrainer {
   // backward compute with fake-quantized weights and, for A8 schemes,
   // fake-quantized matmul inputs; LSQ scales join parameters(). Call before
   // building the Trainer (its optimizer takes the parameter list then).
-  void enable_fake_quant(const QatConfig& config);
+  // hessians: the input statistics ScaleInit::Gptq quantizes with (see
+  // accumulate_input_hessians); needed only when fake quantization starts
+  // at step 0 (GPTQ is not offered after a warm-up).
+  void enable_fake_quant(const QatConfig& config, const InputHessians* hessians = nullptr);
+  // GPTQ calibration: runs the forward over ids (B, T) with the FP32 weights
+  // (fake quantization off) and adds every quantizable matmul's input to the
+  // Hessian of the weights it multiplies: Q/K/V, O, gate/up and down of each
+  // layer, and the output projection (the tied embedding). Call before
+  // enable_fake_quant. Gemma 4's per-layer-input projections are not covered.
+  void accumulate_input_hessians(const int32_t* ids, int64_t B, int64_t T, InputHessians& hessians);
+  // Tensors GPTQ quantized when fake quantization was enabled.
+  int gptq_tensors() const { return gptq_tensors_; }
   FakeQuantState* fake_quant() { return fq_.get(); }
   bool fake_quant_active() const { return fq_ != nullptr && fq_active_; }
   // Called by the trainer before optimizer step `step` (0-based): fake
@@ -101,6 +113,7 @@ class GemmaTrainer {
   std::vector<float> logits_;
   std::unique_ptr<FakeQuantState> fq_;
   bool fq_active_ = false;
+  int gptq_tensors_ = 0;
 };
 
 }  // namespace qat

@@ -10,12 +10,42 @@ namespace qat {
 
 using namespace train_detail;
 
-void GemmaTrainer::enable_fake_quant(const QatConfig& config) {
+void GemmaTrainer::enable_fake_quant(const QatConfig& config, const InputHessians* hessians) {
   QAT_CHECK(fq_ == nullptr, "fake quantization is already enabled");
+  QAT_CHECK(config.scale_init != QatConfig::ScaleInit::Gptq || (config.start_step <= 0 && hessians),
+            "GPTQ initialisation needs fake quantization from step 0 and calibration statistics");
   fq_ = std::make_unique<FakeQuantState>(model_, grads_, config);
   fq_->add_parameters(params_);
   fq_active_ = config.start_step <= 0;
-  if (fq_active_) fq_->init_scales();
+  if (fq_active_) gptq_tensors_ = fq_->init_scales(hessians);
+}
+
+void GemmaTrainer::accumulate_input_hessians(const int32_t* ids, int64_t B, int64_t T, InputHessians& hessians) {
+  QAT_CHECK(fq_ == nullptr, "GPTQ calibration runs before fake quantization is enabled");
+  forward_body(ids, B, T);
+  const Acts& a = *a_;
+  const ModelConfig& c = model_.config;
+  const ModelWeights& w = model_.weights;
+  const int64_t N = B * T, H = c.hidden_size;
+  // ws multiply the same input x (N, cols): one shared Hessian.
+  auto add = [&](std::initializer_list<const Tensor*> ws, const Buf& x, int64_t cols) {
+    std::shared_ptr<InputHessian> h;
+    for (const Tensor* t : ws)
+      if (t->present() && hessians.count(t->data)) h = hessians.at(t->data);
+    if (!h) h = std::make_shared<InputHessian>(cols);
+    for (const Tensor* t : ws)
+      if (t->present()) hessians[t->data] = h;
+    h->add(x.data(), N);
+  };
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const LayerActs& la = a.layers[l];
+    add({&lw.wq, &lw.wk, &lw.wv}, la.h1, H);
+    add({&lw.wo}, la.att, lw.wo.cols());
+    add({&lw.w_gate, &lw.w_up}, la.h2, H);
+    add({&lw.w_down}, la.act, lw.w_down.cols());
+  }
+  add({c.tie_word_embeddings ? &w.embed : &w.output}, a.hf, H);
 }
 
 void GemmaTrainer::begin_step(int64_t step) {

@@ -29,10 +29,13 @@ struct QatConfig {
   std::vector<TypeOverride> overrides;  // --tensor-type, first match wins
   bool lsq = false;                     // learned per-block scales (LSQ)
   // LSQ: the scales' learning rate relative to the weights' (--lsq-lr / --lr),
-  // and how they start: the reference's absmax scales, or per block the scale
-  // whose deployed values are closest to the weights (least squares).
+  // and how they start: the reference's absmax scales, per block the scale
+  // whose deployed values are closest to the weights (least squares), or
+  // GPTQ (train/gptq.h: the weights themselves move to GPTQ's rounding, the
+  // scales are the reference's at each block; tensors without calibration
+  // statistics fall back to least squares).
   float scale_lr_ratio = 1.0f;
-  enum class ScaleInit { Absmax, Mse } scale_init = ScaleInit::Absmax;
+  enum class ScaleInit { Absmax, Mse, Gptq } scale_init = ScaleInit::Absmax;
   int64_t start_step = 0;               // fake quantization from this step on (warm-up before)
   // Oscillation dampening (Nagel et al. 2022, "Overcoming Oscillations in
   // Quantization-Aware Training"): the gradient of (dampen / 2) ||w - q(w)||^2
