@@ -165,12 +165,18 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
 template <int MR>
 void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
              int64_t k) {
+  // The r loops are unrolled before register allocation: without the
+  // pragmas GCC 12 kept acc in memory for MR > 1 and loaded and stored it
+  // at every p step.
   float32x4_t acc[MR][4];
+#pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) acc[r][q] = vdupq_n_f32(0.0f);
   for (int64_t p = 0; p < k; ++p) {
     const float* bp = b + p * ldb;
     const float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8), b3 = vld1q_f32(bp + 12);
+#pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
       const float av = a[r * a_rs + p * a_cs];
       acc[r][0] = vfmaq_n_f32(acc[r][0], b0, av);
@@ -179,7 +185,9 @@ void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t
       acc[r][3] = vfmaq_n_f32(acc[r][3], b3, av);
     }
   }
+#pragma GCC unroll 4
   for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) vst1q_f32(c + r * ldc + 4 * q, acc[r][q]);
 }
 
