@@ -104,7 +104,11 @@ int FakeQuantState::init_scales(const InputHessians* hessians) {
       const InputHessian* h = nullptr;
       if (hessians && hessians->count(e.master->data)) h = hessians->at(e.master->data).get();
       if (config_.scale_init == QatConfig::ScaleInit::Gptq && h) {
-        gptq_quantize(e.type, e.master->mutable_f32(), e.master->rows(), e.master->cols(), *h, e.scale.data());
+        // The masters become GPTQ's latent values, whose quantization with
+        // these scales is GPTQ's result.
+        std::vector<float> values(e.master->f32(), e.master->f32() + e.master->numel());
+        gptq_quantize(e.type, values.data(), e.master->rows(), e.master->cols(), *h, e.scale.data(), 0.01,
+                      e.master->mutable_f32());
         ++gptq;
       } else if (config_.scale_init != QatConfig::ScaleInit::Absmax)
         lsq_init_scales_mse(e.type, e.master->f32(), e.scale.data(), e.master->numel());

@@ -43,7 +43,8 @@ class FakeQuantState {
   // freshly initialised LSQ model equals the reference fake quantization
   // (or as config().scale_init says). ScaleInit::Gptq needs the masters'
   // input Hessians (GemmaTrainer::accumulate_input_hessians) and rewrites
-  // those masters to GPTQ's values; returns how many tensors GPTQ quantized.
+  // those masters to GPTQ's latent values (train/gptq.h), which the scales
+  // quantize to GPTQ's result; returns how many tensors GPTQ quantized.
   int init_scales(const InputHessians* hessians = nullptr);
   // Recomputes every shadow (and STE mask) from the masters.
   void refresh();

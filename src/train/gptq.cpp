@@ -103,7 +103,7 @@ void InputHessian::add(const float* x, int64_t n) {
 }
 
 void gptq_quantize(TensorType type, float* w, int64_t rows, int64_t cols, const InputHessian& hess, float* scales,
-                   double damp) {
+                   double damp, float* latent) {
   QAT_CHECK(type == TensorType::Q8_0 || type == TensorType::Q4_0, "gptq: only Q8_0 and Q4_0 have block scales");
   QAT_CHECK(rows > 0 && cols > 0 && cols % kBlock == 0, "gptq: a (", rows, ", ", cols,
             ") matrix is not made of whole blocks of ", kBlock);
@@ -137,7 +137,9 @@ void gptq_quantize(TensorType type, float* w, int64_t rows, int64_t cols, const 
         else
           reference_scales_q4_0(blk, &scales[r * nb + i / kBlock], kBlock);
       }
-      const float q = quantized_value(type, float(row[size_t(i)]), scales[r * nb + i / kBlock]);
+      const float x = float(row[size_t(i)]);
+      if (latent) latent[r * cols + i] = x;
+      const float q = quantized_value(type, x, scales[r * nb + i / kBlock]);
       const double err = (row[size_t(i)] - double(q)) / u[size_t(i * n + i)];
       const double* ui = u.data() + i * n;
       for (int64_t j = i + 1; j < n; ++j) row[size_t(j)] -= err * ui[j];
