@@ -65,6 +65,16 @@ TEST_F(QatCli, WritesTheQuantizedModelThatRuns) {
   EXPECT_LT(fs::file_size(dir_ + "/a/model.gguf"), fs::file_size(dir_ + "/fp32/model.gguf") / 2);
 }
 
+TEST_F(QatCli, GptqStartCalibratesAndWritesTheModel) {
+  auto r = test::run_qat(qat_args("g", "--scheme w4a8 --lsq --lsq-init gptq --gptq-batches 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // 2 batches of 2 x 16 tokens; every quantized matrix of the model and its tied embedding.
+  EXPECT_NE(r.err.find("tensors quantized from 64 calibration tokens"), std::string::npos) << r.err;
+  auto ppl = test::run_qat("eval ppl -m " + dir_ + "/g/model.gguf --text " + dir_ + "/data.txt -c 32 --chunks 4");
+  ASSERT_EQ(ppl.exit_code, 0) << ppl.err;
+  EXPECT_NE(ppl.out.find("PPL = "), std::string::npos) << ppl.out;
+}
+
 TEST_F(QatCli, KilledAndResumedRunWritesTheSameModel) {
   const std::string flags = "--scheme w8a8 --lsq --fake-quant-after 3";
   auto a = test::run_qat(qat_args("a", flags));
@@ -118,7 +128,10 @@ TEST_F(QatCli, BadFlagsFailClearly) {
       {"--distill-weight 2", "distillation weight must be in [0, 1]"},
       {"--distill-temperature 0", "--distill-temperature must be positive"},
       {"--lsq-lr 1e-6", "--lsq-lr and --lsq-init need --lsq"},
-      {"--lsq --lsq-init minmax", "--lsq-init must be absmax or mse"},
+      {"--lsq --lsq-init minmax", "--lsq-init must be absmax, mse or gptq"},
+      {"--lsq --lsq-init gptq --fake-quant-after 2", "--lsq-init gptq needs fake quantization from step 0"},
+      {"--lsq --lsq-init gptq --gptq-batches -1", "--gptq-batches must be >= 1"},
+      {"--gptq-batches 4", "--gptq-batches needs --lsq-init gptq"},
       {"--lsq --lsq-lr -1", "--lsq-lr must be a positive learning rate"},
       {"--dampen -1", "--dampen must be >= 0"},
   };
