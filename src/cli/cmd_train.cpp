@@ -355,7 +355,8 @@ void add_qat(CLI::App& app) {
                   "LSQ: initial block scales, 'absmax' (the reference quantizer's), 'mse' (least-squares search) "
                   "or 'gptq' (GPTQ rounding of the weights on calibration batches, the reference's scales)")
       ->capture_default_str();
-  cmd->add_option("--gptq-batches", f->gptq_batches, "--lsq-init gptq: calibration batches of -b x --seq tokens (default 8)");
+  cmd->add_option("--gptq-batches", f->gptq_batches,
+                  "--lsq-init gptq: calibration batches of -b x --seq tokens (default 8)");
   cmd->add_option("--dampen", f->dampen,
                   "Oscillation dampening: adds DAMPEN * (w - q(w)) to each quantized weight's gradient (0: off)")
       ->capture_default_str();

@@ -39,12 +39,12 @@ using InputHessians = std::map<const void*, std::shared_ptr<InputHessian>>;
 // is w. latent (rows x cols, optional) receives the values GPTQ rounded,
 // each column as the errors of the columns before it left it: quantized
 // with the same scales they give the same codes, and they keep their place
-// inside the rounding bins, which QAT's straight-through latent weights need
-// (masters sitting on the grid barely moved under training). Dampening adds damp * mean(diag h) to the diagonal; inputs never seen
-// (zero diagonal) get a unit diagonal. With h a multiple of the identity the
-// result is round-to-nearest with the reference scales (no error to move).
-// Throws qat::Error on mismatched sizes, other types, non-finite weights, or
-// an h that is not positive definite even after dampening.
+// inside the rounding bins, which QAT's straight-through latent weights
+// need (masters sitting on the grid barely moved under training).
+// Dampening adds damp * mean(diag h) to the diagonal; an input never seen
+// (zero diagonal) first gets the mean diagonal. With h a multiple of the
+// identity the result is round-to-nearest with the reference scales (no
+// error to move).
 void gptq_quantize(TensorType type, float* w, int64_t rows, int64_t cols, const InputHessian& h, float* scales,
                    double damp = 0.01, float* latent = nullptr);
 
