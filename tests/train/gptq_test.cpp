@@ -1,8 +1,8 @@
-// GPTQ (train/gptq.h): the Hessian it accumulates, round-to-nearest when
-// there is no correlation to exploit, a lower output error than
-// round-to-nearest when there is, values exactly on the LSQ grid of the
-// scales it returns, and, through the trainer, a QAT start whose fake-quant
-// model is the GPTQ-rounded one.
+// GPTQ (train/gptq.h): the Hessian it accumulates, an independent numpy GPTQ
+// (tools/reference/make_gptq_fixture.py), round-to-nearest when there is no
+// correlation to exploit, a lower output error than round-to-nearest when
+// there is, values exactly on the LSQ grid of the scales it returns, and,
+// through the trainer, a QAT start whose fake-quant model is GPTQ's result.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <random>
 
 #include "base/error.h"
+#include "formats/safetensors.h"
 #include "model/model.h"
 #include "quant/quant_types.h"
 #include "train/fake_quant_ops.h"
@@ -71,6 +72,53 @@ TEST(Gptq, HessianIsTheSumOfOuterProducts) {
       for (int64_t r = 0; r < n; ++r) want += double(x[size_t(r * k + i)]) * double(x[size_t(r * k + j)]);
       ASSERT_NEAR(h.h[size_t(i * k + j)], want, 1e-9 * (1 + std::fabs(want))) << i << ", " << j;
     }
+}
+
+// The fixture's GPTQ runs on numpy's LAPACK (Cholesky, inverse) in float64
+// with the Q4_0 / Q8_0 block rules written from the GGUF definitions; ours
+// uses its own Cholesky and the reference quantizer. Same algorithm, same
+// order of columns: the same codes, scales and latents.
+TEST(Gptq, MatchesAnIndependentNumpyGptq) {
+  const auto st = SafetensorsFile::open(std::string(QAT_FIXTURES_DIR) + "/gptq/gptq.safetensors");
+  auto get = [&](const std::string& name) {
+    const StTensor* t = st->find(name);
+    EXPECT_TRUE(t != nullptr && t->dtype == StDtype::F32) << name;
+    return t;
+  };
+  const StTensor* x = get("x");
+  const StTensor* w = get("w");
+  ASSERT_TRUE(x && w && x->shape.size() == 2 && w->shape.size() == 2);
+  const int64_t n = int64_t(x->shape[0]), k = int64_t(x->shape[1]), rows = int64_t(w->shape[0]);
+  ASSERT_EQ(int64_t(w->shape[1]), k);
+  InputHessian h(k);
+  h.add(reinterpret_cast<const float*>(x->data), n);
+  for (const char* name : {"q4_0", "q8_0"}) {
+    const TensorType type = std::string(name) == "q4_0" ? TensorType::Q4_0 : TensorType::Q8_0;
+    const float* wf = reinterpret_cast<const float*>(w->data);
+    std::vector<float> values(wf, wf + rows * k), scales(size_t(rows * k / 32)), latent(values.size());
+    gptq_quantize(type, values.data(), rows, k, h, scales.data(), 0.01, latent.data());
+    const StTensor* want_v = get(std::string(name) + ".values");
+    const StTensor* want_s = get(std::string(name) + ".scales");
+    const StTensor* want_l = get(std::string(name) + ".latent");
+    ASSERT_TRUE(want_v && want_s && want_l);
+    ASSERT_EQ(want_v->n_elements, values.size());
+    ASSERT_EQ(want_s->n_elements, scales.size());
+    const float* wv = reinterpret_cast<const float*>(want_v->data);
+    const float* ws = reinterpret_cast<const float*>(want_s->data);
+    const float* wl = reinterpret_cast<const float*>(want_l->data);
+    int64_t same_values = 0, same_scales = 0;
+    double latent_diff = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      same_values += values[i] == wv[i];
+      latent_diff = std::max(latent_diff, double(std::fabs(latent[i] - wl[i])));
+    }
+    for (size_t i = 0; i < scales.size(); ++i) same_scales += scales[i] == ws[i];
+    std::printf("%s: %lld of %zu values and %lld of %zu scales identical to numpy's GPTQ, latents within %.2g\n",
+                name, (long long)same_values, values.size(), (long long)same_scales, scales.size(), latent_diff);
+    EXPECT_EQ(same_values, int64_t(values.size())) << name;
+    EXPECT_EQ(same_scales, int64_t(scales.size())) << name;
+    EXPECT_LT(latent_diff, 1e-5) << name;
+  }
 }
 
 TEST(Gptq, WithoutCorrelationItIsTheReferenceRoundToNearest) {
