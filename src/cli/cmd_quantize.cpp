@@ -2,7 +2,8 @@
 // GGUF file or HF checkpoint to a GGUF file, with Gemma-aware per-tensor
 // types (model/quantize_plan.h) and --tensor-type overrides. Weights already
 // on a Q8_0/Q4_0 grid (QAT-trained) keep it (quant/grid_import.h) unless
-// --no-keep-grid.
+// --no-keep-grid. --gptq TEXT quantizes the Q8_0/Q4_0 matrices by GPTQ
+// calibrated on TEXT instead (cli/quantize_gptq.h).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "base/error.h"
 #include "base/memory_info.h"
 #include "cli/commands.h"
+#include "cli/quantize_gptq.h"
 #include "model/model.h"
 #include "model/quantize_plan.h"
 
@@ -81,6 +83,7 @@ void add_quantize(CLI::App& app) {
     std::vector<std::string> overrides;
     bool dry_run = false;
     bool no_keep_grid = false;
+    GptqOptions gptq;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
@@ -105,6 +108,12 @@ void add_quantize(CLI::App& app) {
                 "Derive every Q8_0/Q4_0 block scale from the block maximum, even for weights that already "
                 "lie on a Q8_0/Q4_0 grid (by default such a grid, e.g. of a QAT-trained checkpoint, is kept "
                 "exactly)");
+  auto* gptq = cmd->add_option("--gptq", o->gptq.text,
+                  "Calibration text file: quantize the Q8_0/Q4_0 matrices of a language model by GPTQ on it "
+                  "(Frantar et al. 2022) instead of rounding to nearest");
+  cmd->add_option("--gptq-batches", o->gptq.batches, "--gptq: calibration batches of 16 x 128 tokens")
+      ->capture_default_str()
+      ->needs(gptq);
   cmd->callback([o] {
     const auto t0 = std::chrono::steady_clock::now();
     QuantizeRules rules;
@@ -121,6 +130,10 @@ void add_quantize(CLI::App& app) {
     QAT_CHECK(o->in != o->out && !fs::equivalent(o->in, o->out, ec), o->out,
               ": output is the input file; choose another OUT");
 
+    QAT_CHECK(o->gptq.text.empty() || fs::exists(o->gptq.text, ec), o->gptq.text,
+              ": no such calibration text file");
+    QAT_CHECK(o->gptq.text.empty() || !o->no_keep_grid,
+              "--gptq and --no-keep-grid: GPTQ's blocks are written through the grid import");
     auto model = load_model(o->in);
     if (!o->activations.empty()) model->config.activation_quant = parse_activation_quant(o->activations);
     const QuantizePlan plan = plan_quantization(*model, rules);
@@ -134,6 +147,11 @@ void add_quantize(CLI::App& app) {
     for (const TensorPlan& t : plan.tensors)
       if (!t.note.empty() && t.note.rfind("row length", 0) == 0)
         std::fprintf(stderr, "note: %s: %s\n", t.name.c_str(), t.note.c_str());
+    if (!o->gptq.text.empty()) {
+      const int n = apply_gptq(*model, plan, o->gptq);
+      std::printf("gptq: %d tensors quantized, calibrated on %d x %d x %d tokens of %s\n", n, o->gptq.batches,
+                  o->gptq.batch, o->gptq.seq, o->gptq.text.c_str());
+    }
     auto type_of = [&plan](const TensorSlot& s) {
       const TensorPlan* p = plan.find(s.gguf_name);
       QAT_CHECK(p, "internal: no plan for tensor '", s.gguf_name, "'");

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "../common/lsq_model.h"
 #include "formats/gguf.h"
@@ -114,6 +115,46 @@ TEST_F(QuantizeCli, BadArgumentsGiveClearErrorsAndNoFile) {
     EXPECT_NE(r.err.find(c.message), std::string::npos) << c.args << "\n" << r.err;
     EXPECT_FALSE(std::filesystem::exists(out)) << c.args;
   }
+}
+
+// --gptq: GPTQ's blocks reach the file exactly (the grid import keeps every
+// block), the model runs, and bad calibration input fails clearly.
+TEST_F(QuantizeCli, GptqCalibratesOnTextAndKeepsItsBlocks) {
+  const std::string in = init("gemma3"), out = dir_ + "/gptq.gguf", text = dir_ + "/cal.txt";
+  {
+    std::ofstream f(text);
+    for (int i = 0; i < 400; ++i) f << "Card " << 1000 + i * 7 << " paid " << i % 13 << ".50 at store " << i % 5 << ".\n";
+  }
+  auto r = test::run_qat("quantize " + in + " " + out + " q4_0 --gptq " + text + " --gptq-batches 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("gptq: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tensors quantized"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(100.00 %)"), std::string::npos) << "every GPTQ block kept\n" << r.out;
+  auto f = GgufFile::open(out);
+  EXPECT_EQ(f->find_tensor("blk.0.ffn_down.weight")->type, 2u);
+  r = test::run_qat("run -m " + out + " -p 'Card 1007 paid' -n 4 --temp 0");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::filesystem::remove(out);
+  {
+    std::ofstream f(dir_ + "/short.txt");
+    f << "too short";
+  }
+  const std::string bad[][2] = {
+      {"--gptq " + dir_ + "/missing.txt", "missing.txt: no such calibration text file"},
+      {"--gptq " + text + " --no-keep-grid", "--gptq and --no-keep-grid"},
+      {"--gptq " + text + " --gptq-batches 0", "--gptq-batches must be >= 1"},
+      {"--gptq " + dir_ + "/short.txt", "short.txt: "},
+  };
+  for (const auto& c : bad) {
+    r = test::run_qat("quantize " + in + " " + out + " q4_0 " + c[0]);
+    EXPECT_EQ(r.exit_code, 1) << c[0] << "\n" << r.err;
+    EXPECT_NE(r.err.find(c[1]), std::string::npos) << c[0] << "\n" << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c[0];
+  }
+  r = test::run_qat("quantize " + in + " " + out + " q4_0 --gptq-batches 4");  // CLI11's own exit code
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--gptq-batches requires --gptq"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 TEST_F(QuantizeCli, RequantizingWarns) {
