@@ -46,7 +46,8 @@ struct TrainFlags {
   int64_t qat_start = 0;
   float lsq_lr = 0.0f;            // 0: the weights' --lr
   std::string lsq_init = "absmax";
-  int gptq_batches = 0;           // --lsq-init gptq: calibration batches (0: unset, 8)
+  int gptq_batches = 8;           // --lsq-init gptq: calibration batches
+  bool gptq_batches_given = false;
   float dampen = 0.0f;
 };
 
@@ -190,22 +191,16 @@ void run_train(TrainFlags& f) {
               "--distill-weight: the distillation weight must be in [0, 1], got ", f.opt.distill_weight);
     QAT_CHECK(f.opt.distill_temperature > 0, "--distill-temperature must be positive, got ",
               f.opt.distill_temperature);
-    QAT_CHECK(f.gptq_batches == 0 || f.lsq_init == "gptq", "--gptq-batches needs --lsq-init gptq");
+    QAT_CHECK(!f.gptq_batches_given || f.lsq_init == "gptq", "--gptq-batches needs --lsq-init gptq");
     InputHessians hessians;
     if (qc.scale_init == QatConfig::ScaleInit::Gptq) {
       QAT_CHECK(f.task == "lm", "--lsq-init gptq calibrates on language-model batches: it needs --task lm");
       QAT_CHECK(f.qat_start == 0, "--lsq-init gptq needs fake quantization from step 0 (no --fake-quant-after)");
-      QAT_CHECK(f.gptq_batches >= 0, "--gptq-batches must be >= 1, got ", f.gptq_batches);
-      if (f.gptq_batches == 0) f.gptq_batches = 8;
+      QAT_CHECK(f.gptq_batches >= 1, "--gptq-batches must be >= 1, got ", f.gptq_batches);
       // The first training batches of the run's seed, drawn by a sampler of
       // their own: the training cursor does not move.
       LmSampler calibration(stream.tokens, lo);
-      Progress bar("gptq calibration", uint64_t(f.gptq_batches), "batches");
-      for (int i = 0; i < f.gptq_batches; ++i) {
-        const LmBatch b = calibration.next();
-        gt.accumulate_input_hessians(b.inputs.data(), b.batch, b.seq, hessians);
-        bar.add();
-      }
+      gt.accumulate_input_hessians(calibration, f.gptq_batches, hessians);
     }
     gt.enable_fake_quant(qc, qc.scale_init == QatConfig::ScaleInit::Gptq ? &hessians : nullptr);
     if (qc.scale_init == QatConfig::ScaleInit::Gptq)
@@ -355,8 +350,9 @@ void add_qat(CLI::App& app) {
                   "LSQ: initial block scales, 'absmax' (the reference quantizer's), 'mse' (least-squares search) "
                   "or 'gptq' (GPTQ rounding of the weights on calibration batches, the reference's scales)")
       ->capture_default_str();
-  cmd->add_option("--gptq-batches", f->gptq_batches,
-                  "--lsq-init gptq: calibration batches of -b x --seq tokens (default 8)");
+  auto* gptq_batches = cmd->add_option("--gptq-batches", f->gptq_batches,
+                                       "--lsq-init gptq: calibration batches of -b x --seq tokens")
+                           ->capture_default_str();
   cmd->add_option("--dampen", f->dampen,
                   "Oscillation dampening: adds DAMPEN * (w - q(w)) to each quantized weight's gradient (0: off)")
       ->capture_default_str();
@@ -369,7 +365,10 @@ void add_qat(CLI::App& app) {
   cmd->add_option("--distill-weight", f->opt.distill_weight,
                   "Weight of the distillation loss; the label loss gets 1 - this")
       ->capture_default_str();
-  cmd->callback([f] { run_train(*f); });
+  cmd->callback([f, gptq_batches] {
+    f->gptq_batches_given = gptq_batches->count() > 0;
+    run_train(*f);
+  });
 }
 
 }  // namespace qat::cli

@@ -102,7 +102,7 @@ bool quantize_act_ref(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* in
 void dequant_group_q8_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 void dequant_group_q4_0_ref(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);
 
-// The scalar GemmNNFn (also used by the NEON level).
+// The scalar GemmNNFn: the reference every level is tested against.
 void gemm_nn_f32_ref(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c,
                      int64_t ldc, int64_t m, int64_t k, int64_t n);
 

@@ -202,9 +202,10 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) 
   return true;
 }
 
-// C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of up to 4 rows
-// x NQ registers of 16 columns, p in order, A broadcast; the last column
-// block loads and stores through lane masks.
+// C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of MR rows (8
+// when one register holds all columns, else up to 4) x NQ registers of 16
+// columns, p in order, A broadcast; the last column block loads and stores
+// through lane masks.
 inline __mmask16 lanes(int64_t valid) {
   return valid >= 16 ? __mmask16(0xffff) : valid <= 0 ? __mmask16(0) : __mmask16((1u << valid) - 1);
 }

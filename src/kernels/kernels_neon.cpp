@@ -161,7 +161,7 @@ void gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int6
 
 // ---- C (m, n) = A (m, k) B (k, n), B's columns contiguous: tiles of up to
 // 4 rows x 16 columns (4 registers), p in order, A broadcast; the last
-// columns (fewer than 16) as one accumulator each, p in the same order.
+// columns (fewer than 16) by the scalar reference, p in the same order.
 template <int MR>
 void nn_tile(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t ldb, float* c, int64_t ldc,
              int64_t k) {
@@ -206,12 +206,7 @@ void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int
         default: nn_tile<1>(ai, a_rs, a_cs, b + j, ldb, ci + j, ldc, k); break;
       }
     }
-    for (int64_t r = 0; r < mr; ++r)
-      for (int64_t j = n16; j < n; ++j) {
-        float s = 0;
-        for (int64_t p = 0; p < k; ++p) s += ai[r * a_rs + p * a_cs] * b[p * ldb + j];
-        ci[r * ldc + j] = s;
-      }
+    if (n16 < n) gemm_nn_f32_ref(ai, a_rs, a_cs, b + n16, ldb, ci + n16, ldc, mr, k, n - n16);
   }
 }
 

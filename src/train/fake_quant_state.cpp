@@ -102,7 +102,8 @@ int FakeQuantState::init_scales(const InputHessians* hessians) {
   for (Entry& e : entries_)
     if (!e.scale.empty()) {
       const InputHessian* h = nullptr;
-      if (hessians && hessians->count(e.master->data)) h = hessians->at(e.master->data).get();
+      if (hessians)
+        if (const auto it = hessians->find(e.master->data); it != hessians->end()) h = it->second.get();
       if (config_.scale_init == QatConfig::ScaleInit::Gptq && h) {
         // The masters become GPTQ's latent values, whose quantization with
         // these scales is GPTQ's result.

@@ -25,6 +25,7 @@ namespace train_detail {
 struct Acts;  // gemma_train_acts.h
 }
 class FakeQuantState;  // fake_quant_state.h
+class LmSampler;       // lm_sampler.h
 struct QatConfig;      // qat_scheme.h
 
 // A classification head to add to a model that has none (a model that
@@ -81,6 +82,8 @@ class GemmaTrainer {
   // layer, and the output projection (the tied embedding). Call before
   // enable_fake_quant. Gemma 4's per-layer-input projections are not covered.
   void accumulate_input_hessians(const int32_t* ids, int64_t B, int64_t T, InputHessians& hessians);
+  // The same over the next `batches` batches of sampler, with a progress bar.
+  void accumulate_input_hessians(LmSampler& sampler, int batches, InputHessians& hessians);
   // Tensors GPTQ quantized when fake quantization was enabled.
   int gptq_tensors() const { return gptq_tensors_; }
   FakeQuantState* fake_quant() { return fq_.get(); }

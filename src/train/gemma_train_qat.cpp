@@ -1,10 +1,12 @@
 // GemmaTrainer's quantization-aware-training and distillation hooks (the
 // forward and backward themselves read FakeQuantState's weights).
 #include "base/error.h"
+#include "base/progress.h"
 #include "train/distill_loss.h"
 #include "train/fake_quant_state.h"
 #include "train/gemma_train.h"
 #include "train/gemma_train_acts.h"
+#include "train/lm_sampler.h"
 
 namespace qat {
 
@@ -46,6 +48,16 @@ void GemmaTrainer::accumulate_input_hessians(const int32_t* ids, int64_t B, int6
     add({&lw.w_down}, la.act, lw.w_down.cols());
   }
   add({c.tie_word_embeddings ? &w.embed : &w.output}, a.hf, H);
+}
+
+void GemmaTrainer::accumulate_input_hessians(LmSampler& sampler, int batches, InputHessians& hessians) {
+  QAT_CHECK(batches >= 1, "GPTQ calibration needs at least one batch, got ", batches);
+  Progress bar("gptq calibration", uint64_t(batches), "batches");
+  for (int i = 0; i < batches; ++i) {
+    const LmBatch b = sampler.next();
+    accumulate_input_hessians(b.inputs.data(), b.batch, b.seq, hessians);
+    bar.add();
+  }
 }
 
 void GemmaTrainer::begin_step(int64_t step) {
