@@ -4,8 +4,9 @@
 function(qat_kernel_isa_flags root)
   # The row ops' exp/tanh polynomials blend both sides of a comparison; GCC
   # vectorizes that only when it may ignore FP exception flags (nothing in
-  # qat reads them). Values are unchanged.
-  set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math")
+  # qat reads them), and square roots only when they need not set errno.
+  # Values are unchanged.
+  set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp ${root}/src/kernels/kernels_compat_avx2.cpp
       ${root}/src/kernels/kernels_compat_decode_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")

@@ -19,8 +19,9 @@ struct DemoRun {
   uint64_t size_bytes = 0;
   std::vector<double> scores;      // (test) P(positive)
   BinaryMetrics metrics;
-  std::vector<double> latency_ms;  // 1 thread, per scored record (JSON -> text -> tokens -> score)
+  std::vector<double> latency_ms;  // 1 thread, per scored record (JSON -> text -> tokens -> score), streamed
   double p50 = 0, p99 = 0, mean = 0;
+  double p50_alternating = 0;      // p50 with the models taking turns on every record (caches cold)
   double throughput = 0;           // scores/s with `throughput_threads` threads, one session each
   int throughput_threads = 2;
   double cpu_s_per_1000 = 0;       // user + system CPU seconds per 1,000 scores (throughput run)
@@ -56,8 +57,10 @@ DemoRun quantization_aware_train(const DemoData& data, const DemoTrainConfig& cf
 // figures (one session per thread, n_throughput records).
 void measure(const DemoData& data, DemoRun& run, int threads, int n_throughput);
 // The latency figures of all runs: n_latency test records one at a time on
-// one thread, each from its JSON (as `qat score` reads it), every model in
-// turn per record so that load from elsewhere falls on all of them alike.
+// one thread, each from its JSON record (as `qat score` reads it). Each model
+// scores them as a stream (latency_ms, p50, p99; the models take turns every
+// 25 records so that load from elsewhere falls on all of them alike), then
+// once more with the models taking turns on every record (p50_alternating).
 void measure_latency(const DemoData& data, std::vector<DemoRun>& runs, int n_latency);
 
 }  // namespace qat::cli

@@ -10,13 +10,10 @@
 
 namespace qat {
 
-// exp(x), relative error < 2e-7 on [-87, 88] (Cephes expf: range reduction
-// by ln 2 in two parts, degree-6 polynomial, 2^n through the exponent bits).
-// Inputs are clamped to that range: exp(-87) = 1.6e-38 stands in for
-// anything smaller, which no caller (softmax, tanh) can tell from 0.
-inline float exp_poly(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
+// exp(x) for x in [-87, 88], relative error < 2e-7 (Cephes expf: range
+// reduction by ln 2 in two parts, degree-6 polynomial, 2^n through the
+// exponent bits). The caller keeps x in range.
+inline float exp_in_range(float x) {
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (std::floor blocks
   // vectorization); |r| <= ln2 / 2 either way.
   const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -30,8 +27,16 @@ inline float exp_poly(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  // 2^n through the exponent bits; the clamp keeps n in [-126, 127].
+  // 2^n through the exponent bits; the range keeps n in [-126, 127].
   return p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+}
+
+// exp(x) for any x: clamped to [-87, 88] first. exp(-87) = 1.6e-38 stands
+// in for anything smaller, which no caller (softmax, tanh) can tell from 0.
+inline float exp_poly(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  return exp_in_range(x);
 }
 
 // tanh(x) within 3e-7 absolute: (1 - e^-2|x|) / (1 + e^-2|x|) with the sign
@@ -47,6 +52,33 @@ inline float tanh_poly(float x) {
   const float use_small = float(ax < 0.0625f);
   const float v = big + use_small * (small - big);
   return std::copysign(v, x);
+}
+
+// GELU, tanh form (HF "gelu_pytorch_tanh"): 0.5 x (1 + tanh(u)) with
+// u = sqrt(2/pi) (x + 0.044715 x^3), computed as x / (1 + e^-2u), the same
+// function (0.5 (1 + tanh u) = 1 / (1 + e^-2u)). One exp and one division:
+// about half the vector operations of the tanh form, which GeGLU's cost is
+// made of, and no cancellation in 1 + tanh(u) for negative x.
+constexpr float kGeluK = 0.7978845608028654f;  // sqrt(2/pi)
+constexpr float kGeluA = 0.044715f;
+
+// e^-2u, the exponent clamped to [-30, 30], where GELU is x (e^-30 vanishes
+// next to 1) or x e^-30. Not exp_poly's +-87: GCC evaluates a clamped branch
+// for every lane and blends, and x / (1 + e^87) is a denormal for any
+// |x| < 0.7, whose microcode assists made GeGLU three times slower on an
+// AMD EPYC (bench_ops BM_Geglu).
+inline float gelu_exp_term(float x) {
+  float a = x * ((-2.0f * kGeluK) + (-2.0f * kGeluK * kGeluA) * (x * x));  // -2u
+  a = a < -30.0f ? -30.0f : a;
+  a = a > 30.0f ? 30.0f : a;
+  return exp_in_range(a);
+}
+
+// Below x = -10 the result is 0 (the clamped exponent would leave x e^-30,
+// which grows with |x|); HF's float computation gives 0 there too.
+inline float gelu_poly(float x) {
+  const float g = x / (1.0f + gelu_exp_term(x));
+  return x < -10.0f ? 0.0f : g;
 }
 
 }  // namespace qat

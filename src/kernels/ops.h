@@ -8,6 +8,8 @@ namespace qat {
 // out = x / sqrt(mean(x^2) + eps) * w   (w = nullptr: no scale, Gemma 4's V-norm).
 // Gemma 3's (1 + w) is folded into w at load time. x and out may alias.
 void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps);
+// The same on `rows` contiguous rows of n: x (rows, n) -> out (rows, n).
+void rms_norm_rows(const float* x, const float* w, float* out, int64_t rows, int64_t n, float eps);
 
 // tanh-approximated GELU (HF "gelu_pytorch_tanh").
 float gelu_tanh(float x);

@@ -189,7 +189,8 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     const int nr = n - r0;
 
     // --- attention ---
-    for (int t = s.stores_kv ? 0 : r0; t < n; ++t) rms_norm(x + t * H, lw.attn_norm.f32(), h + t * H, H, eps);
+    const int t_norm = s.stores_kv ? 0 : r0;
+    rms_norm_rows(x + t_norm * H, lw.attn_norm.f32(), h + t_norm * H, n - t_norm, H, eps);
     float* q = q_.data();
     const bool q_with_kv = s.stores_kv && r0 == 0;  // Q, K, V of the same rows: one product call
     if (s.stores_kv) {
@@ -209,16 +210,13 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
       matmul_shared_input({ws, m}, h, {ys, m}, n);
       if (s.k_eq_v) std::memcpy(v, k, sizeof(float) * size_t(n * kvd));  // V from the raw K projection
       LayerCache& lc = cache_[size_t(l)];
+      rms_norm_rows(k, lw.k_norm.f32(), k, n * nkv, hd, eps);  // (n * nkv, hd)
+      if (c.has_v_norm()) rms_norm_rows(v, nullptr, v, n * nkv, hd, eps);
       for (int t = 0; t < n; ++t) {
         const int64_t pos = n_past_ + t;
         const int64_t slot = pos % lc.cap;
-        for (int64_t g = 0; g < nkv; ++g) {
-          float* kh = k + t * kvd + g * hd;
-          float* vh = v + t * kvd + g * hd;
-          rms_norm(kh, lw.k_norm.f32(), kh, hd, eps);
-          rope(kh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
-          if (c.has_v_norm()) rms_norm(vh, nullptr, vh, hd, eps);
-        }
+        for (int64_t g = 0; g < nkv; ++g)
+          rope(k + t * kvd + g * hd, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
         std::memcpy(lc.k.data() + slot * kvd, k + t * kvd, sizeof(float) * size_t(kvd));
         std::memcpy(lc.v.data() + slot * kvd, v + t * kvd, sizeof(float) * size_t(kvd));
       }
@@ -226,34 +224,28 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     if (nr == 0) continue;  // the last layer of a chunk whose outputs nobody reads
     float* xr = x + r0 * H;  // (nr, H): the rows that go on
     if (!q_with_kv) linear(lw.wq, h + r0 * H, q, nr);
+    rms_norm_rows(q, lw.q_norm.f32(), q, nr * nh, hd, eps);  // (nr * nh, hd)
     for (int t = 0; t < nr; ++t) {
       const int64_t pos = n_past_ + r0 + t;
-      for (int64_t hh = 0; hh < nh; ++hh) {
-        float* qh = q + t * qd + hh * hd;
-        rms_norm(qh, lw.q_norm.f32(), qh, hd, eps);
-        rope(qh, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
-      }
+      for (int64_t hh = 0; hh < nh; ++hh)
+        rope(q + t * qd + hh * hd, hd, rt.cos.data() + pos * half, rt.sin.data() + pos * half);
     }
     attention(int(l), nr, n_past_ + r0, q, att_.data());
     float* o = proj_.data();
     linear(lw.wo, att_.data(), o, nr);
-    for (int t = 0; t < nr; ++t) {
-      rms_norm(o + t * H, lw.post_attn_norm.f32(), o + t * H, H, eps);
-      for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
-    }
+    rms_norm_rows(o, lw.post_attn_norm.f32(), o, nr, H, eps);
+    for (int64_t i = 0; i < nr * H; ++i) xr[i] += o[i];
 
     // --- feed-forward (GeGLU) ---
-    for (int t = 0; t < nr; ++t) rms_norm(xr + t * H, lw.ffn_norm.f32(), h + t * H, H, eps);
+    rms_norm_rows(xr, lw.ffn_norm.f32(), h, nr, H, eps);
     const int64_t F = s.ffn_dim;
     const MatrixView ffn_in[] = {view(lw.w_gate, c.activation_quant), view(lw.w_up, c.activation_quant)};
     float* const ffn_out[] = {gate_.data(), up_.data()};
     matmul_shared_input(ffn_in, h, ffn_out, nr);
     geglu(gate_.data(), up_.data(), gate_.data(), nr * F);
     linear(lw.w_down, gate_.data(), o, nr);
-    for (int t = 0; t < nr; ++t) {
-      rms_norm(o + t * H, lw.post_ffn_norm.f32(), o + t * H, H, eps);
-      for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
-    }
+    rms_norm_rows(o, lw.post_ffn_norm.f32(), o, nr, H, eps);
+    for (int64_t i = 0; i < nr * H; ++i) xr[i] += o[i];
 
     // --- per-layer embedding (Gemma 4) ---
     if (P > 0) {
@@ -264,10 +256,8 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
         for (int64_t i = 0; i < P; ++i) g[t * P + i] = gelu_tanh(g[t * P + i]) * pin[i];
       }
       linear(lw.ple_proj, g, o, nr);
-      for (int t = 0; t < nr; ++t) {
-        rms_norm(o + t * H, lw.ple_post_norm.f32(), o + t * H, H, eps);
-        for (int64_t i = 0; i < H; ++i) xr[t * H + i] += o[t * H + i];
-      }
+      rms_norm_rows(o, lw.ple_post_norm.f32(), o, nr, H, eps);
+      for (int64_t i = 0; i < nr * H; ++i) xr[i] += o[i];
     }
     if (c.has_layer_scalar()) {
       const float ls = lw.layer_scalar.f32()[0];
@@ -279,13 +269,13 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
   const int rows = n - first_out;
   const float* xo = x + int64_t(first_out) * H;  // (rows, H)
   if (hidden_out) {  // final-norm hidden states (classification)
-    for (int t = 0; t < rows; ++t) rms_norm(xo + t * H, w.final_norm.f32(), hidden_out + t * H, H, eps);
+    rms_norm_rows(xo, w.final_norm.f32(), hidden_out, rows, H, eps);
     return;
   }
   if (!logits_out) return;
   // Final norm and tied (or separate) output projection.
   float* h = h_.data();
-  for (int t = 0; t < rows; ++t) rms_norm(xo + t * H, w.final_norm.f32(), h + t * H, H, eps);
+  rms_norm_rows(xo, w.final_norm.f32(), h, rows, H, eps);
   const Tensor& out_w = c.tie_word_embeddings ? w.embed : w.output;
   linear(out_w, h, logits_out, rows);
   if (c.final_logit_softcapping > 0)

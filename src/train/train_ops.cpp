@@ -19,6 +19,25 @@ inline float tanh_of(float x) { return tanh_poly(x); }
 inline double tanh_of(double x) { return std::tanh(x); }
 inline float exp_of(float x) { return exp_poly(x); }
 inline double exp_of(double x) { return std::exp(x); }
+inline float gelu_of(float x) { return gelu_poly(x); }
+inline double gelu_of(double x) {
+  return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+}
+// GELU's value (bit for bit the forward's) and its derivative. With
+// s = 1 / (1 + e^-2u): gelu = x s, d/dx = s + 2 x s (1 - s) u'(x).
+inline void gelu_with_grad(float x, float& g, float& dg) {
+  const float e = gelu_exp_term(x);
+  const float s = 1.0f / (1.0f + e);
+  const float d = s + 2.0f * x * s * (1.0f - s) * (kGeluK + (3.0f * kGeluK * kGeluA) * (x * x));
+  g = gelu_poly(x);
+  dg = x < -10.0f ? 0.0f : d;  // where gelu_poly is flat 0
+}
+inline void gelu_with_grad(double x, double& g, double& dg) {
+  constexpr double k = 0.7978845608028654, a = 0.044715;
+  const double th = std::tanh(k * (x + a * x * x * x));
+  g = 0.5 * x * (1 + th);
+  dg = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * a * x * x);
+}
 }  // namespace
 
 // ---- embedding ------------------------------------------------------------
@@ -210,29 +229,18 @@ void rope_backward(T* d, const float* cos_tab, const float* sin_tab, const int32
 
 // ---- GeGLU ----------------------------------------------------------------
 
-namespace {
-constexpr double kGeluC = 0.7978845608028654;  // sqrt(2/pi)
-constexpr double kGeluA = 0.044715;
-}  // namespace
-
 template <typename T>
 void geglu_forward(T* out, const T* gate, const T* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
-  for (int64_t i = 0; i < n; ++i) {
-    const T x = gate[i];
-    const T g = T(0.5) * x * (T(1) + tanh_of(T(kGeluC) * (x + T(kGeluA) * x * x * x)));
-    out[i] = g * up[i];
-  }
+  for (int64_t i = 0; i < n; ++i) out[i] = gelu_of(gate[i]) * up[i];
 }
 
 template <typename T>
 void geglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n >= (1 << 16))
   for (int64_t i = 0; i < n; ++i) {
-    const T x = gate[i];
-    const T th = tanh_of(T(kGeluC) * (x + T(kGeluA) * x * x * x));
-    const T g = T(0.5) * x * (T(1) + th);
-    const T dg = T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * T(kGeluC) * (T(1) + T(3 * kGeluA) * x * x);
+    T g, dg;
+    gelu_with_grad(gate[i], g, dg);
     dgate[i] += dout[i] * up[i] * dg;
     dup[i] += dout[i] * g;
   }

@@ -111,6 +111,45 @@ TEST(Ops, FastExpAndTanhAccuracy) {
   EXPECT_EQ(fast_tanh(1e-20f), 1e-20f);
 }
 
+TEST(Ops, GeluAccuracyOverItsWholeRange) {
+  // x / (1 + e^-2u) against 0.5 x (1 + tanh u) in double: within 1e-6 of
+  // the value relative to max(1, |x|); exactly x far right, 0 far left.
+  double worst = 0;
+  for (float x = -40.0f; x <= 40.0f; x += 0.000917f) {
+    const double k = std::sqrt(2.0 / M_PI), xd = x;
+    const double ref = 0.5 * xd * (1 + std::tanh(k * (xd + 0.044715 * xd * xd * xd)));
+    worst = std::max(worst, std::fabs(double(gelu_tanh(x)) - ref) / std::max(1.0, std::fabs(xd)));
+  }
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_EQ(gelu_tanh(0.0f), 0.0f);
+  EXPECT_EQ(gelu_tanh(20.0f), 20.0f);
+  EXPECT_EQ(gelu_tanh(3e38f), 3e38f);
+  EXPECT_LE(std::fabs(gelu_tanh(-9.9f)), 1e-12f);
+  EXPECT_EQ(gelu_tanh(-20.0f), 0.0f);
+  EXPECT_EQ(gelu_tanh(-3e38f), 0.0f);
+  EXPECT_EQ(gelu_tanh(1e-30f), 0.5f * 1e-30f);
+}
+
+TEST(Ops, RmsNormRowsIsRmsNormOnEachRow) {
+  // Row lengths with and without a tail past the 16-wide partial sums; row
+  // counts across the 16-row groups.
+  for (int64_t n : {32, 40, 128, 640})
+    for (int64_t rows : {1, 15, 16, 17, 48}) {
+      std::vector<float> x(static_cast<size_t>(rows * n)), w(static_cast<size_t>(n)), a(x.size()), b(x.size());
+      for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * float(i)) * float(1 + i % 7);
+      for (size_t i = 0; i < w.size(); ++i) w[i] = 0.5f + 0.01f * float(i % 13);
+      rms_norm_rows(x.data(), w.data(), a.data(), rows, n, 1e-6f);
+      for (int64_t r = 0; r < rows; ++r) rms_norm(x.data() + r * n, w.data(), b.data() + r * n, n, 1e-6f);
+      EXPECT_EQ(a, b) << rows << " rows of " << n;
+      std::vector<float> in_place = x;  // as the forward pass runs it on Q and K
+      rms_norm_rows(in_place.data(), w.data(), in_place.data(), rows, n, 1e-6f);
+      EXPECT_EQ(in_place, b) << rows << " rows of " << n << ", in place";
+      rms_norm_rows(x.data(), nullptr, a.data(), rows, n, 1e-6f);
+      for (int64_t r = 0; r < rows; ++r) rms_norm(x.data() + r * n, nullptr, b.data() + r * n, n, 1e-6f);
+      EXPECT_EQ(a, b) << rows << " rows of " << n << ", no weight";
+    }
+}
+
 TEST(Ops, DotAndAxpy) {
   std::vector<float> a(37), b(37), y(37, 1.0f);
   double ref = 0;

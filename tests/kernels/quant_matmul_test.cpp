@@ -120,11 +120,17 @@ TEST(QuantMatmul, EveryLevelQuantizesActivationsLikeTheReference) {
   std::mt19937 rng(11);
   std::normal_distribution<float> nd;
   std::vector<float> x;
-  for (int b = 0; b < 600; ++b) {
-    const int kind = b % 6;
+  for (int b = 0; b < 700; ++b) {
+    const int kind = b % 7;
     for (int j = 0; j < 32; ++j) {
       float v = nd(rng);
       if (kind == 1) v = j == 0 ? 127.0f : float(int(rng() % 254) - 127) + 0.5f;  // d = 1: exact halves
+      if (kind == 6 && j > 0) {  // d = 1: one to three ulps either side of a half
+        const float h = float(int(rng() % 254) - 127) + 0.5f;
+        v = h;
+        for (int u = 0, k = 1 + int(rng() % 3); u < k; ++u) v = std::nextafter(v, (rng() & 1) ? 200.0f : -200.0f);
+      }
+      if (kind == 6 && j == 0) v = -127.0f;
       if (kind == 2) v = j % 3 == 0 ? -0.0f : 0.0f;
       if (kind == 3) v = nd(rng) * 1e-41f;  // denormals
       if (kind == 4) v = nd(rng) * 1e37f;
