@@ -109,49 +109,63 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* lo,
-                     const int32_t* hi) {
-  constexpr int64_t kChunk = 16;  // columns at a time: per-column state in a few registers
+namespace {
+
+constexpr int64_t kSoftmaxChunk = 16;  // columns at a time: per-column state in a few registers
+
+// softmax_columns on columns [0, nc) of s. kFull: nc is kSoftmaxChunk, so
+// every loop has a fixed trip count and the running maxima and sums stay in
+// registers (with a run-time nc GCC kept them in memory and versioned each
+// loop; the function was 1,100 instructions).
+template <bool kFull>
+void softmax_chunk(float* s, int64_t rows, int64_t cols, int64_t nc_arg, float scale, float cap, const int32_t* l,
+                   const int32_t* h) {
+  const int64_t nc = kFull ? kSoftmaxChunk : nc_arg;
   const float inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
-  for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {
-    const int64_t nc = cols - c0 < kChunk ? cols - c0 : kChunk;
-    const int32_t* l = lo + c0;
-    const int32_t* h = hi + c0;
-    // Two running maxima (even and odd rows) halve the dependency chain.
-    float mx[kChunk], mx2[kChunk], inv[kChunk];
-    double sum[kChunk];
-    for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] = -INFINITY, sum[c] = 0;
-    // The row index compares as int32 like the windows, so that one vector
-    // compare covers all columns (an int64 index split each mask in two).
-    for (int32_t r = 0; r < int32_t(rows); ++r) {
-      float* row = s + r * cols + c0;
-      float* m = (r & 1) ? mx2 : mx;
-      if (cap > 0) {
+  // Two running maxima (even and odd rows) halve the dependency chain.
+  float mx[kSoftmaxChunk], mx2[kSoftmaxChunk], inv[kSoftmaxChunk];
+  double sum[kSoftmaxChunk];
+  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] = -INFINITY, sum[c] = 0;
+  // The row index compares as int32 like the windows, so that one vector
+  // compare covers all columns (an int64 index split each mask in two).
+  for (int32_t r = 0; r < int32_t(rows); ++r) {
+    float* row = s + r * cols;
+    float* m = (r & 1) ? mx2 : mx;
+    if (cap > 0) {
 #pragma omp simd
-        for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
-      } else {
+      for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
+    } else {
 #pragma omp simd
-        for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
-      }
-#pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) m[c] = r >= l[c] && r <= h[c] && row[c] > m[c] ? row[c] : m[c];
+      for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
     }
-    for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] > mx[c] ? mx2[c] : mx[c];
-    for (int32_t r = 0; r < int32_t(rows); ++r) {
-      float* row = s + r * cols + c0;
 #pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) {
-        row[c] = r >= l[c] && r <= h[c] ? exp_poly(row[c] - mx[c]) : 0.0f;
-        sum[c] += row[c];
-      }
-    }
-    for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* row = s + r * cols + c0;
+    for (int64_t c = 0; c < nc; ++c) m[c] = r >= l[c] && r <= h[c] && row[c] > m[c] ? row[c] : m[c];
+  }
+  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] > mx[c] ? mx2[c] : mx[c];
+  for (int32_t r = 0; r < int32_t(rows); ++r) {
+    float* row = s + r * cols;
 #pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) row[c] *= inv[c];
+    for (int64_t c = 0; c < nc; ++c) {
+      row[c] = r >= l[c] && r <= h[c] ? exp_poly(row[c] - mx[c]) : 0.0f;
+      sum[c] += row[c];
     }
   }
+  for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < nc; ++c) row[c] *= inv[c];
+  }
+}
+
+}  // namespace
+
+void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* lo,
+                     const int32_t* hi) {
+  int64_t c0 = 0;
+  for (; c0 + kSoftmaxChunk <= cols; c0 += kSoftmaxChunk)
+    softmax_chunk<true>(s + c0, rows, cols, kSoftmaxChunk, scale, cap, lo + c0, hi + c0);
+  if (c0 < cols) softmax_chunk<false>(s + c0, rows, cols, cols - c0, scale, cap, lo + c0, hi + c0);
 }
 
 void softcap(float* x, int64_t n, float cap) {
