@@ -104,7 +104,13 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
     float* yg = y + g * kPackRows;
     int64_t t = 0;
     for (; t + 4 <= n; t += 4) tile<kQ4, 4>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
-    for (; t < n; ++t) tile<kQ4, 1>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
+    // The last 1-3 tokens in one tile: one pass over the weights, not one per token.
+    switch (n - t) {
+      case 3: tile<kQ4, 3>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
+      case 2: tile<kQ4, 2>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
+      case 1: tile<kQ4, 1>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
+      default: break;
+    }
   }
 }
 
