@@ -7,7 +7,11 @@
 // Each test runs once untimed (warm-up: page in the weights, grow buffers),
 // then -r timed repetitions; t/s is the mean ± sample sd over repetitions.
 // For tg tests the weight bytes streamed per second are set against the
-// machine's read bandwidth for the same thread count (measured first).
+// machine's read bandwidth for the same thread count (measured last).
+// --interleave loads every model first and runs each repetition on every
+// model in turn: on a shared machine whose load and memory bandwidth drift
+// (the 2-thread read bandwidth here measured 29 GB/s in one minute and 59 in
+// another), ratios between models then compare like with like.
 #include <omp.h>
 
 #include <algorithm>
@@ -38,7 +42,8 @@ struct BenchFlags {
   int n_gen = 128;
   int reps = 5;
   std::string output = "md";
-  bool bandwidth = true;  // measure the read bandwidth per thread count
+  bool bandwidth = true;    // measure the read bandwidth per thread count
+  bool interleave = false;  // repetitions take turns across the models
 };
 
 void validate(const BenchFlags& f) {
@@ -99,6 +104,32 @@ double run_once(const Model& m, int n_prompt, int n_gen, std::mt19937& rng) {
   return n_gen / seconds_since(t0);
 }
 
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  BenchResult base;  // what every result of this model shares
+};
+
+LoadedModel load_for_bench(const std::string& path, const std::vector<std::pair<int, int>>& tests) {
+  LoadedModel l;
+  l.model = load_model(path);
+  Model& m = *l.model;
+  m.prepare_matrices_for_kernels();
+  BenchResult& base = l.base;
+  base.model_path = path;
+  base.type = dominant_type(m, &base.size_bytes);
+  // Weight-only models say so: their quantized products take FP32 activations.
+  const bool weight_only =
+      m.config.activation_quant == ActivationQuant::None && (base.type == "Q4_0" || base.type == "Q8_0");
+  base.model_label = std::filesystem::path(path).filename().string() + " (" + family_name(m.config.family) + " " +
+                     base.type + (weight_only ? ", A16" : "") + ")";
+  base.params = parameter_count(m.config);
+  base.weight_bytes_per_token = weight_bytes_per_token(m);
+  for (auto [p, n] : tests)
+    QAT_CHECK(std::max(p, n) <= m.config.max_position_embeddings, path, ": test of ", std::max(p, n),
+              " tokens exceeds the model's ", m.config.max_position_embeddings, " positions");
+  return l;
+}
+
 void run_bench(const BenchFlags& f) {
   validate(f);
   std::vector<std::pair<int, int>> tests;  // (n_prompt, n_gen)
@@ -108,38 +139,47 @@ void run_bench(const BenchFlags& f) {
   Progress progress("bench", uint64_t(f.models.size() * f.threads.size() * tests.size()) * uint64_t(f.reps + 1),
                     "runs");
   std::vector<BenchResult> results;
-  for (const auto& path : f.models) {
-    auto model = load_model(path);
-    model->prepare_matrices_for_kernels();
-    BenchResult base;
-    base.model_path = path;
-    base.type = dominant_type(*model, &base.size_bytes);
-    // Weight-only models say so: their quantized products take FP32 activations.
-    const bool weight_only = model->config.activation_quant == ActivationQuant::None &&
-                             (base.type == "Q4_0" || base.type == "Q8_0");
-    base.model_label = std::filesystem::path(path).filename().string() + " (" +
-                       family_name(model->config.family) + " " + base.type + (weight_only ? ", A16" : "") + ")";
-    base.params = parameter_count(model->config);
-    base.weight_bytes_per_token = weight_bytes_per_token(*model);
-    for (auto [p, n] : tests)
-      QAT_CHECK(std::max(p, n) <= model->config.max_position_embeddings, path, ": test of ",
-                std::max(p, n), " tokens exceeds the model's ", model->config.max_position_embeddings,
-                " positions");
-    for (int t : f.threads) {
-      set_threads(t);
-      for (auto [p, n] : tests) {
-        BenchResult r = base;
-        r.threads = t, r.n_prompt = p, r.n_gen = n;
-        std::mt19937 rng(1234);  // same tokens for every model and thread count
-        run_once(*model, p, n, rng);  // warm-up
+  // Runs `test` on every model in `group` (one model, or all of them with
+  // --interleave): a warm-up each, then the repetitions, model after model
+  // within each repetition.
+  const auto run_test = [&](std::vector<LoadedModel>& group, int threads, std::pair<int, int> test) {
+    set_threads(threads);
+    std::vector<BenchResult> rs;
+    std::vector<std::mt19937> rngs;
+    for (LoadedModel& l : group) {
+      BenchResult r = l.base;
+      r.threads = threads, r.n_prompt = test.first, r.n_gen = test.second;
+      rs.push_back(r);
+      rngs.emplace_back(1234);  // same tokens for every model and thread count
+      run_once(*l.model, test.first, test.second, rngs.back());  // warm-up
+      progress.add();
+    }
+    for (int i = 0; i < f.reps; ++i)
+      for (size_t k = 0; k < group.size(); ++k) {
+        rs[k].samples_ts.push_back(run_once(*group[k].model, test.first, test.second, rngs[k]));
         progress.add();
-        for (int i = 0; i < f.reps; ++i) {
-          r.samples_ts.push_back(run_once(*model, p, n, rng));
-          progress.add();
-        }
-        r.peak_rss_bytes = peak_rss_bytes();
-        results.push_back(std::move(r));
       }
+    for (BenchResult& r : rs) r.peak_rss_bytes = peak_rss_bytes();
+    return rs;
+  };
+  if (f.interleave) {
+    std::vector<LoadedModel> all;
+    for (const auto& path : f.models) all.push_back(load_for_bench(path, tests));
+    std::vector<std::vector<BenchResult>> per_model(all.size());
+    for (int t : f.threads)
+      for (auto test : tests) {
+        auto rs = run_test(all, t, test);
+        for (size_t k = 0; k < rs.size(); ++k) per_model[k].push_back(std::move(rs[k]));
+      }
+    for (auto& v : per_model)
+      for (auto& r : v) results.push_back(std::move(r));
+  } else {
+    for (const auto& path : f.models) {
+      std::vector<LoadedModel> one;
+      one.push_back(load_for_bench(path, tests));
+      for (int t : f.threads)
+        for (auto test : tests)
+          for (auto& r : run_test(one, t, test)) results.push_back(std::move(r));
     }
   }
   progress.finish();
@@ -173,6 +213,10 @@ void add_bench(CLI::App& app) {
   cmd->add_option("-o,--output", f->output, "Output format: md or json")
       ->check(CLI::IsMember({"md", "json"}))
       ->capture_default_str();
+  cmd->add_flag("--interleave", f->interleave,
+                "Load every -m model first and let their repetitions take turns, so that the machine's "
+                "load and memory bandwidth changes fall on all of them alike (for ratios between models; "
+                "peak RSS then covers all of them)");
   cmd->add_flag("!--no-bandwidth", f->bandwidth,
                 "Skip measuring the memory read bandwidth (the tg tests' bound; about 2 s per thread count)");
   cmd->callback([f] {

@@ -65,6 +65,23 @@ TEST_F(BenchEval, JsonHasEverySample) {
   EXPECT_GT(j[1]["weight_gbps"].get<double>(), 0);
 }
 
+TEST_F(BenchEval, InterleavedRunsGiveTheSameRowsInTheSameOrder) {
+  // --interleave changes when each repetition runs, not what is reported.
+  const std::string args = "bench -m " + dir_ + "/gemma3.gguf -m " + dir_ + "/gemma4.gguf -t 1,2 -p 8 -n 4 -r 2 -o json";
+  auto plain = test::run_qat(args), mixed = test::run_qat(args + " --interleave");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  const auto a = nlohmann::json::parse(plain.out), b = nlohmann::json::parse(mixed.out);
+  ASSERT_EQ(a.size(), 8u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (const char* k : {"model_filename", "test", "n_threads", "model_size", "weight_bytes_per_token"})
+      EXPECT_EQ(a[i][k], b[i][k]) << i << " " << k;
+    EXPECT_EQ(b[i]["samples_ts"].size(), 2u);
+  }
+  EXPECT_NE(b[0]["model_filename"], b[7]["model_filename"]);
+}
+
 TEST_F(BenchEval, BenchRejectsBadFlags) {
   const std::string m = " -m " + dir_ + "/gemma3.gguf";
   struct Case {
