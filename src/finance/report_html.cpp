@@ -176,7 +176,7 @@ std::string main_table_html(const json& models, const std::vector<Metric>& metri
     std::string sub = is_ref ? "reference" : times(ref_model ? size_mb(*ref_model) : std::nullopt, mb, true, "smaller", "larger");
     s += cell(format_3sig(mb) + (mb ? " MB" : ""), sub, is_ref);
   }
-  s += "</tr>\n" + row_head("Latency p50 / p99", cat("ms, 1 thread", ref >= 0 ? "; × faster at p50" : ""));
+  s += "</tr>\n" + row_head("Latency p50 / p99", cat("ms, 1 thread, a stream of records", ref >= 0 ? "; × faster at p50" : ""));
   for (size_t i = 0; i < models.size(); ++i) {
     bool is_ref = int(i) == ref;
     const json& lat = object(models[i], "latency_ms");
@@ -187,7 +187,7 @@ std::string main_table_html(const json& models, const std::vector<Metric>& metri
   bool any_alternating = false;
   for (const json& m : models) any_alternating = any_alternating || number(object(m, "latency_ms"), "p50_alternating");
   if (any_alternating) {
-    s += "</tr>\n" + row_head("Latency p50, models taking turns", cat("ms, every record; caches cold", ref >= 0 ? "; × faster" : ""));
+    s += "</tr>\n" + row_head("Latency p50, models taking turns", cat("ms, on every record, caches shared with the others", ref >= 0 ? "; × faster" : ""));
     for (size_t i = 0; i < models.size(); ++i) {
       bool is_ref = int(i) == ref;
       auto p50 = number(object(models[i], "latency_ms"), "p50_alternating");
