@@ -187,11 +187,13 @@ std::string main_table_html(const json& models, const std::vector<Metric>& metri
   bool any_alternating = false;
   for (const json& m : models) any_alternating = any_alternating || number(object(m, "latency_ms"), "p50_alternating");
   if (any_alternating) {
-    s += "</tr>\n" + row_head("Latency p50, models taking turns", cat("ms, on every record, caches shared with the others", ref >= 0 ? "; × faster" : ""));
+    s += "</tr>\n" + row_head("Latency p50, models taking turns",
+                               cat("ms, on every record, caches shared with the others", ref >= 0 ? "; × faster" : ""));
     for (size_t i = 0; i < models.size(); ++i) {
       bool is_ref = int(i) == ref;
       auto p50 = number(object(models[i], "latency_ms"), "p50_alternating");
-      std::string sub = is_ref ? "reference" : times(ref_number("latency_ms", "p50_alternating"), p50, true, "faster", "slower");
+      std::string sub =
+          is_ref ? "reference" : times(ref_number("latency_ms", "p50_alternating"), p50, true, "faster", "slower");
       s += cell(p50 ? format_3sig(p50) + " ms" : kDash, sub, is_ref);
     }
   }

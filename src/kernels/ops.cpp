@@ -33,6 +33,17 @@ inline double sum_of_squares(const float* x, int64_t n) {
   return acc[0];
 }
 
+// out = (x * scale) * w, or x * scale without a weight.
+inline void scale_row(const float* x, const float* w, float* out, int64_t n, float scale) {
+  if (w) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * w[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale;
+  }
+}
+
 }  // namespace
 
 void rms_norm_rows(const float* x, const float* w, float* out, int64_t rows, int64_t n, float eps) {
@@ -45,34 +56,17 @@ void rms_norm_rows(const float* x, const float* w, float* out, int64_t rows, int
   for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
     const int64_t nr = rows - r0 < kGroup ? rows - r0 : kGroup;
     float mean[kGroup], scale[kGroup];
-    for (int64_t r = 0; r < kGroup; ++r) mean[r] = r < nr ? float(sum_of_squares(x + (r0 + r) * n, n) / double(n)) : 1.0f;
+    for (int64_t r = 0; r < kGroup; ++r)
+      mean[r] = r < nr ? float(sum_of_squares(x + (r0 + r) * n, n) / double(n)) : 1.0f;
     // HF: x * pow(mean + eps, -0.5), computed in float.
 #pragma omp simd
     for (int64_t r = 0; r < kGroup; ++r) scale[r] = 1.0f / std::sqrt(mean[r] + eps);
-    for (int64_t r = 0; r < nr; ++r) {
-      const float* xr = x + (r0 + r) * n;
-      float* o = out + (r0 + r) * n;
-      const float sc = scale[r];
-      if (w) {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = (xr[i] * sc) * w[i];
-      } else {
-#pragma omp simd
-        for (int64_t i = 0; i < n; ++i) o[i] = xr[i] * sc;
-      }
-    }
+    for (int64_t r = 0; r < nr; ++r) scale_row(x + (r0 + r) * n, w, out + (r0 + r) * n, n, scale[r]);
   }
 }
 
 void rms_norm(const float* x, const float* w, float* out, int64_t n, float eps) {
-  const float scale = 1.0f / std::sqrt(float(sum_of_squares(x, n) / double(n)) + eps);
-  if (w) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) out[i] = (x[i] * scale) * w[i];
-  } else {
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale;
-  }
+  scale_row(x, w, out, n, 1.0f / std::sqrt(float(sum_of_squares(x, n) / double(n)) + eps));
 }
 
 float gelu_tanh(float x) { return gelu_poly(x); }

@@ -67,7 +67,8 @@ TEST_F(BenchEval, JsonHasEverySample) {
 
 TEST_F(BenchEval, InterleavedRunsGiveTheSameRowsInTheSameOrder) {
   // --interleave changes when each repetition runs, not what is reported.
-  const std::string args = "bench -m " + dir_ + "/gemma3.gguf -m " + dir_ + "/gemma4.gguf -t 1,2 -p 8 -n 4 -r 2 -o json";
+  const std::string args =
+      "bench -m " + dir_ + "/gemma3.gguf -m " + dir_ + "/gemma4.gguf -t 1,2 -p 8 -n 4 -r 2 -o json";
   auto plain = test::run_qat(args), mixed = test::run_qat(args + " --interleave");
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   ASSERT_EQ(mixed.exit_code, 0) << mixed.err;

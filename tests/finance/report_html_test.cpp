@@ -153,6 +153,18 @@ TEST(ReportHtml, FullSampleRenders) {
   EXPECT_LT(html.find("<tr class=\"primary\"><th>PR-AUC"), html.find("<tr><th>ROC-AUC"));
 }
 
+TEST(ReportHtml, AlternatingLatencyRowOnlyWhenMeasured) {
+  json report = sample_report();
+  EXPECT_EQ(render_report_html(report).find("models taking turns"), std::string::npos);  // older reports
+  report["models"][0]["latency_ms"]["p50_alternating"] = 2.0;
+  report["models"][1]["latency_ms"]["p50_alternating"] = 0.8;
+  const std::string row = row_of(render_report_html(report), "Latency p50, models taking turns");
+  ASSERT_FALSE(row.empty());
+  EXPECT_NE(row.find("2.00 ms"), std::string::npos) << row;
+  EXPECT_NE(row.find("2.5× faster"), std::string::npos) << row;  // 2.0 / 0.8
+  EXPECT_NE(row.find("—"), std::string::npos) << row;  // models without the figure
+}
+
 TEST(ReportHtml, EscapesEveryString) {
   json report = sample_report();
   const std::string evil = "<script>alert('x')</script> & \"co\"";
