@@ -46,6 +46,7 @@ void check_report(const test::CommandResult* result_, const std::string* dir_) {
   const std::string& out = result_->out;
   EXPECT_NE(out.find("SIMULATED"), std::string::npos) << "the data must say it is simulated";
   for (const char* row : {"| model size |", "| latency per scored transaction, 1 thread (p50 / p99) |",
+                          "| the same, models taking turns on every record (p50) |",
                           "| throughput, 2 threads (scores/s) |", "| CPU time per 1,000 scores", "| PR-AUC, and relative"})
     EXPECT_NE(out.find(row), std::string::npos) << row;
   EXPECT_NE(out.find("logistic regression baseline"), std::string::npos);
@@ -61,6 +62,7 @@ void check_report(const test::CommandResult* result_, const std::string* dir_) {
     EXPECT_EQ(m["name"], names[i]);
     EXPECT_EQ(m["size_bytes"].get<uint64_t>(), fs::file_size(m["file"].get<std::string>()));
     EXPECT_EQ(m["latency_ms"]["samples"].size(), 5u);
+    EXPECT_GT(m["latency_ms"]["p50_alternating"].get<double>(), 0);
     EXPECT_GT(m["throughput_per_s"].get<double>(), 0);
     const double pr = m["metrics"]["pr_auc"].get<double>();
     EXPECT_TRUE(pr > 0 && pr <= 1) << pr;
