@@ -21,7 +21,7 @@ struct DemoRun {
   BinaryMetrics metrics;
   std::vector<double> latency_ms;  // 1 thread, per scored record (JSON -> text -> tokens -> score), streamed
   double p50 = 0, p99 = 0, mean = 0;
-  double p50_alternating = 0;      // p50 with the models taking turns on every record (caches cold)
+  double p50_alternating = 0;      // p50 with the models taking turns on every record (caches shared)
   double throughput = 0;           // scores/s with `throughput_threads` threads, one session each
   int throughput_threads = 2;
   double cpu_s_per_1000 = 0;       // user + system CPU seconds per 1,000 scores (throughput run)
