@@ -1,10 +1,13 @@
 #include "cli/quantize_gptq.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "base/error.h"
+#include "base/memory_info.h"
 #include "base/progress.h"
+#include "model/memory_check.h"
 #include "train/gemma_train.h"
 #include "train/gptq.h"
 #include "train/lm_sampler.h"
@@ -12,10 +15,41 @@
 
 namespace qat::cli {
 
+namespace {
+
+// GPTQ holds the model as FP32, one Hessian per matmul input and, while it
+// quantizes the widest matrix, four (cols x cols) double matrices (the
+// Hessian's copy, its Cholesky factor, the inverse, the inverse's factor):
+// for a 1B Gemma the Hessians alone are about 10 GiB (26 x 6912^2 doubles
+// for the down projections). Fail before the slow steps, not by an OOM kill.
+void check_gptq_fits_in_memory(const Model& model) {
+  const MemoryInfo mem = read_memory_info();
+  if (!mem.known) return;
+  uint64_t fp32 = 0, widest = 0;
+  for (const TensorSlot& s : tensor_slots(model.config, const_cast<ModelWeights&>(model.weights)))
+    if (s.tensor->present()) {
+      fp32 += uint64_t(s.tensor->numel()) * sizeof(float);
+      widest = std::max(widest, uint64_t(s.tensor->cols()));
+    }
+  const uint64_t hessians = GemmaTrainer::input_hessian_bytes(model);
+  const uint64_t work = 4 * widest * widest * sizeof(double);
+  const uint64_t needed = fp32 + hessians + work + kScratchBytes;
+  const uint64_t available = mem.available + mem.swap_free;
+  if (needed <= available) return;
+  throw Error(cat(model.source_path, ": --gptq needs about ", format_bytes(needed), " of memory (FP32 weights ",
+                  format_bytes(fp32), " + input Hessians ", format_bytes(hessians), " + ", format_bytes(work),
+                  " to quantize the widest matrix + ", format_bytes(kScratchBytes), ", before the calibration "
+                  "batches' activations) but only ", format_bytes(available), " is available"),
+              "quantize without --gptq (round to nearest), or run GPTQ on a machine with more memory");
+}
+
+}  // namespace
+
 int apply_gptq(Model& model, const QuantizePlan& plan, const GptqOptions& o) {
   QAT_CHECK(model.tokenizer != nullptr, "--gptq: the model has no tokenizer to read the calibration text with");
   QAT_CHECK(model.config.num_labels == 0, "--gptq: calibration runs the language-model head; this is a classifier");
   QAT_CHECK(o.batches >= 1, "--gptq-batches must be >= 1, got ", o.batches);  // before the slow steps
+  check_gptq_fits_in_memory(model);
   GemmaTrainer trainer(model);  // the weights become owned FP32
   TokenStreamOptions so;
   const TokenStream stream = build_token_stream({o.text}, *model.tokenizer, so);

@@ -84,6 +84,9 @@ class GemmaTrainer {
   void accumulate_input_hessians(const int32_t* ids, int64_t B, int64_t T, InputHessians& hessians);
   // The same over the next `batches` batches of sampler, with a progress bar.
   void accumulate_input_hessians(LmSampler& sampler, int batches, InputHessians& hessians);
+  // Bytes the Hessians of accumulate_input_hessians take for `model`: one
+  // (cols x cols) double matrix per distinct matmul input.
+  static uint64_t input_hessian_bytes(const Model& model);
   // Tensors GPTQ quantized when fake quantization was enabled.
   int gptq_tensors() const { return gptq_tensors_; }
   FakeQuantState* fake_quant() { return fq_.get(); }

@@ -50,6 +50,15 @@ void GemmaTrainer::accumulate_input_hessians(const int32_t* ids, int64_t B, int6
   add({c.tie_word_embeddings ? &w.embed : &w.output}, a.hf, H);
 }
 
+uint64_t GemmaTrainer::input_hessian_bytes(const Model& model) {
+  const auto square = [](int64_t cols) { return uint64_t(cols) * uint64_t(cols) * sizeof(double); };
+  const int64_t H = model.config.hidden_size;
+  uint64_t n = square(H);  // the output projection's input
+  for (const LayerWeights& lw : model.weights.layers)  // as accumulate_input_hessians groups them
+    n += square(H) + square(lw.wo.cols()) + square(H) + square(lw.w_down.cols());
+  return n;
+}
+
 void GemmaTrainer::accumulate_input_hessians(LmSampler& sampler, int batches, InputHessians& hessians) {
   QAT_CHECK(batches >= 1, "GPTQ calibration needs at least one batch, got ", batches);
   Progress bar("gptq calibration", uint64_t(batches), "batches");

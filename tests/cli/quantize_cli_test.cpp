@@ -155,6 +155,13 @@ TEST_F(QuantizeCli, GptqCalibratesOnTextAndKeepsItsBlocks) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--gptq-batches requires --gptq"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out));
+  // Too little memory for the FP32 weights and Hessians: refused up front.
+  r = test::run_qat_env("QAT_MEM_AVAILABLE_OVERRIDE=1000000 ", "quantize " + in + " " + out + " q4_0 --gptq " + text);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("--gptq needs about"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("input Hessians"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("gptq calibration"), std::string::npos) << "refused before calibrating\n" << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 TEST_F(QuantizeCli, RequantizingWarns) {

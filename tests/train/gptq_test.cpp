@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "base/error.h"
 #include "formats/safetensors.h"
@@ -203,6 +204,12 @@ TEST(Gptq, TrainerStartsQatFromTheGptqRounding) {
   EXPECT_EQ(hs.at(l0.wq.data)->rows, 96);
   EXPECT_EQ(hs.at(l0.w_down.data)->k, c.intermediate_size);
   EXPECT_TRUE(hs.count(m->weights.embed.data));  // the tied output projection
+  // The memory check's estimate is what calibration allocated.
+  std::set<const InputHessian*> distinct;
+  uint64_t allocated = 0;
+  for (const auto& [t, h] : hs)
+    if (distinct.insert(h.get()).second) allocated += h->h.size() * sizeof(double);
+  EXPECT_EQ(GemmaTrainer::input_hessian_bytes(*m), allocated);
   // What GPTQ makes of layer 1's down projection, computed here directly.
   const Tensor& down1 = m->weights.layers[1].w_down;
   std::vector<float> want(down1.f32(), down1.f32() + down1.numel()), want_scales(size_t(down1.numel() / 32));
