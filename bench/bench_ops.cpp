@@ -35,32 +35,26 @@ void BM_Geglu(benchmark::State& state) {
 }
 BENCHMARK(BM_Geglu)->Args({48, 512})->Args({64, 2048});
 
-// args: rows, row length (hidden size, or head_dim for QK-norm); in place,
-// as the forward pass runs it on Q and K.
-void BM_RmsNormRows(benchmark::State& state) {
+// args: rows, row length (hidden size, or head_dim for QK-norm), batched
+// (0: rms_norm row by row, 1: rms_norm_rows in one call); in place, as the
+// forward pass runs it on Q and K. Unit weights: repeating the norm keeps x
+// as it is.
+void BM_RmsNorm(benchmark::State& state) {
   const int64_t rows = state.range(0), n = state.range(1);
-  auto x = random_values(size_t(rows * n), 1.0f, 3);
-  const std::vector<float> w(static_cast<size_t>(n), 1.0f);  // unit weights: repeating the norm keeps x as it is
-  for (auto _ : state) {
-    for (int64_t r = 0; r < rows; ++r) qat::rms_norm(x.data() + r * n, w.data(), x.data() + r * n, n, 1e-6f);
-    benchmark::DoNotOptimize(x.data());
-  }
-  state.SetItemsProcessed(int64_t(state.iterations()) * rows);
-}
-BENCHMARK(BM_RmsNormRows)->Args({48, 128})->Args({192, 32})->Args({64, 640})->Args({256, 256});
-
-// The same rows in one call.
-void BM_RmsNormBatch(benchmark::State& state) {
-  const int64_t rows = state.range(0), n = state.range(1);
+  const bool batched = state.range(2) != 0;
   auto x = random_values(size_t(rows * n), 1.0f, 3);
   const std::vector<float> w(static_cast<size_t>(n), 1.0f);
   for (auto _ : state) {
-    qat::rms_norm_rows(x.data(), w.data(), x.data(), rows, n, 1e-6f);
+    if (batched)
+      qat::rms_norm_rows(x.data(), w.data(), x.data(), rows, n, 1e-6f);
+    else
+      for (int64_t r = 0; r < rows; ++r) qat::rms_norm(x.data() + r * n, w.data(), x.data() + r * n, n, 1e-6f);
     benchmark::DoNotOptimize(x.data());
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * rows);
 }
-BENCHMARK(BM_RmsNormBatch)->Args({48, 128})->Args({192, 32})->Args({64, 640})->Args({256, 256});
+BENCHMARK(BM_RmsNorm)->ArgsProduct({{48}, {128}, {0, 1}})->ArgsProduct({{192}, {32}, {0, 1}})
+    ->ArgsProduct({{64}, {640}, {0, 1}})->ArgsProduct({{256}, {256}, {0, 1}});
 
 // args: keys (rows), queries (columns); causal windows as prompt attention has.
 void BM_SoftmaxColumns(benchmark::State& state) {

@@ -17,11 +17,13 @@ namespace qat::cli {
 
 namespace {
 
-// GPTQ holds the model as FP32, one Hessian per matmul input and, while it
-// quantizes the widest matrix, four (cols x cols) double matrices (the
-// Hessian's copy, its Cholesky factor, the inverse, the inverse's factor):
-// for a 1B Gemma the Hessians alone are about 10 GiB (26 x 6912^2 doubles
-// for the down projections). Fail before the slow steps, not by an OOM kill.
+// GPTQ holds the model as FP32 in a GemmaTrainer (which also allocates, and
+// zero-fills, a gradient buffer of the same size), one Hessian per matmul
+// input and, while it quantizes the widest matrix, four (cols x cols) double
+// matrices (the Hessian's copy, its Cholesky factor, the inverse, the
+// inverse's factor): for a 1B Gemma the Hessians alone are about 10 GiB
+// (26 x 6912^2 doubles for the down projections). Fail before the slow
+// steps, not by an OOM kill.
 void check_gptq_fits_in_memory(const Model& model) {
   const MemoryInfo mem = read_memory_info();
   if (!mem.known) return;
@@ -33,11 +35,11 @@ void check_gptq_fits_in_memory(const Model& model) {
     }
   const uint64_t hessians = GemmaTrainer::input_hessian_bytes(model);
   const uint64_t work = 4 * widest * widest * sizeof(double);
-  const uint64_t needed = fp32 + hessians + work + kScratchBytes;
+  const uint64_t needed = 2 * fp32 + hessians + work + kScratchBytes;
   const uint64_t available = mem.available + mem.swap_free;
   if (needed <= available) return;
-  throw Error(cat(model.source_path, ": --gptq needs about ", format_bytes(needed), " of memory (FP32 weights ",
-                  format_bytes(fp32), " + input Hessians ", format_bytes(hessians), " + ", format_bytes(work),
+  throw Error(cat(model.source_path, ": --gptq needs about ", format_bytes(needed), " of memory (FP32 weights and gradients ",
+                  format_bytes(2 * fp32), " + input Hessians ", format_bytes(hessians), " + ", format_bytes(work),
                   " to quantize the widest matrix + ", format_bytes(kScratchBytes), ", before the calibration "
                   "batches' activations) but only ", format_bytes(available), " is available"),
               "quantize without --gptq (round to nearest), or run GPTQ on a machine with more memory");

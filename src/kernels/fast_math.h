@@ -74,11 +74,14 @@ inline float gelu_exp_term(float x) {
   return exp_in_range(a);
 }
 
-// Below x = -10 the result is 0 (the clamped exponent would leave x e^-30,
-// which grows with |x|); HF's float computation gives 0 there too.
-inline float gelu_poly(float x) {
-  const float g = x / (1.0f + gelu_exp_term(x));
+// GELU from e = gelu_exp_term(x), for callers that reuse e (the trainer's
+// gradient). Below x = -10 the result is 0 (the clamped exponent would leave
+// x e^-30, which grows with |x|); HF's float computation gives 0 there too.
+inline float gelu_from_exp_term(float x, float e) {
+  const float g = x / (1.0f + e);
   return x < -10.0f ? 0.0f : g;
 }
+
+inline float gelu_poly(float x) { return gelu_from_exp_term(x, gelu_exp_term(x)); }
 
 }  // namespace qat

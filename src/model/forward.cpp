@@ -162,13 +162,13 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     const float proj_scale = 1.0f / std::sqrt(float(H));
     const float pscale = m_.ple_embed_scale();
     const float* norm_w = w.ple_proj_norm.f32();
+    for (int64_t i = 0; i < n * L * P; ++i) ple[i] *= proj_scale;
+    rms_norm_rows(ple, norm_w, ple, n * L, P, eps);  // (n * L, P)
     float* tok = ple_tmp_.data();
     for (int t = 0; t < n; ++t) {
       row_to_f32(view(w.ple_embed), tokens[t], tok);
       for (int64_t l = 0; l < L; ++l) {
         float* p = ple + (t * L + l) * P;
-        for (int64_t i = 0; i < P; ++i) p[i] *= proj_scale;
-        rms_norm(p, norm_w, p, P, eps);
         for (int64_t i = 0; i < P; ++i)
           p[i] = (p[i] + tok[l * P + i] * pscale) * float(M_SQRT1_2);
       }

@@ -44,7 +44,9 @@ using InputHessians = std::map<const void*, std::shared_ptr<InputHessian>>;
 // Dampening adds damp * mean(diag h) to the diagonal; an input never seen
 // (zero diagonal) first gets the mean diagonal. With h a multiple of the
 // identity the result is round-to-nearest with the reference scales (no
-// error to move).
+// error to move). Throws qat::Error on mismatched sizes, other types,
+// non-finite weights, or an h that is not positive definite even after
+// dampening.
 void gptq_quantize(TensorType type, float* w, int64_t rows, int64_t cols, const InputHessian& h, float* scales,
                    double damp = 0.01, float* latent = nullptr);
 

@@ -29,8 +29,8 @@ inline void gelu_with_grad(float x, float& g, float& dg) {
   const float e = gelu_exp_term(x);
   const float s = 1.0f / (1.0f + e);
   const float d = s + 2.0f * x * s * (1.0f - s) * (kGeluK + (3.0f * kGeluK * kGeluA) * (x * x));
-  g = gelu_poly(x);
-  dg = x < -10.0f ? 0.0f : d;  // where gelu_poly is flat 0
+  g = gelu_from_exp_term(x, e);
+  dg = x < -10.0f ? 0.0f : d;  // where GELU is flat 0
 }
 inline void gelu_with_grad(double x, double& g, double& dg) {
   constexpr double k = 0.7978845608028654, a = 0.044715;
