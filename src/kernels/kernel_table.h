@@ -26,9 +26,16 @@ struct ActBlockInfo {
 
 // Packed Q8_0 / Q4_0 weights (kernels/quant_pack.h) times Q8_0 activations.
 // For row groups [g0, g1) and all n tokens: y[t * rows + r] = dot(row r, x_t),
-// r = 8 g + j < rows. x and xi hold n * nb blocks (token-major).
+// r = 8 g + j < rows. x and xi hold n * nb blocks (token-major); tiles is the
+// level's pack_act_tiles of them (null for a level without one).
 using PackedGemmFn = void (*)(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x,
-                              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows);
+                              const ActBlockInfo* xi, const uint8_t* tiles, int64_t n, float* y, int64_t rows);
+
+// The n tokens' activation blocks rearranged into the layout a level's prompt
+// tile reads, n * nb * KernelTable::act_tile_block_bytes bytes at out. Done
+// once per quantized input, not once per matrix that reads it (Q, K and V
+// share one). Levels whose kernels read x and xi directly have none.
+using PackActTilesFn = void (*)(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64_t nb, uint8_t* out);
 
 // F32 / F16 / BF16 weights (rows, cols) times FP32 activations, rows [r0, r1):
 // y[t * rows + r] = sum_c W[r, c] * x[t * cols + c].
@@ -94,6 +101,8 @@ struct KernelTable {
   CompatDotFn dot_compat;
   CompatRowsFn rows_compat;
   GemmNNFn gemm_nn_f32;
+  PackActTilesFn pack_act_tiles;  // null: gemm_q8_0 / gemm_q4_0 read x and xi only
+  int64_t act_tile_block_bytes;   // pack_act_tiles's bytes per token and block
 };
 
 // The scalar QuantizeActFn: the reference quantizer, then the block info.
@@ -129,9 +138,9 @@ const KernelTable* avx512_kernels();
 const KernelTable* neon_kernels();
 // AVX2 kernels the AVX-512 table shares (x86-64 only).
 void avx2_gemm_q8_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                    int64_t n, float* y, int64_t rows);
+                    const uint8_t* tiles, int64_t n, float* y, int64_t rows);
 void avx2_gemm_q4_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                    int64_t n, float* y, int64_t rows);
+                    const uint8_t* tiles, int64_t n, float* y, int64_t rows);
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,
                      const float* x, int64_t n, float* y);
 void avx2_dequant_q8_0(const uint8_t* group, int64_t nb, int64_t count, int64_t cols, float* out);

@@ -171,7 +171,7 @@ void q8_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockI
 // tokens pass in tiles of 4.
 template <bool kQ4>
 void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                 int64_t n, float* y, int64_t rows) {
+                 const uint8_t*, int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* gw = w + g * gbytes;
@@ -426,7 +426,8 @@ void dequant_group(const uint8_t* group, int64_t nb, int64_t count, int64_t cols
 
 const KernelTable kTable{CpuLevel::Avx2,     gemm_packed<false>, gemm_packed<true>,    gemm_float,
                          quantize_act,       dequant_group<false>, dequant_group<true>, avx2_unpack_compat,
-                         avx2_dot_compat,    avx2_rows_compat,     gemm_nn_f32};
+                         avx2_dot_compat,    avx2_rows_compat,     gemm_nn_f32,         nullptr,
+                         0};
 
 }  // namespace
 
@@ -438,12 +439,12 @@ void avx2_dequant_q4_0(const uint8_t* group, int64_t nb, int64_t count, int64_t 
 }
 
 void avx2_gemm_q8_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                    int64_t n, float* y, int64_t rows) {
-  gemm_packed<false>(w, nb, g0, g1, x, xi, n, y, rows);
+                    const uint8_t* tiles, int64_t n, float* y, int64_t rows) {
+  gemm_packed<false>(w, nb, g0, g1, x, xi, tiles, n, y, rows);
 }
 void avx2_gemm_q4_0(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                    int64_t n, float* y, int64_t rows) {
-  gemm_packed<true>(w, nb, g0, g1, x, xi, n, y, rows);
+                    const uint8_t* tiles, int64_t n, float* y, int64_t rows) {
+  gemm_packed<true>(w, nb, g0, g1, x, xi, tiles, n, y, rows);
 }
 
 void avx2_gemm_float(TensorType type, const void* w, int64_t rows, int64_t cols, int64_t r0, int64_t r1,

@@ -14,18 +14,14 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "kernels/compat_decode_avx512.h"
 #include "kernels/quant_pack.h"
 
 namespace qat {
 
 namespace {
-
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
 
 // 32 bytes of group A and 32 of group B side by side.
 inline __m512i load_pair(const uint8_t* a, const uint8_t* b) {
@@ -40,77 +36,154 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
   return _mm512_cvtph_ps(h);
 }
 
+// A tile's activations, block-major so that one pointer and constant
+// offsets reach every token (NT token pointers did not fit the general
+// registers; GCC spilled them): for block b, token t of the tile,
+//   qs[b][t][32]          the Q8_0 codes,
+//   init8[b][t], init4[b][t]  where the token's integer sum starts for Q8_0
+//                         and Q4_0 weights (see below),
+//   d[b][t]               the block's scale.
+// Tiles follow each other in the order for_each_token_tile gives.
+// Integer block sums become floats without vcvtdq2ps: a sum that starts at
+// the bits of 1.5 * 2^23 (kMagicBits) ends as the float 1.5 * 2^23 + s,
+// exact while |s| < 2^22 (here |s| <= 32 * 128 * 127 < 2^19), and one
+// subtraction leaves s. The start also carries the offset correction (8 or
+// 128 times the activation block's sum), which the unsigned weight codes add
+// back. On AMD Zen 4 a conversion, a float multiply and a broadcast from a
+// general register each take a slot of the two pipes that run vpdpbusd;
+// integer adds, float subtractions and broadcasts from memory do not.
+constexpr int32_t kMagicBits = 0x4B400000;
+constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+
+constexpr int64_t kActBytes = 32 + 3 * 4;  // per token and block
+
+template <int NT>
+void pack_tile(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, uint8_t* out) {
+  int8_t* qs = reinterpret_cast<int8_t*>(out);
+  int32_t* init8 = reinterpret_cast<int32_t*>(out + nb * NT * 32);
+  int32_t* init4 = init8 + nb * NT;
+  float* d = reinterpret_cast<float*>(init4 + nb * NT);
+  for (int64_t b = 0; b < nb; ++b)
+    for (int t = 0; t < NT; ++t) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + (b * NT + t) * 32),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[t * nb + b].qs)));
+      init8[b * NT + t] = kMagicBits - 128 * xi[t * nb + b].sum;
+      init4[b * NT + t] = kMagicBits - 8 * xi[t * nb + b].sum;
+      d[b * NT + t] = xi[t * nb + b].d;
+    }
+}
+
+// f(std::integral_constant<int, NT>, t) for the token tiles of n tokens:
+// tiles of 8, then one of 4, then the last 1-3 in one tile (one pass over
+// the weights, not one per token). Token t's tile starts t * nb * kActBytes
+// bytes into pack_act_tiles's output.
+template <class F>
+void for_each_token_tile(int64_t n, F&& f) {
+  int64_t t = 0;
+  for (; n - t >= 8; t += 8) f(std::integral_constant<int, 8>{}, t);
+  if (n - t >= 4) {
+    f(std::integral_constant<int, 4>{}, t);
+    t += 4;
+  }
+  switch (n - t) {
+    case 3: f(std::integral_constant<int, 3>{}, t); break;
+    case 2: f(std::integral_constant<int, 2>{}, t); break;
+    case 1: f(std::integral_constant<int, 1>{}, t); break;
+    default: break;
+  }
+}
+
+void pack_act_tiles(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64_t nb, uint8_t* out) {
+  for_each_token_tile(n, [&](auto nt, int64_t t) {
+    pack_tile<decltype(nt)::value>(x + t * nb, xi + t * nb, nb, out + t * nb * kActBytes);
+  });
+}
+
+// s += w (unsigned bytes) . the 4 bytes at p broadcast to every lane, the
+// broadcast folded into vpdpbusd's memory operand ({1to16}): for
+// _mm512_dpbusd_epi32(s, w, _mm512_set1_epi32(..)) GCC emits a separate
+// vpbroadcastd, one more instruction per product.
+using aliased_i32 = int32_t __attribute__((may_alias));
+inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
+  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]" : [s] "+v"(s) : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
+  return s;
+}
+
 // ga, gb: the two groups' weights (gb == ga for a lone last group, whose
-// upper lanes are then not stored). nrows: rows of y left from ga's first row.
+// upper lanes are then not stored). acts: pack_tile's NT tokens.
+// nrows: rows of y left from ga's first row.
 template <bool kQ4, int NT>
-void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
-          int64_t ldy, int64_t nrows) {
+void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts, float* y, int64_t ldy,
+          int64_t nrows) {
   constexpr int64_t kBlk = kQ4 ? 144 : 272;
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   const __m512i flip = _mm512_set1_epi8(char(0x80));
+  const __m512 magic = _mm512_set1_ps(kMagic);
+  const int8_t* qs = reinterpret_cast<const int8_t*>(acts);
+  const int32_t* init = reinterpret_cast<const int32_t*>(acts + nb * NT * 32) + (kQ4 ? nb * NT : 0);
+  const float* d = reinterpret_cast<const float*>(acts + nb * NT * 32) + 2 * nb * NT;
   __m512 acc[NT];
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
-  for (int64_t b = 0; b < nb; ++b) {
+  for (int64_t b = 0; b < nb; ++b, qs += NT * 32, init += NT, d += NT) {
     const uint8_t* ba = ga + b * kBlk;
     const uint8_t* bb = gb + b * kBlk;
     const __m512 dw = load_scales(ba, bb);
-    // Each token's sum starts at the offset correction (8 or 128 times its
-    // activation block sum), which the unsigned weight codes add back.
     __m512i s[NT];
-    for (int t = 0; t < NT; ++t) s[t] = _mm512_set1_epi32(-(kQ4 ? 8 : 128) * xi[t * nb + b].sum);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) s[t] = _mm512_set1_epi32(init[t]);
     if (kQ4) {
       for (int g = 0; g < 4; ++g) {
         const __m512i raw = load_pair(ba + 16 + 32 * g, bb + 16 + 32 * g);
         const __m512i lo = _mm512_and_si512(raw, m4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-        for (int t = 0; t < NT; ++t) {
-          const int8_t* aq = x[t * nb + b].qs;
-          s[t] = _mm512_dpbusd_epi32(s[t], lo, bcast4(aq + 4 * g));
-          s[t] = _mm512_dpbusd_epi32(s[t], hi, bcast4(aq + 16 + 4 * g));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+          s[t] = dpbusd_bcast(s[t], lo, qs + t * 32 + 4 * g);
+          s[t] = dpbusd_bcast(s[t], hi, qs + t * 32 + 16 + 4 * g);
         }
       }
     } else {
       for (int c = 0; c < 8; ++c) {
         const __m512i w = _mm512_xor_si512(load_pair(ba + 16 + 32 * c, bb + 16 + 32 * c), flip);
-        for (int t = 0; t < NT; ++t) s[t] = _mm512_dpbusd_epi32(s[t], w, bcast4(x[t * nb + b].qs + 4 * c));
+    #pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) s[t] = dpbusd_bcast(s[t], w, qs + t * 32 + 4 * c);
       }
     }
+#pragma GCC unroll 8
     for (int t = 0; t < NT; ++t) {
-      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(xi[t * nb + b].d));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), scale, acc[t]);
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(d[t]));
+      acc[t] = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic), scale, acc[t]);
     }
   }
   const int lanes = nrows >= 16 ? 16 : int(nrows);
   const __mmask16 mask = __mmask16((1u << lanes) - 1u);
+#pragma GCC unroll 8
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
 template <bool kQ4>
 void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
-                 int64_t n, float* y, int64_t rows) {
+                 const uint8_t* tiles, int64_t n, float* y, int64_t rows) {
   // Decode (1-2 tokens) streams the weights from DRAM once per token; the
   // AVX2 kernel (one group at a time) streamed the 262144 x 640 output
   // projection twice as fast as this tile on an AMD EPYC with AVX-512
   // (bench_quant_matmul, one thread: Q8_0 7.0 vs 15.0 ms, Q4_0 3.9 vs 8.0 ms),
   // while the tile wins prompts 2.5x (Q8_0) and 1.4x (Q4_0). (A software
   // prefetch in this tile, as the AVX2 kernels have, did not change that.)
-  if (n <= 2) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, n, y, rows);
+  if (n <= 2) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, tiles, n, y, rows);
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
+  // Groups outside, tokens inside: a pair of groups' weights (nb * 544
+  // bytes) stays in L1 while the token tiles pass.
   for (int64_t g = g0; g < g1; g += 2) {
     const uint8_t* ga = w + g * gbytes;
     const uint8_t* gb = g + 1 < g1 ? ga + gbytes : ga;
     // A lone group must not write the next group's rows (another thread's).
     const int64_t nrows = g + 1 < g1 ? rows - g * kPackRows : (rows - g * kPackRows < 8 ? rows - g * kPackRows : 8);
     float* yg = y + g * kPackRows;
-    int64_t t = 0;
-    for (; t + 4 <= n; t += 4) tile<kQ4, 4>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows);
-    // The last 1-3 tokens in one tile: one pass over the weights, not one per token.
-    switch (n - t) {
-      case 3: tile<kQ4, 3>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
-      case 2: tile<kQ4, 2>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
-      case 1: tile<kQ4, 1>(ga, gb, nb, x + t * nb, xi + t * nb, yg + t * rows, rows, nrows); break;
-      default: break;
-    }
+    for_each_token_tile(n, [&](auto nt, int64_t t) {
+      tile<kQ4, decltype(nt)::value>(ga, gb, nb, tiles + t * nb * kActBytes, yg + t * rows, rows, nrows);
+    });
   }
 }
 
@@ -289,7 +362,7 @@ void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int
 const KernelTable kTable{CpuLevel::Avx512Vnni, gemm_packed<false>, gemm_packed<true>, avx2_gemm_float,
                          quantize_act,   avx2_dequant_q8_0,  avx2_dequant_q4_0,
                          avx2_unpack_compat,  avx2_dot_compat,    rows_compat,
-                         gemm_nn_f32};
+                         gemm_nn_f32,    pack_act_tiles,     kActBytes};
 
 }  // namespace
 

@@ -105,7 +105,7 @@ void q4_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, float* y, int64_
 
 template <bool kQ4>
 void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo*,
-                 int64_t n, float* y, int64_t rows) {
+                 const uint8_t*, int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   for (int64_t g = g0; g < g1; ++g) {
     const uint8_t* gw = w + g * gbytes;
@@ -218,7 +218,8 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
 const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
                          gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
                          dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref,
-                         rows_compat,           gemm_nn_f32};
+                         rows_compat,           gemm_nn_f32,            nullptr,
+                         0};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {

@@ -21,7 +21,7 @@ inline int q4_code(const uint8_t* qs, int j, int k) {
 
 template <bool kQ4>
 void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo*,
-                 int64_t n, float* y, int64_t rows) {
+                 const uint8_t*, int64_t n, float* y, int64_t rows) {
   const int64_t gbytes = kQ4 ? 144 : 272;
   for (int64_t g = g0; g < g1; ++g)
     for (int64_t t = 0; t < n; ++t) {
@@ -96,7 +96,8 @@ void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t 
 const KernelTable kTable{CpuLevel::Scalar,    gemm_packed<false>,   gemm_packed<true>,
                          gemm_float,          quantize_act_ref,     dequant_group<false>,
                          dequant_group<true>, unpack_row_compat,    dot_compat_ref,
-                         rows_compat,         gemm_nn_f32_ref};
+                         rows_compat,         gemm_nn_f32_ref,      nullptr,
+                         0};
 
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {

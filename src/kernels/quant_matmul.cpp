@@ -25,11 +25,16 @@ KernelActivations quantize_activations_for_kernels(const float* x, int64_t n, in
   // Scratch reused across calls on this thread (decode calls this per matrix).
   thread_local std::vector<BlockQ8_0> xq;
   thread_local std::vector<ActBlockInfo> xinfo;
+  thread_local std::vector<uint8_t> tiles;
   xq.resize(size_t(n * nb));
   xinfo.resize(size_t(n * nb));
-  if (!kernels().quantize_act(x, n * nb, xq.data(), xinfo.data()))
+  const KernelTable& k = kernels();
+  if (!k.quantize_act(x, n * nb, xq.data(), xinfo.data()))
     quantize_activations_q8_0(x, n, cols, xq);  // reports the NaN / inf
-  return {xq.data(), xinfo.data()};
+  if (!k.pack_act_tiles) return {xq.data(), xinfo.data(), nullptr};
+  tiles.resize(size_t(n * nb * k.act_tile_block_bytes));
+  k.pack_act_tiles(xq.data(), xinfo.data(), n, nb, tiles.data());
+  return {xq.data(), xinfo.data(), tiles.data()};
 }
 
 float vec_dot_q8_0_q8_0_ref(const BlockQ8_0* w, const BlockQ8_0* a, int64_t n_blocks) {
@@ -72,6 +77,7 @@ void run_packed(const PackedMatrix& w, const KernelActivations& a, float* y, int
   const int64_t groups = (w.rows + kPackRows - 1) / kPackRows;
   const BlockQ8_0* xp = a.blocks;
   const ActBlockInfo* sp = a.info;
+  const uint8_t* tp = a.tiles;
   // Small products are not worth waking the thread pool: a barrier costs
   // microseconds, and far more when another process holds a core.
   const bool parallel = w.rows * w.cols * n >= (1 << 18) && groups > 1;
@@ -79,7 +85,7 @@ void run_packed(const PackedMatrix& w, const KernelActivations& a, float* y, int
   {
     const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
     const int64_t g0 = groups * id / nt, g1 = groups * (id + 1) / nt;
-    if (g1 > g0) gemm(w.data.get(), nb, g0, g1, xp, sp, n, y, w.rows);
+    if (g1 > g0) gemm(w.data.get(), nb, g0, g1, xp, sp, tp, n, y, w.rows);
   }
 }
 

@@ -27,6 +27,7 @@ void quantize_activations_q8_0(const float* x, int64_t n, int64_t cols, std::vec
 struct KernelActivations {
   const BlockQ8_0* blocks;
   const ActBlockInfo* info;
+  const uint8_t* tiles;  // the level's tile layout of them (KernelTable::pack_act_tiles), or null
 };
 KernelActivations quantize_activations_for_kernels(const float* x, int64_t n, int64_t cols);
 

@@ -207,7 +207,7 @@ TEST(QuantMatmul, EveryLevelMatchesReferenceOnRandomBlocks) {
     set_cpu_level(l);
     for (int64_t rows : {1, 7, 8, 9, 17, 300})
       for (int64_t nb : {1, 2, 20})
-        for (int64_t n : {1, 2, 3, 4, 5, 6, 7, 9}) {
+        for (int64_t n : {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 15, 16, 17, 23}) {
           const int64_t cols = nb * 32;
           const auto w8 = random_q8(rows * nb, rng);
           const auto w4 = random_q4(rows * nb, rng);
