@@ -1,12 +1,11 @@
 #include "kernels/compat_matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "base/error.h"
 #include "kernels/kernel_table.h"
+#include "kernels/parallel_team.h"
 #include "kernels/quant_matmul.h"
 #include "quant/ggml_compat_types.h"
 
@@ -39,13 +38,12 @@ void matmul_compat(TensorType type, const void* w, int64_t rows, int64_t cols, c
   const auto* wb = static_cast<const uint8_t*>(w);
   // Small products are not worth waking the thread pool (as in quant_matmul).
   const bool parallel = rows * cols * n >= (1 << 18) && rows > 1;
-#pragma omp parallel if (parallel)
-  {
+  parallel_team(parallel, [&](int64_t id, int64_t nt) {
     // Whole 8-row groups per thread (the prompt kernels' tile).
-    const int64_t groups = (rows + 7) / 8, nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t groups = (rows + 7) / 8;
     const int64_t r0 = std::min(rows, groups * id / nt * 8), r1 = std::min(rows, groups * (id + 1) / nt * 8);
     if (r1 > r0) rows_times_tokens(type, wb, row_bytes, r0, r1, rows, cols, a, n, y);
-  }
+  });
 }
 
 void matmul_compat_a16(TensorType type, const void* w, int64_t rows, int64_t cols, const float* x, float* y,

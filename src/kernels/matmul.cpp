@@ -1,13 +1,12 @@
 #include "kernels/matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/compat_matmul.h"
 #include "kernels/kernel_table.h"
+#include "kernels/parallel_team.h"
 #include "kernels/quant_matmul.h"
 #include "kernels/weight_only_matmul.h"
 #include "quant/ggml_compat_types.h"
@@ -60,13 +59,12 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
   // Small products are not worth waking the thread pool: a barrier costs
   // microseconds, and far more when another process holds a core.
   const bool parallel = rows * w.cols * n >= (1 << 18);
-#pragma omp parallel if (parallel)
-  {
+  parallel_team(parallel, [&](int64_t id, int64_t nt) {
     // Contiguous row ranges in multiples of 4 (the kernels' row tile).
-    const int64_t blocks = (rows + 3) / 4, nt = omp_get_num_threads(), id = omp_get_thread_num();
+    const int64_t blocks = (rows + 3) / 4;
     const int64_t r0 = blocks * id / nt * 4, r1 = std::min(rows, blocks * (id + 1) / nt * 4);
     if (r1 > r0) gemm(w.type, w.data, rows, w.cols, r0, r1, x, n, y);
-  }
+  });
 }
 
 void matmul_shared_input(std::span<const MatrixView> ws, const float* x, std::span<float* const> ys, int64_t n) {

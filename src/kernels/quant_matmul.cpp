@@ -1,12 +1,11 @@
 #include "kernels/quant_matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 
 #include "base/error.h"
 #include "base/fp16.h"
 #include "kernels/kernel_table.h"
+#include "kernels/parallel_team.h"
 
 namespace qat {
 
@@ -81,12 +80,10 @@ void run_packed(const PackedMatrix& w, const KernelActivations& a, float* y, int
   // Small products are not worth waking the thread pool: a barrier costs
   // microseconds, and far more when another process holds a core.
   const bool parallel = w.rows * w.cols * n >= (1 << 18) && groups > 1;
-#pragma omp parallel if (parallel)
-  {
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
+  parallel_team(parallel, [&](int64_t id, int64_t nt) {
     const int64_t g0 = groups * id / nt, g1 = groups * (id + 1) / nt;
     if (g1 > g0) gemm(w.data.get(), nb, g0, g1, xp, sp, tp, n, y, w.rows);
-  }
+  });
 }
 
 }  // namespace

@@ -1,12 +1,11 @@
 #include "kernels/weight_only_matmul.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
 #include "base/error.h"
 #include "kernels/kernel_table.h"
+#include "kernels/parallel_team.h"
 #include "quant/quant_types.h"
 
 namespace qat {
@@ -44,12 +43,10 @@ void run_groups(int64_t rows, int64_t cols, const float* x, float* y, int64_t n,
   const int64_t groups = (rows + kPackRows - 1) / kPackRows;
   // Small products are not worth waking the thread pool (see quant_matmul.cpp).
   const bool parallel = rows * cols * n >= (1 << 18) && groups > 1;
-#pragma omp parallel if (parallel)
-  {
+  parallel_team(parallel, [&](int64_t id, int64_t nt) {
     // Per-thread scratch, reused across calls (decode calls this per matrix).
     thread_local std::vector<float> wf;
     wf.resize(size_t(kPackRows * cols));
-    const int64_t nt = omp_get_num_threads(), id = omp_get_thread_num();
     const int64_t g0 = groups * id / nt, g1 = groups * (id + 1) / nt;
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t r0 = g * kPackRows, count = std::min<int64_t>(kPackRows, rows - r0);
@@ -57,7 +54,7 @@ void run_groups(int64_t rows, int64_t cols, const float* x, float* y, int64_t n,
       // wf holds rows [r0, r0 + count); y's row stride stays `rows`.
       gemm(TensorType::F32, wf.data(), rows, cols, 0, count, x, n, y + r0);
     }
-  }
+  });
 }
 
 }  // namespace

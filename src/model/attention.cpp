@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/parallel_team.h"
 #include "kernels/ops.h"
 #include "model/forward.h"
 
@@ -44,10 +45,12 @@ void Session::attention_rows(const LayerAttention& a, int nq, int pos0, const fl
   if (scores_.size() < need) scores_.resize(need);
   // Threads only when there is enough work (positions x heads x head dim).
   const int64_t work = int64_t(nq) * nh * hd * std::min(pos0 + nq, window);
-#pragma omp parallel for collapse(2) schedule(static) if (work >= (1 << 17))
-  for (int t = 0; t < nq; ++t) {
-    for (int64_t hh = 0; hh < nh; ++hh) {
-      float* sc = scores_.data() + size_t(omp_get_thread_num()) * size_t(max_context_);
+  const int64_t items = int64_t(nq) * nh;  // (query, head) pairs
+  parallel_team(work >= (1 << 17), [&](int64_t id, int64_t nt) {
+    float* sc = scores_.data() + size_t(id) * size_t(max_context_);
+    for (int64_t i = items * id / nt; i < items * (id + 1) / nt; ++i) {
+      const int t = int(i / nh);
+      const int64_t hh = i % nh;
       const int pos = pos0 + t;
       // Causal, and for sliding layers only the last `window` positions (incl. pos).
       const int lo = std::max(0, pos - window + 1);
@@ -67,7 +70,7 @@ void Session::attention_rows(const LayerAttention& a, int nq, int pos0, const fl
         axpy_f32(sc[p - lo], vh, oh, hd);
       }
     }
-  }
+  });
 }
 
 // Per KV head g, the keys every query of the chunk may see are copied out of
@@ -104,36 +107,38 @@ void Session::attention_gemm(const LayerAttention& a, int nq, int pos0, const fl
       std::memcpy(att_k_.data() + j * hd, lc.k.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
       std::memcpy(att_v_.data() + j * hd, lc.v.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
     }
-#pragma omp parallel for schedule(static) if (work >= (1 << 17))
-    for (int64_t b = 0; b < blocks; ++b) {
-      const size_t thread = size_t(omp_get_thread_num());
-      float* qt = att_s_.data() + thread * size_t(scratch);  // (hd, rows)
-      float* sc = qt + hd * cols;                            // (span, rows)
-      float* o = sc + ctx * cols;                            // (rows, hd)
-      int32_t* lo = att_win_.data() + thread * size_t(2 * cols);
-      int32_t* hi = lo + cols;
-      const int64_t t0 = b * per_block, np = std::min(per_block, nq - t0), rows = np * group;
-      // The block's keys [first, first + span), as offsets into the copied ones.
-      const int64_t first = std::max(0, pos0 + int(t0) - window + 1) - first_key;
-      const int64_t span = pos0 + t0 + np - first_key - first;
-      for (int64_t t = 0; t < np; ++t) {
-        const int pos = pos0 + int(t0 + t);
-        for (int64_t i = 0; i < group; ++i) {
-          const int64_t col = t * group + i;  // query t0 + t, head g * group + i
-          const float* qh = q + (t0 + t) * qd + (g * group + i) * hd;
-          for (int64_t d = 0; d < hd; ++d) qt[d * rows + col] = qh[d];
-          // Causal, and for sliding layers only the last `window` positions (incl. pos).
-          lo[col] = int32_t(std::max(0, pos - window + 1) - first_key - first);
-          hi[col] = int32_t(pos - first_key - first);
+    parallel_team(work >= (1 << 17), [&](int64_t id, int64_t nt) {
+      for (int64_t b = blocks * id / nt; b < blocks * (id + 1) / nt; ++b) {
+        const size_t thread = size_t(id);
+        float* qt = att_s_.data() + thread * size_t(scratch);  // (hd, rows)
+        float* sc = qt + hd * cols;                            // (span, rows)
+        float* o = sc + ctx * cols;                            // (rows, hd)
+        int32_t* lo = att_win_.data() + thread * size_t(2 * cols);
+        int32_t* hi = lo + cols;
+        const int64_t t0 = b * per_block, np = std::min(per_block, nq - t0), rows = np * group;
+        // The block's keys [first, first + span), as offsets into the copied ones.
+        const int64_t first = std::max(0, pos0 + int(t0) - window + 1) - first_key;
+        const int64_t span = pos0 + t0 + np - first_key - first;
+        for (int64_t t = 0; t < np; ++t) {
+          const int pos = pos0 + int(t0 + t);
+          for (int64_t i = 0; i < group; ++i) {
+            const int64_t col = t * group + i;  // query t0 + t, head g * group + i
+            const float* qh = q + (t0 + t) * qd + (g * group + i) * hd;
+            for (int64_t d = 0; d < hd; ++d) qt[d * rows + col] = qh[d];
+            // Causal, and for sliding layers only the last `window` positions (incl. pos).
+            lo[col] = int32_t(std::max(0, pos - window + 1) - first_key - first);
+            hi[col] = int32_t(pos - first_key - first);
+          }
         }
+        gemm_nn(att_k_.data() + first * hd, hd, 1, qt, rows, sc, rows, span, hd, rows);
+        softmax_columns(sc, span, rows, scale, cap, lo, hi);
+        gemm_nn(sc, 1, rows, att_v_.data() + first * hd, hd, o, hd, rows, span, hd);
+        for (int64_t t = 0; t < np; ++t)
+          for (int64_t i = 0; i < group; ++i)
+            std::memcpy(out + (t0 + t) * qd + (g * group + i) * hd, o + (t * group + i) * hd,
+                        sizeof(float) * size_t(hd));
       }
-      gemm_nn(att_k_.data() + first * hd, hd, 1, qt, rows, sc, rows, span, hd, rows);
-      softmax_columns(sc, span, rows, scale, cap, lo, hi);
-      gemm_nn(sc, 1, rows, att_v_.data() + first * hd, hd, o, hd, rows, span, hd);
-      for (int64_t t = 0; t < np; ++t)
-        for (int64_t i = 0; i < group; ++i)
-          std::memcpy(out + (t0 + t) * qd + (g * group + i) * hd, o + (t * group + i) * hd, sizeof(float) * size_t(hd));
-    }
+    });
   }
 }
 
