@@ -44,6 +44,7 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
 //                         and Q4_0 weights (see below),
 //   d[b][t]               the block's scale.
 // Tiles follow each other in the order for_each_token_tile gives.
+//
 // Integer block sums become floats without vcvtdq2ps: a sum that starts at
 // the bits of 1.5 * 2^23 (kMagicBits) ends as the float 1.5 * 2^23 + s,
 // exact while |s| < 2^22 (here |s| <= 32 * 128 * 127 < 2^19), and one
@@ -105,7 +106,9 @@ void pack_act_tiles(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64
 // vpbroadcastd, one more instruction per product.
 using aliased_i32 = int32_t __attribute__((may_alias));
 inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
-  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]" : [s] "+v"(s) : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
+  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]"
+          : [s] "+v"(s)
+          : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
   return s;
 }
 
@@ -137,8 +140,8 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts,
         const __m512i raw = load_pair(ba + 16 + 32 * g, bb + 16 + 32 * g);
         const __m512i lo = _mm512_and_si512(raw, m4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m4);
-    #pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) {
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
           s[t] = dpbusd_bcast(s[t], lo, qs + t * 32 + 4 * g);
           s[t] = dpbusd_bcast(s[t], hi, qs + t * 32 + 16 + 4 * g);
         }
@@ -146,8 +149,8 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts,
     } else {
       for (int c = 0; c < 8; ++c) {
         const __m512i w = _mm512_xor_si512(load_pair(ba + 16 + 32 * c, bb + 16 + 32 * c), flip);
-    #pragma GCC unroll 8
-    for (int t = 0; t < NT; ++t) s[t] = dpbusd_bcast(s[t], w, qs + t * 32 + 4 * c);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) s[t] = dpbusd_bcast(s[t], w, qs + t * 32 + 4 * c);
       }
     }
 #pragma GCC unroll 8
@@ -170,7 +173,8 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
   // projection twice as fast as this tile on an AMD EPYC with AVX-512
   // (bench_quant_matmul, one thread: Q8_0 7.0 vs 15.0 ms, Q4_0 3.9 vs 8.0 ms),
   // while the tile wins prompts 2.5x (Q8_0) and 1.4x (Q4_0). (A software
-  // prefetch in this tile, as the AVX2 kernels have, did not change that.)
+  // prefetch in this tile, as the AVX2 kernels have, did not change that.
+  // Measured before the tile's stop-20 rework; not measured since.)
   if (n <= 2) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, tiles, n, y, rows);
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   // Groups outside, tokens inside: a pair of groups' weights (nb * 544
