@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
-#include "kernels/parallel_team.h"
 #include "kernels/ops.h"
+#include "kernels/parallel_team.h"
 #include "model/forward.h"
 
 namespace qat {
