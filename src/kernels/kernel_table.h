@@ -32,7 +32,8 @@ using PackedGemmFn = void (*)(const uint8_t* w, int64_t nb, int64_t g0, int64_t 
                               const ActBlockInfo* xi, const uint8_t* tiles, int64_t n, float* y, int64_t rows);
 
 // The n tokens' activation blocks rearranged into the layout a level's prompt
-// tile reads, n * nb * KernelTable::act_tile_block_bytes bytes at out. Done
+// tile reads, n * nb * KernelTable::act_tile_block_bytes bytes at out (a
+// level may leave out untouched for token counts its tile never sees). Done
 // once per quantized input, not once per matrix that reads it (Q, K and V
 // share one). Levels whose kernels read x and xi directly have none.
 using PackActTilesFn = void (*)(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64_t nb, uint8_t* out);

@@ -58,6 +58,10 @@ constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
 
 constexpr int64_t kActBytes = 32 + 3 * 4;  // per token and block
 
+// Products of at most this many tokens (decode) run the AVX2 kernels, which
+// read x and xi; the packed tiles are neither made nor read for them.
+constexpr int64_t kDecodeMaxTokens = 2;
+
 template <int NT>
 void pack_tile(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, uint8_t* out) {
   int8_t* qs = reinterpret_cast<int8_t*>(out);
@@ -95,6 +99,7 @@ void for_each_token_tile(int64_t n, F&& f) {
 }
 
 void pack_act_tiles(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64_t nb, uint8_t* out) {
+  if (n <= kDecodeMaxTokens) return;
   for_each_token_tile(n, [&](auto nt, int64_t t) {
     pack_tile<decltype(nt)::value>(x + t * nb, xi + t * nb, nb, out + t * nb * kActBytes);
   });
@@ -176,7 +181,7 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
   // prefetch in this tile, as the AVX2 kernels have, did not change that.
   // Re-measured with the stop-20 tile: 1B decode Q8_0 26.7 vs 17.3 t/s, Q4_0
   // 44-47 vs 25 t/s, although it wins 1.3-1.5x on cache-resident matrices.)
-  if (n <= 2) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, tiles, n, y, rows);
+  if (n <= kDecodeMaxTokens) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, tiles, n, y, rows);
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   // Groups outside, tokens inside: a pair of groups' weights (nb * 544
   // bytes) stays in L1 while the token tiles pass.
