@@ -173,7 +173,8 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   // A different data order from the FP32 run.
   ClassifySampler sampler(train, cfg.batch, cfg.seed + 7, model->config.pad_token_id);
   ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
-  TrainOptions o = train_options(cfg.qat_steps, cfg.qat_lr);
+  TrainOptions o =
+      train_options(cfg.qat_steps, scheme_weight_type(qc.scheme) == TensorType::Q8_0 ? cfg.int8_qat_lr : cfg.qat_lr);
   // Pure distillation: the quantized model learns to give the FP32 model's
   // scores (what "as accurate as FP32" means), not to keep training on the
   // labels, which would only move it away from the model it replaces.

@@ -35,7 +35,8 @@ struct DemoTrainConfig {
   uint64_t seed = 1234;
   int64_t fp32_steps = 0, qat_steps = 0;
   int batch = 32;
-  float fp32_lr = 1e-3f, qat_lr = 5e-5f;
+  // QAT peak learning rates: INT4, and INT8 (see cmd_demo.cpp's --int8-qat-lr).
+  float fp32_lr = 1e-3f, qat_lr = 5e-5f, int8_qat_lr = 2e-5f;
   int threads = 2;
 };
 
