@@ -61,6 +61,7 @@ void run_finance_demo(DemoFlags f) {
             f.fraud_rate);
   QAT_CHECK(f.threads >= 1 && f.threads <= 256, "--threads must be in [1, 256], got ", f.threads);
   QAT_CHECK(f.latency_records >= 1, "--latency-records must be >= 1");
+  QAT_CHECK(f.fp32_lr > 0 && f.qat_lr > 0 && f.int8_qat_lr > 0, "--fp32-lr, --qat-lr and --int8-qat-lr must be positive");
   const bool large = f.size == "large";
   omp_set_num_threads(f.threads);
   std::filesystem::create_directories(f.out);
@@ -96,7 +97,6 @@ void run_finance_demo(DemoFlags f) {
   tc.fp32_lr = f.fp32_lr;
   tc.qat_lr = f.qat_lr;
   tc.int8_qat_lr = f.int8_qat_lr;
-  QAT_CHECK(f.fp32_lr > 0 && f.qat_lr > 0 && f.int8_qat_lr > 0, "--fp32-lr, --qat-lr and --int8-qat-lr must be positive");
   const ModelConfig mc = demo_model_config(data, large);
   std::printf("model: Gemma 3 architecture, %d layers, hidden %d, %llu parameters; %lld FP32 steps, %lld QAT steps\n",
               mc.num_hidden_layers, mc.hidden_size, (unsigned long long)parameter_count(mc),

@@ -175,6 +175,7 @@ TEST(DemoCliFlags, ImpossibleFlagsFailClearly) {
            {"demo --size huge -o /tmp/qat_demo_bad", "--size must be small or large"},
            {"demo --threads 0 -o /tmp/qat_demo_bad", "--threads must be in [1, 256]"},
            {"demo --fraud-rate 0.9 -o /tmp/qat_demo_bad --customers 20", "fraud rate must be in [0.001, 0.2]"},
+           {"demo --int8-qat-lr 0 -o /tmp/qat_demo_bad", "--int8-qat-lr must be positive"},
            {"demo --task credit --data /nonexistent.arff -o /tmp/qat_demo_bad", "/nonexistent.arff: no such file"}}) {
     const auto r = test::run_qat(args);
     EXPECT_EQ(r.exit_code, 1) << args;
