@@ -157,7 +157,8 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   GemmaTrainer gt(*model);
   QatConfig qc;
   qc.scheme = parse_qat_scheme(scheme);
-  if (scheme_weight_type(qc.scheme) == TensorType::Q4_0) {
+  const TensorType weights = scheme_weight_type(qc.scheme);  // the scheme's recipe below depends on it
+  if (weights == TensorType::Q4_0) {
     // 4-bit blocks start at their least-squares scales and learn them slowly
     // (LSQ at 1/20 of the weights' rate). German Credit at 150 QAT steps,
     // seeds 1234 and 1-6, four metrics: INT4 QAT fell below 99 % of FP32 on
@@ -173,8 +174,7 @@ DemoRun quantization_aware_train(const DemoData& d, const DemoTrainConfig& cfg, 
   // A different data order from the FP32 run.
   ClassifySampler sampler(train, cfg.batch, cfg.seed + 7, model->config.pad_token_id);
   ClassifySampler val_sampler(val, cfg.batch, cfg.seed, model->config.pad_token_id);
-  TrainOptions o =
-      train_options(cfg.qat_steps, scheme_weight_type(qc.scheme) == TensorType::Q8_0 ? cfg.int8_qat_lr : cfg.qat_lr);
+  TrainOptions o = train_options(cfg.qat_steps, weights == TensorType::Q8_0 ? cfg.int8_qat_lr : cfg.qat_lr);
   // Pure distillation: the quantized model learns to give the FP32 model's
   // scores (what "as accurate as FP32" means), not to keep training on the
   // labels, which would only move it away from the model it replaces.
