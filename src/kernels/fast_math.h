@@ -10,25 +10,37 @@
 
 namespace qat {
 
+// 16 floats (or int32) as one GCC vector: one AVX-512 register, two AVX2
+// ones, four NEON ones. For loops GCC's vectorizer gets wrong (softmax's
+// running sums, kernels/ops.cpp); they run the same polynomials below.
+using F32x16 = float __attribute__((vector_size(64)));
+using I32x16 = int32_t __attribute__((vector_size(64)));
+
+// 2^n for a whole-valued n in [-126, 127], through the exponent bits.
+inline float pow2_whole(float n) { return std::bit_cast<float>((int32_t(n) + 127) << 23); }
+inline F32x16 pow2_whole(F32x16 n) {
+  return std::bit_cast<F32x16>((__builtin_convertvector(n, I32x16) + 127) << 23);
+}
+
 // exp(x) for x in [-87, 88], relative error < 2e-7 (Cephes expf: range
 // reduction by ln 2 in two parts, degree-6 polynomial, 2^n through the
-// exponent bits). The caller keeps x in range.
-inline float exp_in_range(float x) {
+// exponent bits). The caller keeps x in range. F: float or F32x16.
+template <class F>
+inline F exp_in_range(F x) {
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (std::floor blocks
   // vectorization); |r| <= ln2 / 2 either way.
-  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = x - n * 0.693359375f;
+  const F n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  F r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  const float z = r * r;
-  float p = 1.9875691500e-4f;
+  const F z = r * r;
+  F p = F{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  // 2^n through the exponent bits; the range keeps n in [-126, 127].
-  return p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+  return p * pow2_whole(n);
 }
 
 // exp(x) for any x: clamped to [-87, 88] first. exp(-87) = 1.6e-38 stands

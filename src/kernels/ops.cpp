@@ -6,8 +6,10 @@
 
 #include "kernels/fast_math.h"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace qat {
 
@@ -107,49 +109,108 @@ namespace {
 
 constexpr int64_t kSoftmaxChunk = 16;  // columns at a time: per-column state in a few registers
 
-// softmax_columns on columns [0, nc) of s. kFull: nc is kSoftmaxChunk, so
-// every loop has a fixed trip count and the running maxima and sums stay in
-// registers (with a run-time nc GCC kept them in memory and versioned each
-// loop; the function was 1,100 instructions).
-template <bool kFull>
-void softmax_chunk(float* s, int64_t rows, int64_t cols, int64_t nc_arg, float scale, float cap, const int32_t* l,
-                   const int32_t* h) {
-  const int64_t nc = kFull ? kSoftmaxChunk : nc_arg;
+// softmax_columns on the last nc < kSoftmaxChunk columns of s.
+void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale, float cap, const int32_t* l,
+                  const int32_t* h) {
   const float inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
-  // Two running maxima (even and odd rows) halve the dependency chain.
-  float mx[kSoftmaxChunk], mx2[kSoftmaxChunk], inv[kSoftmaxChunk];
+  float mx[kSoftmaxChunk], inv[kSoftmaxChunk];
   double sum[kSoftmaxChunk];
-  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] = -INFINITY, sum[c] = 0;
-  // The row index compares as int32 like the windows, so that one vector
-  // compare covers all columns (an int64 index split each mask in two).
+  for (int64_t c = 0; c < nc; ++c) mx[c] = -INFINITY, sum[c] = 0;
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
-    float* m = (r & 1) ? mx2 : mx;
-    if (cap > 0) {
-#pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
-    } else {
-#pragma omp simd
-      for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
+    for (int64_t c = 0; c < nc; ++c) {
+      row[c] = cap > 0 ? cap * tanh_poly(row[c] * scale * inv_cap) : row[c] * scale;
+      mx[c] = r >= l[c] && r <= h[c] && row[c] > mx[c] ? row[c] : mx[c];
     }
-#pragma omp simd
-    for (int64_t c = 0; c < nc; ++c) m[c] = r >= l[c] && r <= h[c] && row[c] > m[c] ? row[c] : m[c];
   }
-  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] > mx[c] ? mx2[c] : mx[c];
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
-#pragma omp simd
     for (int64_t c = 0; c < nc; ++c) {
       row[c] = r >= l[c] && r <= h[c] ? exp_poly(row[c] - mx[c]) : 0.0f;
       sum[c] += row[c];
     }
   }
   for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = s + r * cols;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < nc; ++c) s[r * cols + c] *= inv[c];
+}
+
+// Half a row of a chunk, and its float-to-double widening: 16 doubles as one
+// 128-byte vector stayed in memory (wider than any register).
+using F32x8 = float __attribute__((vector_size(32)));
+using F64x8 = double __attribute__((vector_size(64)));
+static_assert(kSoftmaxChunk == 16, "one F32x16 per row of a chunk");
+
+inline F32x16 load16(const float* p) {
+  F32x16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline I32x16 load16(const int32_t* p) {
+  I32x16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store16(float* p, F32x16 v) { std::memcpy(p, &v, sizeof v); }
+// Lanes of a where m is set (all ones), of b elsewhere.
+inline F32x16 select(I32x16 m, F32x16 a, F32x16 b) {
+  return std::bit_cast<F32x16>((m & std::bit_cast<I32x16>(a)) | (~m & std::bit_cast<I32x16>(b)));
+}
+
+// softmax_columns on 16 columns of s, one vector a row, so that each
+// column's running maximum and sum is a lane of a register. Written as
+// scalar loops over the columns inside a loop over the rows, GCC kept those
+// in arrays on the stack: a store-to-load forward per row, which on AMD
+// Zen 4 is not forwarded at all for a 512-bit reload of two 256-bit stores
+// (75 cycles a row; bench_ops BM_SoftmaxColumns).
+void softmax_chunk16(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* l,
+                     const int32_t* h) {
+  const I32x16 lo = load16(l), hi = load16(h);
+  const F32x16 neg_inf = F32x16{} - INFINITY;
+  // Without a softcap the scale is applied with the exponent, one pass less:
+  // scale > 0 and rounding is monotone, so max(x) * scale is exactly
+  // max(x * scale).
+  float mul = scale;
+  if (cap > 0) {
+    const float inv_cap = 1.0f / cap;
+    for (int64_t r = 0; r < rows; ++r)
 #pragma omp simd
-    for (int64_t c = 0; c < nc; ++c) row[c] *= inv[c];
+      for (int64_t c = 0; c < kSoftmaxChunk; ++c) s[r * cols + c] = cap * tanh_poly(s[r * cols + c] * scale * inv_cap);
+    mul = 1.0f;
   }
+  // Two running maxima (even and odd rows) halve the dependency chain.
+  F32x16 m0 = neg_inf, m1 = neg_inf;
+  int32_t r = 0;
+  for (; r + 1 < int32_t(rows); r += 2) {
+    const F32x16 a = load16(s + r * cols), b = load16(s + (r + 1) * cols);
+    const I32x16 ra = I32x16{} + r, rb = ra + 1;
+    m0 = select((ra >= lo) & (ra <= hi) & (a > m0), a, m0);
+    m1 = select((rb >= lo) & (rb <= hi) & (b > m1), b, m1);
+  }
+  if (r < int32_t(rows)) {
+    const F32x16 a = load16(s + r * cols);
+    const I32x16 ra = I32x16{} + r;
+    m0 = select((ra >= lo) & (ra <= hi) & (a > m0), a, m0);
+  }
+  const F32x16 m = select(m1 > m0, m1, m0) * mul;
+  F64x8 sum_lo = {}, sum_hi = {};
+  for (r = 0; r < int32_t(rows); ++r) {
+    const I32x16 rv = I32x16{} + r;
+    F32x16 x = load16(s + r * cols) * mul - m;
+    // exp_poly's clamp; rows outside a window may hold anything.
+    x = select(x < -87.0f, F32x16{} - 87.0f, x);
+    x = select(x > 88.0f, F32x16{} + 88.0f, x);
+    const F32x16 e = select((rv >= lo) & (rv <= hi), exp_in_range(x), F32x16{});
+    store16(s + r * cols, e);
+    const F32x8 e_lo = __builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7);
+    const F32x8 e_hi = __builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15);
+    sum_lo += __builtin_convertvector(e_lo, F64x8);
+    sum_hi += __builtin_convertvector(e_hi, F64x8);
+  }
+  const F32x8 inv_lo = __builtin_convertvector(1.0 / sum_lo, F32x8);
+  const F32x8 inv_hi = __builtin_convertvector(1.0 / sum_hi, F32x8);
+  const F32x16 inv = __builtin_shufflevector(inv_lo, inv_hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (r = 0; r < int32_t(rows); ++r) store16(s + r * cols, load16(s + r * cols) * inv);
 }
 
 }  // namespace
@@ -158,8 +219,8 @@ void softmax_columns(float* s, int64_t rows, int64_t cols, float scale, float ca
                      const int32_t* hi) {
   int64_t c0 = 0;
   for (; c0 + kSoftmaxChunk <= cols; c0 += kSoftmaxChunk)
-    softmax_chunk<true>(s + c0, rows, cols, kSoftmaxChunk, scale, cap, lo + c0, hi + c0);
-  if (c0 < cols) softmax_chunk<false>(s + c0, rows, cols, cols - c0, scale, cap, lo + c0, hi + c0);
+    softmax_chunk16(s + c0, rows, cols, scale, cap, lo + c0, hi + c0);
+  if (c0 < cols) softmax_tail(s + c0, rows, cols, cols - c0, scale, cap, lo + c0, hi + c0);
 }
 
 void softcap(float* x, int64_t n, float cap) {
