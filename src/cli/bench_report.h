@@ -10,7 +10,7 @@ namespace qat::cli {
 struct BenchResult {
   std::string model_path;
   std::string model_label;   // "g3-270m-q8.gguf (gemma3 Q8_0)"
-  std::string type;          // storage type holding most matrix bytes, e.g. "Q8_0"
+  std::string type;          // general.file_type's name ("Q4_K - Medium"), else the type holding most bytes
   uint64_t size_bytes = 0;   // all weights
   uint64_t params = 0;
   uint64_t weight_bytes_per_token = 0;

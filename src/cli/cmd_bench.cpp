@@ -116,10 +116,15 @@ LoadedModel load_for_bench(const std::string& path, const std::vector<std::pair<
   m.prepare_matrices_for_kernels();
   BenchResult& base = l.base;
   base.model_path = path;
-  base.type = dominant_type(m, &base.size_bytes);
+  const std::string dominant = dominant_type(m, &base.size_bytes);
+  // The file's own general.file_type names mixes as llama-bench does ("Q4_K -
+  // Medium", where the most bytes are the Q6_K embedding); without it, the
+  // type holding the most bytes.
+  const std::string named = m.file_type ? gguf_file_type_name(*m.file_type) : std::string();
+  base.type = named.empty() ? dominant : named;
   // Weight-only models say so: their quantized products take FP32 activations.
   const bool weight_only =
-      m.config.activation_quant == ActivationQuant::None && (base.type == "Q4_0" || base.type == "Q8_0");
+      m.config.activation_quant == ActivationQuant::None && (dominant == "Q4_0" || dominant == "Q8_0");
   base.model_label = std::filesystem::path(path).filename().string() + " (" + family_name(m.config.family) + " " +
                      base.type + (weight_only ? ", A16" : "") + ")";
   base.params = parameter_count(m.config);

@@ -3,6 +3,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Model {
   std::vector<std::shared_ptr<void>> sources;  // mapped files the weights point into
   std::string source_path;
   std::string name;  // general.name of a GGUF input, kept when saving (else the file stem)
+  std::optional<uint32_t> file_type;  // general.file_type of a GGUF input (llama.cpp's LLAMA_FTYPE_*)
 
   // sqrt(hidden) and sqrt(ple_dim), rounded to the embedding's storage type as
   // HF does ("normalizer" cast to the weight dtype before the multiply).
@@ -70,6 +72,9 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
 // llama.cpp's general.file_type for a model "mostly" of `type`:
 // F32 0, F16 1, Q4_0 2, Q8_0 7, BF16 32.
 uint32_t gguf_file_type(TensorType type);
+// llama.cpp's name for a general.file_type value, as llama-bench prints it
+// ("Q4_K - Medium"); empty for a value it does not name.
+std::string gguf_file_type_name(uint32_t file_type);
 // HF output is split into model-0000k-of-0000n.safetensors shards of at most
 // max_shard_bytes (a larger tensor gets a shard of its own) plus
 // model.safetensors.index.json when it does not fit in one file.

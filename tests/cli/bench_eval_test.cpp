@@ -32,8 +32,8 @@ std::string BenchEval::dir_;
 TEST_F(BenchEval, MarkdownTableLikeLlamaBench) {
   auto r = test::run_qat("bench -m " + dir_ + "/gemma3.gguf -m " + dir_ + "/gemma4.gguf -t 1,2 -p 8,16 -n 4 -r 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* s : {"| model", "t/s", "GB/s", "pp8", "pp16", "tg4", "gemma3.gguf (gemma3 F32)",
-                        "gemma4.gguf (gemma4 F32)", "peak RSS", "weights read per decoded token", " ± "})
+  for (const char* s : {"| model", "t/s", "GB/s", "pp8", "pp16", "tg4", "gemma3.gguf (gemma3 all F32)",
+                        "gemma4.gguf (gemma4 all F32)", "peak RSS", "weights read per decoded token", " ± "})
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   // header + separator + 2 models x 2 thread counts x 3 tests
   int rows = 0;
@@ -54,7 +54,7 @@ TEST_F(BenchEval, JsonHasEverySample) {
     EXPECT_EQ(x["samples_ts"].size(), 3u);
     EXPECT_GT(x["avg_ts"].get<double>(), 0);
     EXPECT_GE(x["stddev_ts"].get<double>(), 0);
-    EXPECT_EQ(x["model_type"], "F32");
+    EXPECT_EQ(x["model_type"], "all F32");  // general.file_type 0, named as llama-bench names it
     EXPECT_EQ(x["n_threads"], 1);
     EXPECT_GT(x["model_size"].get<uint64_t>(), 0u);
     EXPECT_GT(x["model_n_params"].get<uint64_t>(), 0u);
@@ -63,6 +63,19 @@ TEST_F(BenchEval, JsonHasEverySample) {
         << "tied embedding: all weights plus one embedding row";
   }
   EXPECT_GT(j[1]["weight_gbps"].get<double>(), 0);
+}
+
+TEST_F(BenchEval, ModelTypeIsTheFilesFileType) {
+  // A Q4_0 file keeps its tied embedding at Q8_0, which in the tiny model
+  // holds the most bytes; llama-bench still calls it Q4_0 (general.file_type 2).
+  const std::string q4 = dir_ + "/gemma3-q4.gguf";
+  auto q = test::run_qat("quantize " + dir_ + "/gemma3.gguf " + q4 + " q4_0");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  auto r = test::run_qat("bench -m " + q4 + " -t 1 -p 0 -n 2 -r 1 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["model_type"], "Q4_0");
 }
 
 TEST_F(BenchEval, InterleavedRunsGiveTheSameRowsInTheSameOrder) {

@@ -35,6 +35,16 @@ TensorType planned(const QuantizePlan& p, const std::string& name) {
   return t ? t->to : TensorType::F32;
 }
 
+TEST(GgufFileType, NamesAsLlamaCppDoes) {
+  EXPECT_EQ(gguf_file_type_name(gguf_file_type(TensorType::Q4_0)), "Q4_0");
+  EXPECT_EQ(gguf_file_type_name(gguf_file_type(TensorType::Q8_0)), "Q8_0");
+  EXPECT_EQ(gguf_file_type_name(gguf_file_type(TensorType::F32)), "all F32");
+  EXPECT_EQ(gguf_file_type_name(gguf_file_type(TensorType::BF16)), "BF16");
+  EXPECT_EQ(gguf_file_type_name(15), "Q4_K - Medium");  // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  EXPECT_EQ(gguf_file_type_name(4), "");                 // retired by llama.cpp
+  EXPECT_EQ(gguf_file_type_name(1024), "");              // LLAMA_FTYPE_GUESSED is never written
+}
+
 TEST(QuantizePlan, GemmaDefaults) {
   auto g3 = init_random_model(preset_config(Family::Gemma3, "tiny"), 1);
   QuantizePlan p = plan_quantization(*g3, {TensorType::Q4_0, {}});
