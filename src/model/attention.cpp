@@ -73,8 +73,9 @@ void Session::attention_rows(const LayerAttention& a, int nq, int pos0, const fl
   });
 }
 
-// Per KV head g, the keys every query of the chunk may see are copied out of
-// the ring buffer once, K and V row-major (ctx, hd). Queries go in blocks of
+// Per KV head g, the keys every query of the chunk may see, K and V (ctx,
+// hd): read in place from the ring buffer, or copied out once where they wrap
+// around its end. Queries go in blocks of
 // `rows` = positions x the `group` heads that share g (about kBlockQueries),
 // laid across columns so that the softmax reduces across vector lanes:
 //   S (span, rows) = K[first..last] Q^T     (span: the block's keys)
@@ -94,18 +95,31 @@ void Session::attention_gemm(const LayerAttention& a, int nq, int pos0, const fl
   // Per thread: Q^T (hd, cols), S (ctx, cols), O (cols, hd); the columns' key windows.
   const int64_t scratch = hd * cols + ctx * cols + cols * hd;
   const size_t threads = size_t(omp_get_max_threads());
-  att_k_.resize(size_t(ctx * hd));
-  att_v_.resize(size_t(ctx * hd));
   att_s_.resize(threads * size_t(scratch));
   att_win_.resize(threads * size_t(2 * cols));
   // Threads only when there is enough work (queries x heads x head dim x keys).
   const int64_t work = int64_t(nq) * nh * hd * std::min<int64_t>(ctx, window);
 
+  // Where the keys do not wrap around the ring buffer (a prompt that fits the
+  // cache: every scored record), K and V are read in place, rows kvd apart.
+  const int64_t first_slot = first_key % lc.cap;
+  const bool in_place = first_slot + ctx <= lc.cap;
+  const int64_t kv_rs = in_place ? kvd : hd;  // row stride of the keys and values read
+  if (!in_place) {
+    att_k_.resize(size_t(ctx * hd));
+    att_v_.resize(size_t(ctx * hd));
+  }
   for (int64_t g = 0; g < nkv; ++g) {
-    for (int64_t j = 0; j < ctx; ++j) {
-      const int64_t slot = (first_key + j) % lc.cap;
-      std::memcpy(att_k_.data() + j * hd, lc.k.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
-      std::memcpy(att_v_.data() + j * hd, lc.v.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
+    const float* keys = lc.k.data() + first_slot * kvd + g * hd;  // (ctx, hd), rows kv_rs apart
+    const float* values = lc.v.data() + first_slot * kvd + g * hd;
+    if (!in_place) {
+      for (int64_t j = 0; j < ctx; ++j) {
+        const int64_t slot = (first_key + j) % lc.cap;
+        std::memcpy(att_k_.data() + j * hd, lc.k.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
+        std::memcpy(att_v_.data() + j * hd, lc.v.data() + slot * kvd + g * hd, sizeof(float) * size_t(hd));
+      }
+      keys = att_k_.data();
+      values = att_v_.data();
     }
     parallel_team(work >= (1 << 17), [&](int64_t id, int64_t nt) {
       for (int64_t b = blocks * id / nt; b < blocks * (id + 1) / nt; ++b) {
@@ -130,9 +144,9 @@ void Session::attention_gemm(const LayerAttention& a, int nq, int pos0, const fl
             hi[col] = int32_t(pos - first_key - first);
           }
         }
-        gemm_nn(att_k_.data() + first * hd, hd, 1, qt, rows, sc, rows, span, hd, rows);
+        gemm_nn(keys + first * kv_rs, kv_rs, 1, qt, rows, sc, rows, span, hd, rows);
         softmax_columns(sc, span, rows, scale, cap, lo, hi);
-        gemm_nn(sc, 1, rows, att_v_.data() + first * hd, hd, o, hd, rows, span, hd);
+        gemm_nn(sc, 1, rows, values + first * kv_rs, kv_rs, o, hd, rows, span, hd);
         for (int64_t t = 0; t < np; ++t)
           for (int64_t i = 0; i < group; ++i)
             std::memcpy(out + (t0 + t) * qd + (g * group + i) * hd, o + (t * group + i) * hd,
