@@ -5,9 +5,9 @@ function(qat_kernel_isa_flags root)
   # The row ops' exp/tanh polynomials blend both sides of a comparison; GCC
   # vectorizes that only when it may ignore FP exception flags (nothing in
   # qat reads them), and square roots only when they need not set errno.
-  # Values are unchanged. The softmax's 64-byte GCC vectors (fast_math.h's
-  # F32x16) draw a -Wpsabi note where AVX-512 is off; they never cross a call
-  # between files built with other flags (inline, ops.cpp only).
+  # Values are unchanged. The softmax's 64-byte GCC vectors (F32x16) draw a
+  # -Wpsabi note where AVX-512 is off; they never cross a call between files
+  # (inline, ops.cpp only).
   set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno;-Wno-psabi")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp ${root}/src/kernels/kernels_compat_avx2.cpp

@@ -10,21 +10,20 @@
 
 namespace qat {
 
-// 16 floats (or int32) as one GCC vector: one AVX-512 register, two AVX2
-// ones, four NEON ones. For loops GCC's vectorizer gets wrong (softmax's
-// running sums, kernels/ops.cpp); they run the same polynomials below.
-using F32x16 = float __attribute__((vector_size(64)));
-using I32x16 = int32_t __attribute__((vector_size(64)));
-
 // 2^n for a whole-valued n in [-126, 127], through the exponent bits.
-inline float pow2_whole(float n) { return std::bit_cast<float>((int32_t(n) + 127) << 23); }
-inline F32x16 pow2_whole(F32x16 n) {
-  return std::bit_cast<F32x16>((__builtin_convertvector(n, I32x16) + 127) << 23);
-}
+// Specialized for a vector of floats where one is used (kernels/ops.cpp's
+// softmax), so that it runs the same exp_in_range.
+template <class F>
+struct Pow2Whole;
+template <>
+struct Pow2Whole<float> {
+  static float of(float n) { return std::bit_cast<float>((int32_t(n) + 127) << 23); }
+};
 
 // exp(x) for x in [-87, 88], relative error < 2e-7 (Cephes expf: range
 // reduction by ln 2 in two parts, degree-6 polynomial, 2^n through the
-// exponent bits). The caller keeps x in range. F: float or F32x16.
+// exponent bits). The caller keeps x in range. F: float, or a vector of
+// floats with a Pow2Whole specialization.
 template <class F>
 inline F exp_in_range(F x) {
   // n = round(x / ln 2) by the 1.5 * 2^23 trick (std::floor blocks
@@ -40,7 +39,7 @@ inline F exp_in_range(F x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  return p * pow2_whole(n);
+  return p * Pow2Whole<F>::of(n);
 }
 
 // exp(x) for any x: clamped to [-87, 88] first. exp(-87) = 1.6e-38 stands

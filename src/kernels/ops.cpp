@@ -135,11 +135,23 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
     for (int64_t c = 0; c < nc; ++c) s[r * cols + c] *= inv[c];
 }
 
-// Half a row of a chunk, and its float-to-double widening: 16 doubles as one
-// 128-byte vector stayed in memory (wider than any register).
+// A row of a chunk as one GCC vector: one AVX-512 register, two AVX2 ones,
+// four NEON ones. Half a row and its float-to-double widening: 16 doubles as
+// one 128-byte vector stayed in memory (wider than any register).
+using F32x16 = float __attribute__((vector_size(64)));
+using I32x16 = int32_t __attribute__((vector_size(64)));
 using F32x8 = float __attribute__((vector_size(32)));
 using F64x8 = double __attribute__((vector_size(64)));
 static_assert(kSoftmaxChunk == 16, "one F32x16 per row of a chunk");
+
+}  // namespace
+
+template <>
+struct Pow2Whole<F32x16> {
+  static F32x16 of(F32x16 n) { return std::bit_cast<F32x16>((__builtin_convertvector(n, I32x16) + 127) << 23); }
+};
+
+namespace {
 
 inline F32x16 load16(const float* p) {
   F32x16 v;
