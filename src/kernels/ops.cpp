@@ -109,7 +109,9 @@ namespace {
 
 constexpr int64_t kSoftmaxChunk = 16;  // columns at a time: per-column state in a few registers
 
-// softmax_columns on the last nc < kSoftmaxChunk columns of s.
+// softmax_columns on the last nc < kSoftmaxChunk columns of s (all of them
+// where the query block is narrower than a chunk: group sizes that do not
+// divide 16).
 void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale, float cap, const int32_t* l,
                   const int32_t* h) {
   const float inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
@@ -118,6 +120,7 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
   for (int64_t c = 0; c < nc; ++c) mx[c] = -INFINITY, sum[c] = 0;
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
+#pragma omp simd
     for (int64_t c = 0; c < nc; ++c) {
       row[c] = cap > 0 ? cap * tanh_poly(row[c] * scale * inv_cap) : row[c] * scale;
       mx[c] = r >= l[c] && r <= h[c] && row[c] > mx[c] ? row[c] : mx[c];
@@ -125,6 +128,7 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
   }
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
+#pragma omp simd
     for (int64_t c = 0; c < nc; ++c) {
       row[c] = r >= l[c] && r <= h[c] ? exp_poly(row[c] - mx[c]) : 0.0f;
       sum[c] += row[c];
@@ -132,6 +136,7 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
   }
   for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
   for (int64_t r = 0; r < rows; ++r)
+#pragma omp simd
     for (int64_t c = 0; c < nc; ++c) s[r * cols + c] *= inv[c];
 }
 
