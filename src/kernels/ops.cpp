@@ -115,17 +115,28 @@ constexpr int64_t kSoftmaxChunk = 16;  // columns at a time: per-column state in
 void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale, float cap, const int32_t* l,
                   const int32_t* h) {
   const float inv_cap = cap > 0 ? 1.0f / cap : 0.0f;
-  float mx[kSoftmaxChunk], inv[kSoftmaxChunk];
+  // Two running maxima (even and odd rows) halve the dependency chain.
+  float mx[kSoftmaxChunk], mx2[kSoftmaxChunk], inv[kSoftmaxChunk];
   double sum[kSoftmaxChunk];
-  for (int64_t c = 0; c < nc; ++c) mx[c] = -INFINITY, sum[c] = 0;
+  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] = -INFINITY, sum[c] = 0;
+  // The row index compares as int32 like the windows, so that one vector
+  // compare covers all columns (an int64 index split each mask in two).
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
+    float* m = (r & 1) ? mx2 : mx;
+    // Two loops, not one `cap > 0 ? ... : ...`: vectorized, that evaluates
+    // tanh on every lane whether or not there is a softcap.
+    if (cap > 0) {
 #pragma omp simd
-    for (int64_t c = 0; c < nc; ++c) {
-      row[c] = cap > 0 ? cap * tanh_poly(row[c] * scale * inv_cap) : row[c] * scale;
-      mx[c] = r >= l[c] && r <= h[c] && row[c] > mx[c] ? row[c] : mx[c];
+      for (int64_t c = 0; c < nc; ++c) row[c] = cap * tanh_poly(row[c] * scale * inv_cap);
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < nc; ++c) row[c] *= scale;
     }
+#pragma omp simd
+    for (int64_t c = 0; c < nc; ++c) m[c] = r >= l[c] && r <= h[c] && row[c] > m[c] ? row[c] : m[c];
   }
+  for (int64_t c = 0; c < nc; ++c) mx[c] = mx2[c] > mx[c] ? mx2[c] : mx[c];
   for (int32_t r = 0; r < int32_t(rows); ++r) {
     float* row = s + r * cols;
 #pragma omp simd
@@ -135,9 +146,11 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
     }
   }
   for (int64_t c = 0; c < nc; ++c) inv[c] = float(1.0 / sum[c]);
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = s + r * cols;
 #pragma omp simd
-    for (int64_t c = 0; c < nc; ++c) s[r * cols + c] *= inv[c];
+    for (int64_t c = 0; c < nc; ++c) row[c] *= inv[c];
+  }
 }
 
 // A row of a chunk as one GCC vector: one AVX-512 register, two AVX2 ones,
@@ -173,6 +186,11 @@ inline void store16(float* p, F32x16 v) { std::memcpy(p, &v, sizeof v); }
 inline F32x16 select(I32x16 m, F32x16 a, F32x16 b) {
   return std::bit_cast<F32x16>((m & std::bit_cast<I32x16>(a)) | (~m & std::bit_cast<I32x16>(b)));
 }
+// All ones in the lanes whose key window [lo, hi] holds row r.
+inline I32x16 in_window(int32_t r, I32x16 lo, I32x16 hi) {
+  const I32x16 rv = I32x16{} + r;
+  return (rv >= lo) & (rv <= hi);
+}
 
 // softmax_columns on 16 columns of s, one vector a row, so that each
 // column's running maximum and sum is a lane of a register. Written as
@@ -200,24 +218,21 @@ void softmax_chunk16(float* s, int64_t rows, int64_t cols, float scale, float ca
   int32_t r = 0;
   for (; r + 1 < int32_t(rows); r += 2) {
     const F32x16 a = load16(s + r * cols), b = load16(s + (r + 1) * cols);
-    const I32x16 ra = I32x16{} + r, rb = ra + 1;
-    m0 = select((ra >= lo) & (ra <= hi) & (a > m0), a, m0);
-    m1 = select((rb >= lo) & (rb <= hi) & (b > m1), b, m1);
+    m0 = select(in_window(r, lo, hi) & (a > m0), a, m0);
+    m1 = select(in_window(r + 1, lo, hi) & (b > m1), b, m1);
   }
   if (r < int32_t(rows)) {
     const F32x16 a = load16(s + r * cols);
-    const I32x16 ra = I32x16{} + r;
-    m0 = select((ra >= lo) & (ra <= hi) & (a > m0), a, m0);
+    m0 = select(in_window(r, lo, hi) & (a > m0), a, m0);
   }
   const F32x16 m = select(m1 > m0, m1, m0) * mul;
   F64x8 sum_lo = {}, sum_hi = {};
   for (r = 0; r < int32_t(rows); ++r) {
-    const I32x16 rv = I32x16{} + r;
     F32x16 x = load16(s + r * cols) * mul - m;
     // exp_poly's clamp; rows outside a window may hold anything.
     x = select(x < -87.0f, F32x16{} - 87.0f, x);
     x = select(x > 88.0f, F32x16{} + 88.0f, x);
-    const F32x16 e = select((rv >= lo) & (rv <= hi), exp_in_range(x), F32x16{});
+    const F32x16 e = select(in_window(r, lo, hi), exp_in_range(x), F32x16{});
     store16(s + r * cols, e);
     const F32x8 e_lo = __builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7);
     const F32x8 e_hi = __builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15);
