@@ -14,6 +14,7 @@ function(qat_kernel_isa_flags root)
       ${root}/src/kernels/kernels_compat_decode_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
     # GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized (GCC bug 105593).
     set_source_files_properties(${root}/src/kernels/kernels_avx512.cpp ${root}/src/kernels/kernels_compat_decode_avx512.cpp
+      ${root}/src/kernels/kernels_compat_prompt_avx512.cpp
       PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-Wno-maybe-uninitialized")
   elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
     set_source_files_properties(${root}/src/kernels/kernels_neon.cpp

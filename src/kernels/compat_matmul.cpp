@@ -24,7 +24,7 @@ uint64_t check_args(TensorType type, int64_t rows, int64_t cols, int64_t n) {
 void rows_times_tokens(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t rows,
                        int64_t cols, const KernelActivations& a, int64_t n, float* y) {
   thread_local std::vector<uint64_t> scratch;  // 8-byte elements keep the base aligned
-  scratch.resize(size_t(compat_rows_scratch_bytes(cols) + 7) / 8);
+  scratch.resize(size_t(compat_rows_scratch_bytes(cols, n) + 7) / 8);
   kernels().rows_compat(type, w, row_bytes, r0, r1, cols, a.blocks, a.info, n, y, rows,
                         reinterpret_cast<uint8_t*>(scratch.data()));
 }

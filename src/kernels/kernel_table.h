@@ -70,16 +70,24 @@ using CompatDotFn = void (*)(const int8_t* codes, const CompatChunk* chunks, int
 
 // Rows [r0, r1) of a compat matrix (row_bytes apart) times n tokens:
 // y[t * rows + r] as CompatDotFn gives for the row's unpacked form. Levels may
-// fuse unpacking into the product (decode) or regroup 8 rows into a tile
-// (prompts); scratch is the caller's, compat_rows_scratch_bytes(cols) bytes.
+// fuse unpacking into the product (decode) or regroup 8 or 16 rows into a
+// tile (prompts); scratch is the caller's, compat_rows_scratch_bytes(cols, n)
+// bytes.
 using CompatRowsFn = void (*)(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                               int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
                               int64_t rows, uint8_t* scratch);
-// 8 rows of codes twice (unpacked, then interleaved), their chunks, and 5
-// per-chunk arrays of 8 row values (sub-scales as 2, s, m, m_hi), with room
-// to align each of the 8 parts to 64 bytes.
-inline int64_t compat_rows_scratch_bytes(int64_t cols) {
-  return 16 * cols + 8 * (cols / 32) * int64_t(sizeof(CompatChunk)) + 5 * 8 * (cols / 32) * 4 + 9 * 64;
+// Bytes per token and block of the AVX-512 prompt tile's repacked
+// activations (kernels_compat_prompt_avx512.cpp): 32 codes and 5 scalars.
+constexpr int64_t kCompatPromptActBytes = 32 + 5 * 4;
+// The largest level's need: the AVX-512 prompt tile's repacked activations
+// for n tokens, then 16 rows of codes twice (unpacked, then interleaved),
+// their chunks and 5 per-chunk arrays of 16 row values (s, m, m_hi and two
+// sub-scales), with room to align each part to 64 bytes. (The AVX2 tile
+// takes the same for 8 rows; the decode kernels 3.25 * cols + 64 for 2 tokens.)
+inline int64_t compat_rows_scratch_bytes(int64_t cols, int64_t n) {
+  const int64_t nb = cols / 32;
+  return n * nb * kCompatPromptActBytes + 32 * cols + 16 * nb * int64_t(sizeof(CompatChunk)) + 5 * 16 * nb * 4 +
+         9 * 64;
 }
 
 // Small FP32 product with B's columns contiguous and A strided either way

@@ -17,6 +17,7 @@
 #include <type_traits>
 
 #include "kernels/compat_decode_avx512.h"
+#include "kernels/compat_prompt_avx512.h"
 #include "kernels/quant_pack.h"
 
 namespace qat {
@@ -198,11 +199,13 @@ void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const Blo
 }
 
 // Compat weights: Q4_K, Q5_K and Q6_K decode (1-2 tokens) through the 512-bit VNNI
-// kernels (kernels_compat_decode_avx512.cpp); the other types and prompts
-// through the AVX2 code.
+// kernels (kernels_compat_decode_avx512.cpp), every type's prompts (3 or
+// more tokens) through the 16-row VNNI tile (kernels_compat_prompt_avx512.cpp);
+// the other types' decode through the AVX2 code.
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
   if (n <= 2 && avx512_compat_decode_rows(type, w, row_bytes, r0, r1, cols / 32, x, xi, n, y, rows, scratch)) return;
+  if (avx512_compat_prompt_rows(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch)) return;
   avx2_rows_compat(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch);
 }
 

@@ -159,7 +159,7 @@ TEST(CompatMatmul, EveryLevelMatchesTheReference) {
   std::mt19937 rng(13);
   for (TensorType t : kTypes)
     for (int64_t rows : {1, 7, 33})
-      for (int64_t n : {1, 2, 3, 5}) {
+      for (int64_t n : {1, 2, 3, 5, 15}) {  // prompt tiles of 3; 4 + 1; 8 + 4 + 3 tokens
         expect_every_level_matches_reference(t, rows, cols_for(t, rows == 7 ? 2 : 1), n, rng);
       }
 }
@@ -180,30 +180,49 @@ TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
   }
 }
 
-TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
-  // Q6_K codes -32 and 31 with sub-scales -128 and 127 against activation
-  // codes +-127: the largest pair sums and madd products the kernels form.
-  LevelGuard guard;
+// Q6_K codes -32 (every bit 0) with the given sub-scales, in `rows` equal
+// rows, times n tokens of the activation pattern x (256 values repeated),
+// against the exact product, at every level.
+void expect_extreme_q6_k_exact(const int8_t (&scales)[16], const std::vector<float>& x256, int64_t rows,
+                               int64_t n) {
   BlockQ6_K b{};
   for (auto& v : b.ql) v = 0x00;  // low bits 0 ...
   for (auto& v : b.qh) v = 0x00;  // ... high bits 0: code 0 - 32 = -32
-  for (int s = 0; s < 16; ++s) b.scales[s] = int8_t(s % 2 == 0 ? -128 : 127);
+  for (int s = 0; s < 16; ++s) b.scales[s] = scales[s];
   b.d_fp16 = f32_to_fp16(1.0f);
-  std::vector<float> x(256);
-  for (int i = 0; i < 256; ++i) x[size_t(i)] = i % 3 == 0 ? -1.0f : 1.0f;  // codes -127 / 127, d = 1/127
+  const std::vector<BlockQ6_K> w(size_t(rows), b);
+  std::vector<float> x(size_t(n * 256));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = x256[i % 256];
   std::vector<float> wd(256);
   dequantize_row_compat(TensorType::Q6_K, &b, wd.data(), 256);
+  BlockQ8_0 a;
+  quantize_row_q8_0(x.data(), &a, 32);
+  const double d_a = fp16_to_f32(a.d_fp16);
+  double exact = 0;
+  for (int i = 0; i < 256; ++i) exact += double(wd[size_t(i)]) * (x[size_t(i)] < 0 ? -127 : 127) * d_a;
+  std::vector<float> y(size_t(n * rows));
   for (CpuLevel l : levels()) {
     set_cpu_level(l);
-    float y = 0;
-    matmul_compat(TensorType::Q6_K, &b, 1, 256, x.data(), &y, 1);
-    BlockQ8_0 a;
-    quantize_row_q8_0(x.data(), &a, 32);
-    const double d_a = fp16_to_f32(a.d_fp16);
-    double exact = 0;
-    for (int i = 0; i < 256; ++i) exact += double(wd[size_t(i)]) * (x[size_t(i)] < 0 ? -127 : 127) * d_a;
-    EXPECT_NEAR(y, exact, 1e-6 * std::fabs(exact)) << cpu_level_name(l);
+    matmul_compat(TensorType::Q6_K, w.data(), rows, 256, x.data(), y.data(), n);
+    for (size_t i = 0; i < y.size(); ++i)
+      ASSERT_NEAR(y[i], exact, 1e-6 * std::fabs(exact)) << cpu_level_name(l) << ", rows " << rows << ", n " << n;
   }
+}
+
+TEST(CompatMatmul, ExtremeCodesAndScalesAreExact) {
+  // Q6_K codes -32 with sub-scales -128 and 127 against activation codes
+  // +-127: the largest pair sums and madd products the kernels form. Then
+  // every sub-scale -128 against codes +127 only, in 17 rows (a whole and a
+  // ragged 16-row prompt tile): each half's sum times its sub-scale is
+  // 32 * 16 * 127 * 128 = 8323072, two of them 2^24 - 130,000, the largest
+  // integer the AVX-512 prompt tile converts to float.
+  LevelGuard guard;
+  int8_t alternating[16], low[16];
+  for (int s = 0; s < 16; ++s) alternating[s] = int8_t(s % 2 == 0 ? -128 : 127), low[s] = -128;
+  std::vector<float> mixed(256), ones(256, 1.0f);
+  for (int i = 0; i < 256; ++i) mixed[size_t(i)] = i % 3 == 0 ? -1.0f : 1.0f;  // codes -127 / 127, d = 1/127
+  expect_extreme_q6_k_exact(alternating, mixed, 1, 1);
+  for (int64_t n : {1, 3, 8, 13}) expect_extreme_q6_k_exact(low, ones, 17, n);
 }
 
 TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
@@ -223,8 +242,8 @@ TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
 
 TEST(CompatMatmul, ExtremeQ4KCodesScalesAndMinsAreExact) {
   // Q4_K codes 15 with sub-scales and mins 63 (every scale byte 0xff) against
-  // activation codes +-127, for 1 and 2 tokens: the largest integer sums the
-  // decode kernels form before their float stage.
+  // activation codes +-127, for 1 and 2 tokens (decode) and 3 and 8 (prompt
+  // tiles): the largest integer sums the kernels form before their float stage.
   LevelGuard guard;
   const int64_t rows = 3, cols = 512;
   std::vector<BlockQ4_K> w(size_t(rows * cols / 256));
@@ -236,7 +255,7 @@ TEST(CompatMatmul, ExtremeQ4KCodesScalesAndMinsAreExact) {
   }
   std::vector<float> wd(size_t(rows * cols));
   dequantize_row_compat(TensorType::Q4_K, w.data(), wd.data(), rows * cols);
-  for (int64_t n : {1, 2}) {
+  for (int64_t n : {1, 2, 3, 8}) {
     std::vector<float> x(size_t(n * cols));
     for (int64_t i = 0; i < n * cols; ++i) x[size_t(i)] = (i / cols) % 2 == 0 ? 1.0f : -1.0f;  // codes +-127
     BlockQ8_0 a;

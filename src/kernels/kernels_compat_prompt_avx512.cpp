@@ -1,0 +1,349 @@
+// AVX-512 VNNI prompt tile (3 or more tokens) for llama.cpp's compat types
+// (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS): 16 rows per 512-bit
+// register, one int32 lane per row, as kernels_avx512.cpp multiplies Q8_0 /
+// Q4_0. Built with the AVX-512 flags (cmake/kernel_isa_flags.cmake); the
+// rows are unpacked by the AVX2 unpack (avx2_unpack_compat: int8 codes and
+// one CompatChunk per 32), then regrouped per chunk of 32 into 8 registers
+// of 64 bytes, register q = 4 codes (q * 4 ..) of each of the 16 rows.
+//
+// vpdpbusd multiplies unsigned weight bytes by signed activation bytes, so
+// signed codes (Q5_0, Q3_K, Q6_K, IQ4_*) are stored plus 128 and the
+// activation block's sum times 128 comes off where the integer sum starts
+// (exact: |sum| <= 32 * 255 * 127 < 2^22). The unsigned codes of Q4_1, Q5_1,
+// Q2_K, Q4_K and Q5_K go in as they are. Per chunk and token:
+//   one scale per chunk (all but Q2_K, Q3_K, Q6_K): one sum of all 8
+//     registers, started at the bits of 1.5 * 2^23 so that one float
+//     subtraction converts it (kernels_avx512.cpp), times s * d_a, plus
+//     m * (d_a * sum a) where the type has a min;
+//   two sub-scales per chunk (Q2_K, Q3_K, Q6_K: one per 16 codes): a sum per
+//     half (registers 0..3 and 4..7), each times its int32 sub-scale
+//     (|.| <= 16 * 32 * 127 * 128 < 2^23 for Q6_K), converted, times s * d_a,
+//     plus Q2_K's two mins times d_a * the half's activation sum.
+// Tested against the scalar reference at this level (tests/kernels/compat_matmul_test.cpp).
+#include "kernels/compat_prompt_avx512.h"
+
+#include "kernels/kernel_table.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+namespace qat {
+namespace {
+
+enum Kind {
+  kOneUnsigned,  // Q4_1, Q5_1, Q4_K, Q5_K: codes 0..31, one scale and one min per chunk
+  kOneSigned,    // Q5_0, IQ4_NL, IQ4_XS: signed codes (-127..113), one scale per chunk
+  kTwoSigned,    // Q3_K, Q6_K: signed codes (-32..31), a sub-scale per 16 codes
+  kTwoMins,      // Q2_K: codes 0..3, a sub-scale and a min per 16 codes
+  kNone,
+};
+
+Kind kind_of(TensorType t) {
+  switch (t) {
+    case TensorType::Q4_1:
+    case TensorType::Q5_1:
+    case TensorType::Q4_K:
+    case TensorType::Q5_K: return kOneUnsigned;
+    case TensorType::Q5_0:
+    case TensorType::IQ4_NL:
+    case TensorType::IQ4_XS: return kOneSigned;
+    case TensorType::Q3_K:
+    case TensorType::Q6_K: return kTwoSigned;
+    case TensorType::Q2_K: return kTwoMins;
+    default: return kNone;
+  }
+}
+
+constexpr bool is_signed(Kind k) { return k == kOneSigned || k == kTwoSigned; }
+constexpr bool two_scales(Kind k) { return k == kTwoSigned || k == kTwoMins; }
+
+constexpr int32_t kMagicBits = 0x4B400000;
+constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+
+inline uint8_t* align64(uint8_t* p) {
+  return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
+}
+
+// ---- Activations, per token tile of NT tokens, block-major so that one
+// pointer and constant offsets reach every token (as kernels_avx512.cpp):
+//   qs[b][t][32]                 the Q8_0 codes
+//   init[b][t], init_hi[b][t]    where the integer sums start (whole chunk or
+//                                first half; second half)
+//   d[b][t]                      the block's scale
+//   dsum[b][t], dsum_hi[b][t]    d times the sum of codes (whole or 0..15; 16..31)
+constexpr int64_t kActBytes = kCompatPromptActBytes;
+
+struct ActTile {
+  const int8_t* qs;
+  const int32_t *init, *init_hi;
+  const float *d, *dsum, *dsum_hi;
+};
+
+inline ActTile act_tile(const uint8_t* p, int64_t nb, int nt) {
+  ActTile a;
+  a.qs = reinterpret_cast<const int8_t*>(p);
+  a.init = reinterpret_cast<const int32_t*>(p + nb * nt * 32);
+  a.init_hi = a.init + nb * nt;
+  a.d = reinterpret_cast<const float*>(a.init_hi + nb * nt);
+  a.dsum = a.d + nb * nt;
+  a.dsum_hi = a.dsum + nb * nt;
+  return a;
+}
+
+template <Kind K>
+void pack_acts(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, int nt, uint8_t* out) {
+  constexpr int32_t off = is_signed(K) ? 128 : 0;
+  int8_t* qs = reinterpret_cast<int8_t*>(out);
+  int32_t* init = reinterpret_cast<int32_t*>(out + nb * nt * 32);
+  int32_t* init_hi = init + nb * nt;
+  float* d = reinterpret_cast<float*>(init_hi + nb * nt);
+  float* dsum = d + nb * nt;
+  float* dsum_hi = dsum + nb * nt;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int t = 0; t < nt; ++t) {
+      const BlockQ8_0& a = x[t * nb + b];
+      const ActBlockInfo& ai = xi[t * nb + b];
+      const int64_t u = b * nt + t;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(qs + u * 32),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs)));
+      d[u] = ai.d;
+      if constexpr (two_scales(K)) {
+        init[u] = -off * ai.sum_lo;
+        init_hi[u] = -off * (ai.sum - ai.sum_lo);
+        dsum[u] = ai.d * float(ai.sum_lo);
+        dsum_hi[u] = ai.d * float(ai.sum - ai.sum_lo);
+      } else {
+        init[u] = kMagicBits - off * ai.sum;
+        init_hi[u] = 0;
+        dsum[u] = ai.d * float(ai.sum);
+        dsum_hi[u] = 0.0f;
+      }
+    }
+}
+
+// f(std::integral_constant<int, NT>, t) for token tiles of n >= 3 tokens:
+// tiles of 8, then one of 4, then the last 1-3 in one tile.
+template <int NT>
+struct Nt {
+  static constexpr int value = NT;
+};
+template <class F>
+void for_each_token_tile(int64_t n, F&& f) {
+  int64_t t = 0;
+  for (; n - t >= 8; t += 8) f(Nt<8>{}, t);
+  if (n - t >= 4) {
+    f(Nt<4>{}, t);
+    t += 4;
+  }
+  switch (n - t) {
+    case 3: f(Nt<3>{}, t); break;
+    case 2: f(Nt<2>{}, t); break;
+    case 1: f(Nt<1>{}, t); break;
+    default: break;
+  }
+}
+
+// ---- Weights: 16 rows regrouped per chunk b.
+//   codes[b][q][16 rows][4]   codes 4q .. 4q + 3 of each row (plus 128 if signed)
+//   s[b][16]                  the chunk's s per row
+//   m[b][16], m_hi[b][16]     m * mn[0], m * mn[1] (0 without a min)
+//   sc[b][16], sc_hi[b][16]   the int32 sub-scales (two-scale kinds)
+struct RowTile {
+  uint8_t* codes;
+  float *s, *m, *m_hi;
+  int32_t *sc, *sc_hi;
+};
+
+// Qword q of the result: dwords q of row 2k (low) and of row 2k + 1 (high),
+// from z = row 2k's 32 bytes, then row 2k + 1's.
+inline __m512i pair_dwords(__m512i z) {
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15), z);
+}
+
+// p[k] qword q = (row 2k, row 2k + 1)'s dwords q  ->  out[q] qword k, i.e.
+// out[q] = dword q of rows 0..15 in order (an 8 x 8 qword transpose).
+inline void transpose8x8_qwords(const __m512i p[8], __m512i out[8]) {
+  __m512i a[8], b[8];
+  for (int k = 0; k < 8; k += 2) {
+    a[k] = _mm512_unpacklo_epi64(p[k], p[k + 1]);      // p_k.0 p_k1.0 p_k.2 p_k1.2 ...
+    a[k + 1] = _mm512_unpackhi_epi64(p[k], p[k + 1]);  // p_k.1 p_k1.1 p_k.3 p_k1.3 ...
+  }
+  const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int g = 0; g < 8; g += 4)
+    for (int h = 0; h < 2; ++h) {
+      b[g + h] = _mm512_permutex2var_epi64(a[g + h], lo2, a[g + 2 + h]);      // qwords h, h + 4 of p_g..p_g+3
+      b[g + 2 + h] = _mm512_permutex2var_epi64(a[g + h], hi2, a[g + 2 + h]);  // qwords h + 2, h + 6
+    }
+  const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11), hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+  for (int j = 0; j < 4; ++j) {
+    // b[j]: qwords j of p_0..p_3, then qwords j + 4; b[4 + j] the same of p_4..p_7.
+    out[j] = _mm512_permutex2var_epi64(b[j], lo4, b[4 + j]);
+    out[j + 4] = _mm512_permutex2var_epi64(b[j], hi4, b[4 + j]);
+  }
+}
+
+// Rows [r, r + valid) (valid <= 16) into the tile; rows past valid are zeros.
+template <Kind K>
+void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r, int valid, int64_t cols,
+                int8_t* rows8, CompatChunk* chunks, const RowTile& tile) {
+  const int64_t nb = cols / 32;
+  for (int j = 0; j < 16; ++j) {
+    if (j < valid) {
+      avx2_unpack_compat(type, w + uint64_t(r + j) * row_bytes, cols, rows8 + j * cols, chunks + j * nb);
+    } else {
+      for (int64_t c = 0; c < cols; ++c) rows8[j * cols + c] = 0;
+      for (int64_t b = 0; b < nb; ++b) chunks[j * nb + b] = CompatChunk{{0, 0}, {0, 0}, 0.0f, 0.0f};
+    }
+  }
+  const __m512i bias = _mm512_set1_epi8(is_signed(K) ? char(0x80) : 0);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i p[8], out[8];
+    for (int k = 0; k < 8; ++k) {
+      const int8_t* a = rows8 + (2 * k) * cols + 32 * b;
+      const __m512i z = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + cols)), 1);
+      p[k] = pair_dwords(_mm512_xor_si512(z, bias));
+    }
+    transpose8x8_qwords(p, out);
+    for (int q = 0; q < 8; ++q) _mm512_store_si512(tile.codes + b * 512 + 64 * q, out[q]);
+    for (int j = 0; j < 16; ++j) {
+      const CompatChunk& c = chunks[j * nb + b];
+      tile.s[16 * b + j] = c.s;
+      tile.m[16 * b + j] = c.m * float(c.mn[0]);
+      tile.m_hi[16 * b + j] = c.m * float(c.mn[1]);
+      tile.sc[16 * b + j] = c.sc[0];
+      tile.sc_hi[16 * b + j] = c.sc[1];
+    }
+  }
+}
+
+// s += w (unsigned bytes) . the 4 signed bytes at p broadcast to every lane,
+// the broadcast folded into the memory operand (see kernels_avx512.cpp).
+using aliased_i32 = int32_t __attribute__((may_alias));
+inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
+  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]"
+          : [s] "+v"(s)
+          : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
+  return s;
+}
+
+// The tile's 16 rows times NT tokens; y[t * ldy + j] for the rows in mask.
+template <Kind K, int NT>
+void tile_tokens(const RowTile& tile, int64_t nb, const ActTile& a, float* y, int64_t ldy, __mmask16 mask) {
+  constexpr bool kTwo = two_scales(K), kMin = K == kOneUnsigned;
+  const __m512 magic = _mm512_set1_ps(kMagic);
+  __m512 acc[NT];
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
+  const int8_t* qs = a.qs;
+  for (int64_t b = 0; b < nb; ++b, qs += NT * 32) {
+    const uint8_t* wb = tile.codes + b * 512;
+    const int64_t u = b * NT;
+    const __m512 sv = _mm512_load_ps(tile.s + 16 * b);
+    if constexpr (kTwo) {
+      __m512i lo[NT], hi[NT];
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) lo[t] = _mm512_set1_epi32(a.init[u + t]), hi[t] = _mm512_set1_epi32(a.init_hi[u + t]);
+      for (int q = 0; q < 4; ++q) {
+        const __m512i w = _mm512_load_si512(wb + 64 * q);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) lo[t] = dpbusd_bcast(lo[t], w, qs + t * 32 + 4 * q);
+      }
+      for (int q = 4; q < 8; ++q) {
+        const __m512i w = _mm512_load_si512(wb + 64 * q);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) hi[t] = dpbusd_bcast(hi[t], w, qs + t * 32 + 4 * q);
+      }
+      const __m512i sc = _mm512_load_si512(tile.sc + 16 * b), sc_hi = _mm512_load_si512(tile.sc_hi + 16 * b);
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) {
+        const __m512i isum = _mm512_add_epi32(_mm512_mullo_epi32(lo[t], sc), _mm512_mullo_epi32(hi[t], sc_hi));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(sv, _mm512_set1_ps(a.d[u + t])), acc[t]);
+      }
+      if constexpr (K == kTwoMins) {
+        const __m512 mv = _mm512_load_ps(tile.m + 16 * b), mv_hi = _mm512_load_ps(tile.m_hi + 16 * b);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) {
+          acc[t] = _mm512_fmadd_ps(mv, _mm512_set1_ps(a.dsum[u + t]), acc[t]);
+          acc[t] = _mm512_fmadd_ps(mv_hi, _mm512_set1_ps(a.dsum_hi[u + t]), acc[t]);
+        }
+      }
+    } else {
+      __m512i s[NT];
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t) s[t] = _mm512_set1_epi32(a.init[u + t]);
+      for (int q = 0; q < 8; ++q) {
+        const __m512i w = _mm512_load_si512(wb + 64 * q);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) s[t] = dpbusd_bcast(s[t], w, qs + t * 32 + 4 * q);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_castsi512_ps(s[t]), magic),
+                                 _mm512_mul_ps(sv, _mm512_set1_ps(a.d[u + t])), acc[t]);
+      if constexpr (kMin) {
+        const __m512 mv = _mm512_load_ps(tile.m + 16 * b);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; ++t) acc[t] = _mm512_fmadd_ps(mv, _mm512_set1_ps(a.dsum[u + t]), acc[t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
+}
+
+template <Kind K>
+void rows_of(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
+             const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch) {
+  const int64_t nb = cols / 32;
+  // Scratch: the packed activations, then one tile's rows and regrouped form.
+  uint8_t* acts = align64(scratch);
+  for_each_token_tile(n, [&](auto nt, int64_t t) {
+    pack_acts<K>(x + t * nb, xi + t * nb, nb, decltype(nt)::value, acts + t * nb * kActBytes);
+  });
+  auto* rows8 = reinterpret_cast<int8_t*>(align64(acts + n * nb * kActBytes));
+  auto* chunks = reinterpret_cast<CompatChunk*>(align64(reinterpret_cast<uint8_t*>(rows8 + 16 * cols)));
+  RowTile tile;
+  tile.codes = align64(reinterpret_cast<uint8_t*>(chunks + 16 * nb));
+  tile.s = reinterpret_cast<float*>(tile.codes + 16 * cols);  // 16 * cols is a multiple of 512
+  tile.m = tile.s + 16 * nb;
+  tile.m_hi = tile.m + 16 * nb;
+  tile.sc = reinterpret_cast<int32_t*>(tile.m_hi + 16 * nb);
+  tile.sc_hi = tile.sc + 16 * nb;
+  for (int64_t r = r0; r < r1; r += 16) {
+    const int valid = r1 - r < 16 ? int(r1 - r) : 16;
+    build_tile<K>(type, w, row_bytes, r, valid, cols, rows8, chunks, tile);
+    const __mmask16 mask = __mmask16((1u << valid) - 1u);
+    for_each_token_tile(n, [&](auto nt, int64_t t) {
+      constexpr int NT = decltype(nt)::value;
+      tile_tokens<K, NT>(tile, nb, act_tile(acts + t * nb * kActBytes, nb, NT), y + t * rows + r, rows, mask);
+    });
+  }
+}
+
+}  // namespace
+
+bool avx512_compat_prompt_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
+                               int64_t cols, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y,
+                               int64_t rows, uint8_t* scratch) {
+  if (n < 3) return false;
+  switch (kind_of(type)) {
+    case kOneUnsigned: rows_of<kOneUnsigned>(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch); return true;
+    case kOneSigned: rows_of<kOneSigned>(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch); return true;
+    case kTwoSigned: rows_of<kTwoSigned>(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch); return true;
+    case kTwoMins: rows_of<kTwoMins>(type, w, row_bytes, r0, r1, cols, x, xi, n, y, rows, scratch); return true;
+    default: return false;
+  }
+}
+
+}  // namespace qat
+
+#else
+namespace qat {
+bool avx512_compat_prompt_rows(TensorType, const uint8_t*, uint64_t, int64_t, int64_t, int64_t, const BlockQ8_0*,
+                               const ActBlockInfo*, int64_t, float*, int64_t, uint8_t*) {
+  return false;
+}
+}  // namespace qat
+#endif
