@@ -17,7 +17,7 @@ function(qat_kernel_isa_flags root)
       ${root}/src/kernels/kernels_compat_prompt_avx512.cpp
       PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-Wno-maybe-uninitialized")
   elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
-    set_source_files_properties(${root}/src/kernels/kernels_neon.cpp
+    set_source_files_properties(${root}/src/kernels/kernels_neon.cpp ${root}/src/kernels/kernels_compat_neon.cpp
       PROPERTIES COMPILE_OPTIONS "-march=armv8.2-a+dotprod")
   endif()
 endfunction()

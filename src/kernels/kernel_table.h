@@ -159,5 +159,9 @@ void avx2_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb,
                      const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 void avx2_rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                       const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
+// The NEON level's compat unpack and dot (kernels_compat_neon.cpp; AArch64 only).
+void neon_unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks);
+void neon_dot_compat(const int8_t* codes, const CompatChunk* chunks, int64_t nb, const BlockQ8_0* x,
+                     const ActBlockInfo* xi, int64_t n, float* y, int64_t y_stride);
 
 }  // namespace qat

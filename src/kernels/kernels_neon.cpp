@@ -213,11 +213,12 @@ void gemm_nn_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int
 void rows_compat(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t cols,
                  const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows, uint8_t* scratch);
 
-// Weight-only dequantization and the llama.cpp compat types use the scalar
-// loops (not yet worth NEON code: untimed on a real ARM core).
+// Weight-only dequantization uses the scalar loops. The llama.cpp compat
+// types unpack (vector Q4_K, Q5_K, Q6_K) and multiply with SDOT in
+// kernels_compat_neon.cpp, a row at a time (rows_compat_unfused).
 const KernelTable kTable{CpuLevel::NeonDot,     gemm_packed<false>,     gemm_packed<true>,
                          gemm_float,            quantize_act_ref,       dequant_group_q8_0_ref,
-                         dequant_group_q4_0_ref, unpack_row_compat,     dot_compat_ref,
+                         dequant_group_q4_0_ref, neon_unpack_compat,    neon_dot_compat,
                          rows_compat,           gemm_nn_f32,            nullptr,
                          0};
 
