@@ -14,8 +14,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#include <type_traits>
-
+#include "kernels/avx512_helpers.h"
 #include "kernels/compat_decode_avx512.h"
 #include "kernels/compat_prompt_avx512.h"
 #include "kernels/quant_pack.h"
@@ -46,17 +45,12 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
 //   d[b][t]               the block's scale.
 // Tiles follow each other in the order for_each_token_tile gives.
 //
-// Integer block sums become floats without vcvtdq2ps: a sum that starts at
-// the bits of 1.5 * 2^23 (kMagicBits) ends as the float 1.5 * 2^23 + s,
-// exact while |s| < 2^22 (here |s| <= 32 * 128 * 127 < 2^19), and one
-// subtraction leaves s. The start also carries the offset correction (8 or
+// Integer block sums become floats by the 1.5 * 2^23 start (kMagicBits,
+// avx512_helpers.h; here |s| <= 32 * 128 * 127 < 2^19). The start also carries the offset correction (8 or
 // 128 times the activation block's sum), which the unsigned weight codes add
 // back. On AMD Zen 4 a conversion, a float multiply and a broadcast from a
 // general register each take a slot of the two pipes that run vpdpbusd;
 // integer adds, float subtractions and broadcasts from memory do not.
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
-
 constexpr int64_t kActBytes = 32 + 3 * 4;  // per token and block
 
 // Products of at most this many tokens (decode) run the AVX2 kernels, which
@@ -79,43 +73,13 @@ void pack_tile(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, uint8_t* 
     }
 }
 
-// f(std::integral_constant<int, NT>, t) for the token tiles of n tokens:
-// tiles of 8, then one of 4, then the last 1-3 in one tile (one pass over
-// the weights, not one per token). Token t's tile starts t * nb * kActBytes
-// bytes into pack_act_tiles's output.
-template <class F>
-void for_each_token_tile(int64_t n, F&& f) {
-  int64_t t = 0;
-  for (; n - t >= 8; t += 8) f(std::integral_constant<int, 8>{}, t);
-  if (n - t >= 4) {
-    f(std::integral_constant<int, 4>{}, t);
-    t += 4;
-  }
-  switch (n - t) {
-    case 3: f(std::integral_constant<int, 3>{}, t); break;
-    case 2: f(std::integral_constant<int, 2>{}, t); break;
-    case 1: f(std::integral_constant<int, 1>{}, t); break;
-    default: break;
-  }
-}
-
+// Token tiles as for_each_token_tile (avx512_helpers.h) gives them: token
+// t's tile starts t * nb * kActBytes bytes into pack_act_tiles's output.
 void pack_act_tiles(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, int64_t nb, uint8_t* out) {
   if (n <= kDecodeMaxTokens) return;
   for_each_token_tile(n, [&](auto nt, int64_t t) {
     pack_tile<decltype(nt)::value>(x + t * nb, xi + t * nb, nb, out + t * nb * kActBytes);
   });
-}
-
-// s += w (unsigned bytes) . the 4 bytes at p broadcast to every lane, the
-// broadcast folded into vpdpbusd's memory operand ({1to16}): for
-// _mm512_dpbusd_epi32(s, w, _mm512_set1_epi32(..)) GCC emits a separate
-// vpbroadcastd, one more instruction per product.
-using aliased_i32 = int32_t __attribute__((may_alias));
-inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
-  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]"
-          : [s] "+v"(s)
-          : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
-  return s;
 }
 
 // ga, gb: the two groups' weights (gb == ga for a lone last group, whose

@@ -9,11 +9,11 @@
 // vpdpbusd multiplies unsigned weight bytes by signed activation bytes, so
 // signed codes (Q5_0, Q3_K, Q6_K, IQ4_*) are stored plus 128 and the
 // activation block's sum times 128 comes off where the integer sum starts
-// (exact: |sum| <= 32 * 255 * 127 < 2^22). The unsigned codes of Q4_1, Q5_1,
+// (exact: the sum |sum c a| <= 32 * 128 * 127 < 2^22). The unsigned codes of Q4_1, Q5_1,
 // Q2_K, Q4_K and Q5_K go in as they are. Per chunk and token:
 //   one scale per chunk (all but Q2_K, Q3_K, Q6_K): one sum of all 8
 //     registers, started at the bits of 1.5 * 2^23 so that one float
-//     subtraction converts it (kernels_avx512.cpp), times s * d_a, plus
+//     subtraction converts it (avx512_helpers.h), times s * d_a, plus
 //     m * (d_a * sum a) where the type has a min;
 //   two sub-scales per chunk (Q2_K, Q3_K, Q6_K: one per 16 codes): a sum per
 //     half (registers 0..3 and 4..7), each times its int32 sub-scale
@@ -25,7 +25,7 @@
 #include "kernels/kernel_table.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "kernels/avx512_helpers.h"
 
 namespace qat {
 namespace {
@@ -56,9 +56,6 @@ Kind kind_of(TensorType t) {
 
 constexpr bool is_signed(Kind k) { return k == kOneSigned || k == kTwoSigned; }
 constexpr bool two_scales(Kind k) { return k == kTwoSigned || k == kTwoMins; }
-
-constexpr int32_t kMagicBits = 0x4B400000;
-constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
 
 inline uint8_t* align64(uint8_t* p) {
   return reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t(63));
@@ -119,28 +116,6 @@ void pack_acts(const BlockQ8_0* x, const ActBlockInfo* xi, int64_t nb, int nt, u
         dsum_hi[u] = 0.0f;
       }
     }
-}
-
-// f(std::integral_constant<int, NT>, t) for token tiles of n >= 3 tokens:
-// tiles of 8, then one of 4, then the last 1-3 in one tile.
-template <int NT>
-struct Nt {
-  static constexpr int value = NT;
-};
-template <class F>
-void for_each_token_tile(int64_t n, F&& f) {
-  int64_t t = 0;
-  for (; n - t >= 8; t += 8) f(Nt<8>{}, t);
-  if (n - t >= 4) {
-    f(Nt<4>{}, t);
-    t += 4;
-  }
-  switch (n - t) {
-    case 3: f(Nt<3>{}, t); break;
-    case 2: f(Nt<2>{}, t); break;
-    case 1: f(Nt<1>{}, t); break;
-    default: break;
-  }
 }
 
 // ---- Weights: 16 rows regrouped per chunk b.
@@ -216,16 +191,6 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
       tile.sc_hi[16 * b + j] = c.sc[1];
     }
   }
-}
-
-// s += w (unsigned bytes) . the 4 signed bytes at p broadcast to every lane,
-// the broadcast folded into the memory operand (see kernels_avx512.cpp).
-using aliased_i32 = int32_t __attribute__((may_alias));
-inline __m512i dpbusd_bcast(__m512i s, __m512i w, const int8_t* p) {
-  __asm__("vpdpbusd %[m]%{1to16%}, %[w], %[s]"
-          : [s] "+v"(s)
-          : [w] "v"(w), [m] "m"(*reinterpret_cast<const aliased_i32*>(p)));
-  return s;
 }
 
 // The tile's 16 rows times NT tokens; y[t * ldy + j] for the rows in mask.
