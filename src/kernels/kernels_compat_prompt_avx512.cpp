@@ -193,6 +193,153 @@ void build_tile(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r
   }
 }
 
+// ---- Q4_K, Q5_K and Q6_K straight from the blocks: their 4-bit fields sit
+// at the same byte offsets for every code of a 4-byte group, so the 16 rows'
+// raw bytes are transposed (half the bytes of the unpacked codes) and the
+// codes are cut out of the transposed registers, 16 rows at a time, with no
+// unpacked row in between. Rows past the valid ones read kZeroBlock.
+alignas(64) constexpr uint8_t kZeroBlock[256] = {};
+
+// out[q] = dword q of the 32 bytes at blk[j] + off, lane j = row j.
+inline void transpose_rows32(const uint8_t* const blk[16], int64_t off, __m512i out[8]) {
+  __m512i p[8];
+  for (int k = 0; k < 8; ++k) {
+    const __m512i z = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[2 * k] + off))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[2 * k + 1] + off)), 1);
+    p[k] = pair_dwords(z);
+  }
+  transpose8x8_qwords(p, out);
+}
+
+// Bits `from` .. of every byte moved to bit `to` (16-bit shifts: the caller's
+// mask keeps only bits that stayed within their byte).
+inline __m512i move_bits(__m512i v, int from, int to) {
+  if (from < to) return _mm512_sll_epi16(v, _mm_cvtsi32_si128(to - from));
+  if (from > to) return _mm512_srl_epi16(v, _mm_cvtsi32_si128(from - to));
+  return v;
+}
+
+// Lane j = the 4 bytes at blk[j] + off, as one gather: offs[j] = blk[j] -
+// blk[0] (rows of one matrix, or kZeroBlock for rows past the valid ones,
+// which the mask leaves zero).
+struct RowGather {
+  const uint8_t* base;
+  __m512i offs;
+  __mmask16 valid;
+};
+inline __m512i gather_dwords(const RowGather& g, int64_t off) {
+  return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), g.valid, g.offs, g.base + off, 1);
+}
+
+// Super-block i of 16 rows (blk[j]: row j's block i) into tile chunks
+// 8 i .. 8 i + 7. Q4_K / Q5_K (kQ5): sub-block 2g = low nibbles of
+// qs[32 g ..], 2g + 1 = their high nibbles, plus Q5_K's bit (2g or 2g + 1)
+// of qh[l] as bit 4; scales and mins as ggml's get_scale_min_k4.
+template <bool kQ5>
+void fused_k(const uint8_t* const blk[16], const RowGather& rg, int64_t i, const RowTile& tile) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f), b4 = _mm512_set1_epi8(0x10);
+  __m512i qh[8];
+  if constexpr (kQ5) transpose_rows32(blk, 16, qh);
+  for (int g = 0; g < 4; ++g) {
+    __m512i raw[8];
+    transpose_rows32(blk, (kQ5 ? 48 : 16) + 32 * g, raw);
+    uint8_t* lo_out = tile.codes + (8 * i + 2 * g) * 512;
+    for (int q = 0; q < 8; ++q) {
+      __m512i lo = _mm512_and_si512(raw[q], m4), hi = _mm512_and_si512(_mm512_srli_epi16(raw[q], 4), m4);
+      if constexpr (kQ5) {
+        lo = _mm512_or_si512(lo, _mm512_and_si512(move_bits(qh[q], 2 * g, 4), b4));
+        hi = _mm512_or_si512(hi, _mm512_and_si512(move_bits(qh[q], 2 * g + 1, 4), b4));
+      }
+      _mm512_store_si512(lo_out + 64 * q, lo);
+      _mm512_store_si512(lo_out + 512 + 64 * q, hi);
+    }
+  }
+  // The 12 scale bytes q[0..11] of each row as three dwords per lane; for
+  // sub-block c < 4: sc = q[c] & 63, mn = q[c + 4] & 63; else, with c' = c - 4,
+  // sc = (q[c + 4] & 15) | (q[c'] >> 6) << 4, mn = (q[c + 4] >> 4) | (q[c] >> 6) << 4.
+  const __m512i dm = gather_dwords(rg, 0);
+  const __m512i s0 = gather_dwords(rg, 4), s1 = gather_dwords(rg, 8), s2 = gather_dwords(rg, 12);
+  const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dm));
+  const __m512 dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
+  const __m512i m63 = _mm512_set1_epi32(63), m15 = _mm512_set1_epi32(15), m48 = _mm512_set1_epi32(48);
+  for (int c = 0; c < 8; ++c) {
+    __m512i sc, mn;
+    if (c < 4) {
+      sc = _mm512_and_si512(_mm512_srli_epi32(s0, 8 * c), m63);
+      mn = _mm512_and_si512(_mm512_srli_epi32(s1, 8 * c), m63);
+    } else {
+      const int b = 8 * (c - 4);
+      sc = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(s2, b), m15),
+                           _mm512_and_si512(_mm512_srli_epi32(s0, b + 2), m48));
+      mn = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(s2, b + 4), m15),
+                           _mm512_and_si512(_mm512_srli_epi32(s1, b + 2), m48));
+    }
+    _mm512_store_ps(tile.s + 16 * (8 * i + c), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+    _mm512_store_ps(tile.m + 16 * (8 * i + c),
+                    _mm512_xor_ps(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn)), _mm512_set1_ps(-0.0f)));
+  }
+}
+
+// Q6_K: element 128 h + 32 k + l = 4 bits of ql[64 h + 32 (k % 2) + l] (low
+// nibble for k < 2) | bits 2k, 2k + 1 of qh[32 h + l] at bits 4, 5; stored
+// as code - 32 + 128. Sub-scales: the int8 scales, one per 16 codes.
+void fused_q6_k(const uint8_t* const blk[16], const RowGather& rg, int64_t i, const RowTile& tile) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), k96 = _mm512_set1_epi8(96);
+  for (int h = 0; h < 2; ++h) {
+    __m512i qh[8];
+    transpose_rows32(blk, 128 + 32 * h, qh);
+    for (int s = 0; s < 2; ++s) {
+      __m512i ql[8];
+      transpose_rows32(blk, 64 * h + 32 * s, ql);
+      for (int k = s; k < 4; k += 2) {
+        uint8_t* out = tile.codes + (8 * i + 4 * h + k) * 512;
+        for (int q = 0; q < 8; ++q) {
+          const __m512i low = _mm512_and_si512(k < 2 ? ql[q] : _mm512_srli_epi16(ql[q], 4), m4);
+          const __m512i high = _mm512_and_si512(move_bits(qh[q], 2 * k, 4), m30);
+          _mm512_store_si512(out + 64 * q, _mm512_add_epi8(_mm512_or_si512(low, high), k96));
+        }
+      }
+    }
+  }
+  // d: the high half of the dword at 206 (the block ends at 210); the 16
+  // int8 scales at 192..207, sign-extended from their byte of the dword.
+  const __m512 d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(gather_dwords(rg, 206), 16)));
+  __m512i sd[4];
+  for (int k = 0; k < 4; ++k) sd[k] = gather_dwords(rg, 192 + 4 * k);
+  for (int c = 0; c < 8; ++c) {
+    const __m512i v = sd[c / 2];
+    const int lo = 2 * (c % 2);  // byte of the dword holding scales[2c]
+    _mm512_store_ps(tile.s + 16 * (8 * i + c), d);
+    _mm512_store_si512(tile.sc + 16 * (8 * i + c), _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * lo), 24));
+    _mm512_store_si512(tile.sc_hi + 16 * (8 * i + c), _mm512_srai_epi32(_mm512_slli_epi32(v, 16 - 8 * lo), 24));
+  }
+}
+
+// The fused build for Q4_K, Q5_K and Q6_K rows [r, r + valid); false for
+// the other types.
+bool build_tile_fused(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r, int valid, int64_t cols,
+                      const RowTile& tile) {
+  int64_t block_bytes;
+  if (type == TensorType::Q4_K) block_bytes = sizeof(BlockQ4_K);
+  else if (type == TensorType::Q5_K) block_bytes = sizeof(BlockQ5_K);
+  else if (type == TensorType::Q6_K) block_bytes = sizeof(BlockQ6_K);
+  else return false;
+  const uint8_t* blk[16];
+  RowGather rg;
+  rg.valid = __mmask16((1u << valid) - 1u);
+  rg.offs = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                               _mm512_set1_epi32(int32_t(row_bytes)));  // 16 rows of a tensor < 2 GiB
+  for (int64_t i = 0; i < cols / 256; ++i) {
+    for (int j = 0; j < 16; ++j) blk[j] = j < valid ? w + uint64_t(r + j) * row_bytes + uint64_t(i * block_bytes) : kZeroBlock;
+    rg.base = blk[0];
+    if (type == TensorType::Q4_K) fused_k<false>(blk, rg, i, tile);
+    else if (type == TensorType::Q5_K) fused_k<true>(blk, rg, i, tile);
+    else fused_q6_k(blk, rg, i, tile);
+  }
+  return true;
+}
+
 // The tile's 16 rows times NT tokens; y[t * ldy + j] for the rows in mask.
 template <Kind K, int NT>
 void tile_tokens(const RowTile& tile, int64_t nb, const ActTile& a, float* y, int64_t ldy, __mmask16 mask) {
@@ -278,10 +425,22 @@ void rows_of(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, 
   tile.sc_hi = tile.sc + 16 * nb;
   for (int64_t r = r0; r < r1; r += 16) {
     const int valid = r1 - r < 16 ? int(r1 - r) : 16;
-    build_tile<K>(type, w, row_bytes, r, valid, cols, rows8, chunks, tile);
+    if (!build_tile_fused(type, w, row_bytes, r, valid, cols, tile))
+      build_tile<K>(type, w, row_bytes, r, valid, cols, rows8, chunks, tile);
     const __mmask16 mask = __mmask16((1u << valid) - 1u);
+    // The next 16 rows come from DRAM (a prompt reads each matrix once):
+    // their lines are prefetched into L2 a share per token tile, so the
+    // next build does not wait on them.
+    const uint8_t* next = w + uint64_t(r + 16) * row_bytes;
+    const int64_t next_rows = r1 - (r + 16) < 16 ? r1 - (r + 16) : 16;
+    const int64_t lines = next_rows > 0 ? int64_t((uint64_t(next_rows) * row_bytes + 63) / 64) : 0;
+    const int64_t tiles = n / 8 + (n % 8 >= 4) + (n % 4 > 0);  // for_each_token_tile's calls
+    int64_t tile_index = 0;
     for_each_token_tile(n, [&](auto nt, int64_t t) {
       constexpr int NT = decltype(nt)::value;
+      for (int64_t l = lines * tile_index / tiles, e = lines * (tile_index + 1) / tiles; l < e; ++l)
+        _mm_prefetch(reinterpret_cast<const char*>(next + 64 * l), _MM_HINT_T1);
+      ++tile_index;
       tile_tokens<K, NT>(tile, nb, act_tile(acts + t * nb * kActBytes, nb, NT), y + t * rows + r, rows, mask);
     });
   }
