@@ -1,10 +1,12 @@
 // AVX-512 VNNI prompt tile (3 or more tokens) for llama.cpp's compat types
 // (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS): 16 rows per 512-bit
 // register, one int32 lane per row, as kernels_avx512.cpp multiplies Q8_0 /
-// Q4_0. Built with the AVX-512 flags (cmake/kernel_isa_flags.cmake); the
-// rows are unpacked by the AVX2 unpack (avx2_unpack_compat: int8 codes and
-// one CompatChunk per 32), then regrouped per chunk of 32 into 8 registers
-// of 64 bytes, register q = 4 codes (q * 4 ..) of each of the 16 rows.
+// Q4_0. Built with the AVX-512 flags (cmake/kernel_isa_flags.cmake). A
+// tile is 8 registers of 64 bytes per chunk of 32, register q = codes
+// 4q .. 4q + 3 of each of the 16 rows. Q4_K, Q5_K and Q6_K tiles are cut
+// straight from the blocks (build_tile_fused); the other types' rows are
+// unpacked by the AVX2 unpack (avx2_unpack_compat: int8 codes and one
+// CompatChunk per 32), then regrouped (build_tile).
 //
 // vpdpbusd multiplies unsigned weight bytes by signed activation bytes, so
 // signed codes (Q5_0, Q3_K, Q6_K, IQ4_*) are stored plus 128 and the
