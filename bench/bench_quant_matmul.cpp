@@ -4,15 +4,20 @@
 // Gemma-3-270M and 1B shapes, at every kernel level this CPU supports.
 // Reports weight bytes/s (decode is memory bound) and MAC/s. BM_QuantizeActivations
 // times each level's activation quantizer (ns per block of 32) on 65 tokens x 512.
+// BM_QuantMatmulStream decodes through ~256 MiB of distinct small matrices,
+// as a model's layers stream from DRAM:
+//   build/bench/bench_quant_matmul --benchmark_filter=Stream
 // Run: build/bench/bench_quant_matmul --benchmark_repetitions=5
 //      build/bench/bench_quant_matmul --benchmark_filter='rows:6912/cols:1152/n:64/thr:1/level:1'
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
 #include "base/cpu_features.h"
+#include "base/large_alloc.h"
 #include "formats/tensor_type.h"
 #include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
@@ -69,6 +74,45 @@ void BM_QuantMatmul(benchmark::State& state) {
   qat::set_cpu_level(qat::detected_cpu_level());
 }
 
+// Decode through many distinct small matrices, as a model's layers are read
+// one token after another: a pool of about 256 MiB of (rows, cols) matrices
+// in one huge-page arena, far beyond the caches, each multiplied once per
+// pass with one token. Bytes/s
+// against the machine's read bandwidth shows what starting a new matrix
+// costs, which the single-matrix cases above hide (their small matrices sit
+// in the cache).
+void BM_QuantMatmulStream(benchmark::State& state) {
+  const auto type = TensorType(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  const auto level = qat::CpuLevel(state.range(3));
+  if (!qat::cpu_supports(level)) {
+    state.SkipWithError("CPU level not supported here");
+    return;
+  }
+  qat::set_cpu_level(level);
+  omp_set_num_threads(1);
+  const std::vector<uint8_t> w = random_weights(type, rows, cols);
+  const int64_t count = std::max<int64_t>(1, (int64_t(256) << 20) / int64_t(w.size()));
+  // One arena in huge pages, the matrices back to back, as
+  // Model::prepare_matrices_for_kernels lays a model's matrices out.
+  const int64_t bytes = (qat::packed_bytes(type, rows, cols) + 63) / 64 * 64;
+  const std::shared_ptr<uint8_t> arena = qat::allocate_large(size_t(count * bytes));
+  std::vector<qat::PackedMatrix> pool;
+  for (int64_t i = 0; i < count; ++i)
+    pool.push_back(qat::make_packed_matrix_in(std::shared_ptr<uint8_t>(arena, arena.get() + i * bytes), type,
+                                              w.data(), rows, cols, /*release_source=*/false));
+  std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
+  for (auto _ : state) {
+    for (const qat::PackedMatrix& m : pool) qat::matmul_packed(m, x.data(), y.data(), 1);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * count * int64_t(w.size()));
+  state.SetLabel(std::string(type == TensorType::Q8_0 ? "W8A8 " : "W4A8 ") + qat::cpu_level_name(level) + ", " +
+                 std::to_string(count) + " matrices");
+  qat::set_cpu_level(qat::detected_cpu_level());
+}
+
 void args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "cols", "n", "thr", "level", "a16"});
   for (int level = 0; level < int(qat::CpuLevel::Count); ++level) {
@@ -89,6 +133,13 @@ void args(benchmark::internal::Benchmark* b) {
   }
 }
 
+BENCHMARK(BM_QuantMatmulStream)
+    ->ArgNames({"type", "rows", "cols", "level"})
+    ->ArgsProduct({{int64_t(TensorType::Q8_0), int64_t(TensorType::Q4_0)}, {2048}, {640}, {1, 2}})
+    ->Args({int64_t(TensorType::Q4_0), 640, 2048, 2})
+    ->Args({int64_t(TensorType::Q4_0), 262144, 640, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_QuantMatmul)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // FP32 activations to Q8_0 blocks plus their sums, as every W8A8 / W4A8
