@@ -77,10 +77,9 @@ void BM_QuantMatmul(benchmark::State& state) {
 // Decode through many distinct small matrices, as a model's layers are read
 // one token after another: a pool of about 256 MiB of (rows, cols) matrices
 // in one huge-page arena, far beyond the caches, each multiplied once per
-// pass with one token. Bytes/s
-// against the machine's read bandwidth shows what starting a new matrix
-// costs, which the single-matrix cases above hide (their small matrices sit
-// in the cache).
+// pass with one token. Bytes/s against the machine's read bandwidth shows
+// what starting a new matrix costs, which the single-matrix cases above hide
+// (their small matrices sit in the cache).
 void BM_QuantMatmulStream(benchmark::State& state) {
   const auto type = TensorType(state.range(0));
   const int64_t rows = state.range(1), cols = state.range(2);
