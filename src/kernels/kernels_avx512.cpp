@@ -46,9 +46,9 @@ inline __m512 load_scales(const uint8_t* a, const uint8_t* b) {
 // Tiles follow each other in the order for_each_token_tile gives.
 //
 // Integer block sums become floats by the 1.5 * 2^23 start (kMagicBits,
-// avx512_helpers.h; here |s| <= 32 * 128 * 127 < 2^19). The start also carries the offset correction (8 or
-// 128 times the activation block's sum), which the unsigned weight codes add
-// back. On AMD Zen 4 a conversion, a float multiply and a broadcast from a
+// avx512_helpers.h; here |s| <= 32 * 128 * 127 < 2^19). The start also
+// carries the offset correction (8 or 128 times the activation block's sum),
+// which the unsigned weight codes add back. On AMD Zen 4 a conversion, a float multiply and a broadcast from a
 // general register each take a slot of the two pipes that run vpdpbusd;
 // integer adds, float subtractions and broadcasts from memory do not.
 constexpr int64_t kActBytes = 32 + 3 * 4;  // per token and block

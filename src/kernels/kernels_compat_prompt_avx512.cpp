@@ -431,18 +431,15 @@ void rows_of(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, 
       build_tile<K>(type, w, row_bytes, r, valid, cols, rows8, chunks, tile);
     const __mmask16 mask = __mmask16((1u << valid) - 1u);
     // The next 16 rows come from DRAM (a prompt reads each matrix once):
-    // their lines are prefetched into L2 a share per token tile, so the
-    // next build does not wait on them.
+    // their lines are prefetched into L2, each token tile taking its tokens'
+    // share, so the next build does not wait on them.
     const uint8_t* next = w + uint64_t(r + 16) * row_bytes;
     const int64_t next_rows = r1 - (r + 16) < 16 ? r1 - (r + 16) : 16;
     const int64_t lines = next_rows > 0 ? int64_t((uint64_t(next_rows) * row_bytes + 63) / 64) : 0;
-    const int64_t tiles = n / 8 + (n % 8 >= 4) + (n % 4 > 0);  // for_each_token_tile's calls
-    int64_t tile_index = 0;
     for_each_token_tile(n, [&](auto nt, int64_t t) {
       constexpr int NT = decltype(nt)::value;
-      for (int64_t l = lines * tile_index / tiles, e = lines * (tile_index + 1) / tiles; l < e; ++l)
+      for (int64_t l = lines * t / n, e = lines * (t + NT) / n; l < e; ++l)
         _mm_prefetch(reinterpret_cast<const char*>(next + 64 * l), _MM_HINT_T1);
-      ++tile_index;
       tile_tokens<K, NT>(tile, nb, act_tile(acts + t * nb * kActBytes, nb, NT), y + t * rows + r, rows, mask);
     });
   }
