@@ -13,9 +13,14 @@ function(qat_kernel_isa_flags root)
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp ${root}/src/kernels/kernels_compat_avx2.cpp
       ${root}/src/kernels/kernels_compat_decode_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
     # GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized (GCC bug 105593).
+    # The level requires F, BW, VL and VNNI (base/cpu_features.cpp) and no
+    # more: the other AVX-512 subsets are switched off so that a file using
+    # one fails to compile on every host, not only on hosts whose
+    # -march=native lacks it (stop 23's _mm512_xor_ps, AVX512DQ, built on
+    # Zen 4 and broke the build on AVX2-only Zen 3).
     set_source_files_properties(${root}/src/kernels/kernels_avx512.cpp ${root}/src/kernels/kernels_compat_decode_avx512.cpp
       ${root}/src/kernels/kernels_compat_prompt_avx512.cpp
-      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-Wno-maybe-uninitialized")
+      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni;-mno-avx512dq;-mno-avx512cd;-mno-avx512vbmi;-mno-avx512vbmi2;-mno-avx512ifma;-mno-avx512bitalg;-mno-avx512vpopcntdq;-mno-avx512bf16;-Wno-maybe-uninitialized")
   elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
     set_source_files_properties(${root}/src/kernels/kernels_neon.cpp ${root}/src/kernels/kernels_compat_neon.cpp
       PROPERTIES COMPILE_OPTIONS "-march=armv8.2-a+dotprod")

@@ -48,8 +48,18 @@ void print_config(const ModelConfig& c) {
     std::printf("  per-layer embed:  %d per layer\n", c.hidden_size_per_layer_input);
   if (c.num_kv_shared_layers > 0)
     std::printf("  KV sharing:       last %d layers reuse earlier K/V\n", c.num_kv_shared_layers);
+  if (c.has_moe())
+    std::printf("  experts:          %d per layer, %d per token, width %d (beside the dense MLP)\n",
+                c.num_experts, c.top_k_experts, c.moe_intermediate_size);
   if (c.final_logit_softcapping > 0) std::printf("  logit softcap:    %g\n", c.final_logit_softcapping);
-  std::printf("  parameters:       %llu\n", (unsigned long long)parameter_count(c));
+  std::printf("  parameters:       %llu", (unsigned long long)parameter_count(c));
+  if (c.has_moe()) {
+    // Unchosen experts: every layer's (E - K) experts of 3 * H * I weights.
+    const uint64_t idle = uint64_t(c.num_hidden_layers) * uint64_t(c.num_experts - c.top_k_experts) * 3 *
+                          uint64_t(c.hidden_size) * uint64_t(c.moe_intermediate_size);
+    std::printf(" (%llu active per token)", (unsigned long long)(parameter_count(c) - idle));
+  }
+  std::printf("\n");
   std::printf("  activations:      %s (%s)\n", activation_quant_name(c.activation_quant),
               c.activation_quant == ActivationQuant::None
                   ? "Q8_0/Q4_0 matrices multiply FP32 activations: W8A16 / W4A16"

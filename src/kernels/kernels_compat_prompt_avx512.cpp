@@ -278,8 +278,12 @@ void fused_k(const uint8_t* const blk[16], const RowGather& rg, int64_t i, const
                            _mm512_and_si512(_mm512_srli_epi32(s1, b + 2), m48));
     }
     _mm512_store_ps(tile.s + 16 * (8 * i + c), _mm512_mul_ps(d, _mm512_cvtepi32_ps(sc)));
+    // Negated by flipping the sign bit with an integer xor: _mm512_xor_ps is
+    // AVX512DQ, which the level does not require.
+    const __m512 min_term = _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn));
     _mm512_store_ps(tile.m + 16 * (8 * i + c),
-                    _mm512_xor_ps(_mm512_mul_ps(dmin, _mm512_cvtepi32_ps(mn)), _mm512_set1_ps(-0.0f)));
+                    _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(min_term),
+                                                         _mm512_set1_epi32(INT32_MIN))));
   }
 }
 

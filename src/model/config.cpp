@@ -50,8 +50,8 @@ void ModelConfig::validate() const {
   QAT_CHECK(rms_norm_eps > 0 && std::isfinite(rms_norm_eps), "config: rms_norm_eps must be > 0");
   if (family == Family::Gemma3) {
     QAT_CHECK(query_pre_attn_scalar > 0, "config: query_pre_attn_scalar must be positive");
-    QAT_CHECK(hidden_size_per_layer_input == 0 && num_kv_shared_layers == 0 && !attention_k_eq_v,
-              "config: per-layer embeddings, KV sharing and K=V are Gemma 4 features");
+    QAT_CHECK(hidden_size_per_layer_input == 0 && num_kv_shared_layers == 0 && !attention_k_eq_v && !has_moe(),
+              "config: per-layer embeddings, KV sharing, K=V and MoE are Gemma 4 features");
   } else {
     QAT_CHECK(num_kv_shared_layers >= 0 && num_kv_shared_layers < num_hidden_layers,
               "config: num_kv_shared_layers ", num_kv_shared_layers, " must be in [0, ",
@@ -61,6 +61,12 @@ void ModelConfig::validate() const {
       QAT_CHECK(vocab_size_per_layer_input > 0 && vocab_size_per_layer_input <= vocab_size,
                 "config: vocab_size_per_layer_input must be in [1, vocab_size]");
     QAT_CHECK(global_head_dim >= 0 && global_head_dim % 2 == 0, "config: bad global_head_dim");
+    QAT_CHECK(num_experts >= 0 && num_experts <= 4096, "config: num_experts ", num_experts, " out of range [0, 4096]");
+    if (has_moe()) {
+      QAT_CHECK(top_k_experts >= 1 && top_k_experts <= num_experts, "config: top_k_experts ", top_k_experts,
+                " must be in [1, num_experts = ", num_experts, "]");
+      positive(moe_intermediate_size, "moe_intermediate_size");
+    }
   }
 }
 
@@ -197,6 +203,18 @@ ModelConfig preset_config(Family family, const std::string& name) {
       c.num_kv_shared_layers = 18;
       return c;
     }
+    if (name == "26b-a4b") {
+      // The MoE model: 128 experts of width 704, 8 per token, beside a dense
+      // MLP of 2112 in every layer.
+      auto c = gemma4(2816, 30, 16, 8, 2112, 6);
+      c.sliding_window = 1024;
+      c.attention_k_eq_v = true;
+      c.num_global_key_value_heads = 2;
+      c.num_experts = 128;
+      c.top_k_experts = 8;
+      c.moe_intermediate_size = 704;
+      return c;
+    }
     if (name == "31b") {
       auto c = gemma4(5376, 60, 32, 16, 21504, 6);
       c.sliding_window = 1024;
@@ -215,6 +233,22 @@ ModelConfig preset_config(Family family, const std::string& name) {
       c.attention_k_eq_v = true;
       c.num_global_key_value_heads = 1;
       c.num_kv_shared_layers = 2;
+      c.max_position_embeddings = 2048;
+      return c;
+    }
+    if (name == "tiny-moe") {
+      // The MoE block on the small shapes of tiny (no PLE): 8 experts of
+      // width 32, 2 per token.
+      ModelConfig c = gemma4(64, 4, 4, 2, 96, 2);
+      c.vocab_size = 512;
+      c.head_dim = 32;
+      c.global_head_dim = 64;
+      c.sliding_window = 8;
+      c.attention_k_eq_v = true;
+      c.num_global_key_value_heads = 1;
+      c.num_experts = 8;
+      c.top_k_experts = 2;
+      c.moe_intermediate_size = 32;
       c.max_position_embeddings = 2048;
       return c;
     }
@@ -244,7 +278,7 @@ ModelConfig preset_config(Family family, const std::string& name) {
 
 std::vector<std::string> preset_names(Family family) {
   if (family == Family::Gemma3) return {"tiny", "small", "270m", "1b", "4b"};
-  return {"tiny", "small", "e2b", "e4b", "31b"};
+  return {"tiny", "tiny-moe", "small", "e2b", "e4b", "26b-a4b", "31b"};
 }
 
 }  // namespace qat

@@ -1,4 +1,4 @@
-// One configuration struct for Gemma 3 and Gemma 4 (dense, text). Field names
+// One configuration struct for Gemma 3 and Gemma 4 (text; dense or Gemma 4's MoE). Field names
 // follow HF config.json; per-layer values are derived once by layers().
 #pragma once
 #include <string>
@@ -54,6 +54,12 @@ struct ModelConfig {
   bool use_double_wide_mlp = false;          // KV-sharing layers get 2x intermediate_size
   int hidden_size_per_layer_input = 0;       // per-layer embedding width (0 = no PLE)
   int vocab_size_per_layer_input = 0;
+  // Gemma 4 MoE (26B-A4B, HF enable_moe_block): every layer adds a routed
+  // mixture of num_experts GeGLU experts (top_k_experts per token, each of
+  // width moe_intermediate_size) beside its dense MLP. 0 experts = dense.
+  int num_experts = 0;
+  int top_k_experts = 0;
+  int moe_intermediate_size = 0;
   // Token ids.
   int bos_token_id = 2, eos_token_id = 1, pad_token_id = 0;
   // Sequence classification head ("score.weight", (num_labels, H), no bias)
@@ -76,11 +82,12 @@ struct ModelConfig {
   bool norm_adds_one() const { return family == Family::Gemma3; }  // x/rms * (1+w)
   bool has_v_norm() const { return family == Family::Gemma4; }
   bool has_layer_scalar() const { return family == Family::Gemma4; }
+  bool has_moe() const { return num_experts > 0; }
   void validate() const;
 };
 
 // Published shapes and tiny test shapes. Names: gemma3: tiny, 270m, 1b, 4b;
-// gemma4: tiny, e2b, e4b, 31b.
+// gemma4: tiny, tiny-moe, small, e2b, e4b, 26b-a4b, 31b.
 ModelConfig preset_config(Family family, const std::string& name);
 std::vector<std::string> preset_names(Family family);
 Family parse_family(const std::string& name);  // "gemma3" | "gemma4"

@@ -74,6 +74,18 @@ Session::Session(const Model& model, int max_context, int max_batch)
   ple_in_.resize(B * LP);
   ple_tmp_.resize(B * std::max(LP, size_t(1)));
   scores_.resize(size_t(omp_get_max_threads()) * size_t(max_context));
+  if (c.has_moe()) {
+    const size_t E = size_t(c.num_experts), K = size_t(c.top_k_experts), I = size_t(c.moe_intermediate_size);
+    moe_in_.resize(B * H);
+    router_logits_.resize(B * E);
+    moe_out_.resize(B * H);
+    topk_weight_.resize(B * K);
+    topk_expert_.resize(B * K);
+    expert_in_.resize(B * H);
+    expert_gu_.resize(B * 2 * I);
+    expert_act_.resize(B * I);
+    expert_out_.resize(B * H);
+  }
 }
 
 uint64_t Session::kv_cache_bytes_for(const Model& model, int max_context, int max_batch) {
@@ -244,6 +256,7 @@ void Session::forward_chunk(const int32_t* tokens, int n, int first_out, float* 
     matmul_shared_input(ffn_in, h, ffn_out, nr);
     geglu(gate_.data(), up_.data(), gate_.data(), nr * F);
     linear(lw.w_down, gate_.data(), o, nr);
+    if (c.has_moe()) moe_block(lw, xr, nr, o);
     rms_norm_rows(o, lw.post_ffn_norm.f32(), o, nr, H, eps);
     for (int64_t i = 0; i < nr * H; ++i) xr[i] += o[i];
 

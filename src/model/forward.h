@@ -2,7 +2,7 @@
 // pass reads like the paper:
 //   x = embed(tokens) * sqrt(H)            [+ per-layer inputs (Gemma 4)]
 //   per layer: x += PostNorm(Attention(RMSNorm(x)))
-//              x += PostNorm(FFW(RMSNorm(x)))
+//              x += PostNorm(FFW(RMSNorm(x)))       [+ routed experts (Gemma 4 MoE, model/moe.cpp)]
 //              [x += PostNorm(Proj(gelu(Gate(x)) * ple_l))]  [x *= layer_scalar]
 //   logits = softcap(RMSNorm(x) @ E^T)
 #pragma once
@@ -56,6 +56,12 @@ class Session {
   void attention_rows(const LayerAttention& a, int nq, int pos0, const float* q, float* out);
   void attention_gemm(const LayerAttention& a, int nq, int pos0, const float* q, float* out);
   void linear(const Tensor& w, const float* x, float* y, int64_t n) const;
+  // Gemma 4 MoE (model/moe.cpp). x (nr, H) is the residual stream after
+  // attention, mlp_out (nr, H) the dense MLP's output; mlp_out becomes
+  // PostNorm1(mlp_out) + PostNorm2(experts(x)).
+  void moe_block(const LayerWeights& lw, const float* x, int nr, float* mlp_out);
+  // Fills topk_expert_ / topk_weight_ (nr, top_k) for x (nr, H).
+  void route_experts(const LayerWeights& lw, const float* x, int nr);
 
   const Model& m_;
   int max_context_, max_batch_, n_past_ = 0;
@@ -88,6 +94,13 @@ class Session {
   std::vector<float> att_k_, att_v_, att_s_;
   std::vector<int32_t> att_win_;
   std::vector<float> hidden_;  // forward_hidden's (n, hidden) output
+  // MoE scratch: router input / experts' input (B, H), router logits (B, E),
+  // the experts' weighted sum (B, H), each token's top-k experts and weights
+  // (B, K), the (token, k) pairs grouped by expert, and one expert's gathered
+  // input (B, H), gate|up (B, 2I), activation (B, I) and output (B, H).
+  std::vector<float> moe_in_, router_logits_, moe_out_, topk_weight_;
+  std::vector<int32_t> topk_expert_, expert_pairs_, expert_start_;
+  std::vector<float> expert_in_, expert_gu_, expert_act_, expert_out_;
 };
 
 }  // namespace qat

@@ -184,6 +184,15 @@ ModelConfig config_from_gguf(const GgufFile& f) {
       }
     }
     c.rope_global_partial = float(2 * rotated) / float(c.global_head_dim);
+    // MoE: llama.cpp's expert keys; every layer must then have its router.
+    c.num_experts = get_int_or(f, a + "expert_count", 0);
+    if (c.num_experts > 0) {
+      c.top_k_experts = get_int(f, a + "expert_used_count");
+      c.moe_intermediate_size = get_int(f, a + "expert_feed_forward_length");
+      QAT_CHECK(f.find_tensor("blk.0.ffn_gate_up_exps.weight") || !f.find_tensor("blk.0.ffn_gate_exps.weight"),
+                f.path(), ": experts stored as separate ffn_gate_exps / ffn_up_exps are not supported ",
+                "(expected llama.cpp's fused ffn_gate_up_exps, as its Gemma 4 converter writes)");
+    }
   }
   if (auto n = f.get_uint_opt("qat.classifier.num_labels")) {
     QAT_CHECK(*n >= 1 && *n <= 1000000, f.path(), ": qat.classifier.num_labels ", *n, " out of range");
@@ -262,6 +271,11 @@ void write_gguf_config(GgufWriter& w, const ModelConfig& c, const std::string& n
     w.set(a + "attention.value_length_swa", GgufValue::u32(uint32_t(c.head_dim)));
     w.set(a + "rope.dimension_count", GgufValue::u32(uint32_t(global_hd)));
     w.set(a + "rope.dimension_count_swa", GgufValue::u32(uint32_t(c.head_dim)));
+    if (c.has_moe()) {
+      w.set(a + "expert_count", GgufValue::u32(uint32_t(c.num_experts)));
+      w.set(a + "expert_used_count", GgufValue::u32(uint32_t(c.top_k_experts)));
+      w.set(a + "expert_feed_forward_length", GgufValue::u32(uint32_t(c.moe_intermediate_size)));
+    }
   }
   w.set("general.quantization_version", GgufValue::u32(2));
   if (c.num_labels > 0) {

@@ -88,8 +88,10 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path) {
   for (const TensorSlot& slot : tensor_slots(model->config, model->weights)) {
     const GgufTensorInfo* t = f->find_tensor(slot.gguf_name);
     if (!t) {
-      if (slot.role == TensorRole::Scalar) {  // llama.cpp: absent layer_output_scale = 1
-        *slot.tensor = f32_tensor(slot.shape, std::vector<float>(1, 1.0f));
+      if (slot.role == TensorRole::Scalar) {  // llama.cpp: absent layer_output_scale, ffn_down_exps.scale = 1
+        int64_t n = 1;
+        for (int64_t d : slot.shape) n *= d;
+        *slot.tensor = f32_tensor(slot.shape, std::vector<float>(size_t(n), 1.0f));
         continue;
       }
       QAT_CHECK(slot.optional, path, ": missing tensor '", slot.gguf_name, "'");

@@ -89,8 +89,6 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& path) {
     c.family = Family::Gemma4;
   else
     fail(path, ": model_type '", model_type, "' is not supported (expected gemma3_text or gemma4_text)");
-  QAT_CHECK(!r.get_bool("enable_moe_block", false), path,
-            ": Gemma 4 MoE (enable_moe_block) is not supported yet");
   const std::string act = r.get_string("hidden_activation", "gelu_pytorch_tanh");
   QAT_CHECK(act == "gelu_pytorch_tanh", path, ": hidden_activation '", act, "' is not supported");
 
@@ -186,6 +184,12 @@ ModelConfig parse_hf_config(const std::string& text, const std::string& path) {
     c.vocab_size_per_layer_input = r.get_int("vocab_size_per_layer_input", c.vocab_size);
     c.global_head_dim = r.get_int("global_head_dim", 0);
     c.num_global_key_value_heads = r.get_int("num_global_key_value_heads", 0);
+    if (r.get_bool("enable_moe_block", false)) {
+      c.num_experts = r.get_int("num_experts", 0);
+      c.top_k_experts = r.get_int("top_k_experts", 0);
+      c.moe_intermediate_size = r.get_int("moe_intermediate_size", 0);
+      QAT_CHECK(c.num_experts > 0, path, ": enable_moe_block is set but num_experts is missing or 0");
+    }
     QAT_CHECK(r.get_string("use_bidirectional_attention", "") == "", path,
               ": use_bidirectional_attention is not supported");
     // transformers 5 serializes the global-layer overrides as per_layer_config.
@@ -291,7 +295,12 @@ std::string hf_config_json(const ModelConfig& c) {
     j["use_double_wide_mlp"] = c.use_double_wide_mlp;
     j["hidden_size_per_layer_input"] = c.hidden_size_per_layer_input;
     j["vocab_size_per_layer_input"] = c.vocab_size_per_layer_input > 0 ? c.vocab_size_per_layer_input : c.vocab_size;
-    j["enable_moe_block"] = false;
+    j["enable_moe_block"] = c.has_moe();
+    if (c.has_moe()) {
+      j["num_experts"] = c.num_experts;
+      j["top_k_experts"] = c.top_k_experts;
+      j["moe_intermediate_size"] = c.moe_intermediate_size;
+    }
     json plc = json::object();
     for (int i = 0; i < c.num_hidden_layers; ++i) {
       if (c.is_sliding(i)) continue;

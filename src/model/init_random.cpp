@@ -38,7 +38,8 @@ std::unique_ptr<Model> init_random_model(const ModelConfig& config, uint64_t see
     const int64_t n = t.numel();
     switch (s.role) {
       case TensorRole::Matrix:
-      case TensorRole::Head: {
+      case TensorRole::Head:
+      case TensorRole::Router: {
         // Keeps activations O(1) through the network: std = 1/sqrt(fan_in),
         // drawn uniform (fast: the 4B preset has billions of weights).
         const float a = std::sqrt(3.0f) / std::sqrt(float(s.shape.back()));

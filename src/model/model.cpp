@@ -16,6 +16,10 @@
 namespace qat {
 
 namespace {
+uint64_t packed_slice_stride(TensorType type, int64_t rows, int64_t cols) {
+  return (uint64_t(packed_bytes(type, rows, cols)) + 63) / 64 * 64;
+}
+
 float round_to_storage(float v, TensorType t) {
   if (t == TensorType::BF16) return bf16_to_f32(f32_to_bf16(v));
   if (t == TensorType::F16) return fp16_to_f32(f32_to_fp16(v));
@@ -63,10 +67,13 @@ void Model::prepare_matrices_for_kernels() {
   for (const TensorSlot& s : tensor_slots(config, weights)) {
     Tensor& t = *s.tensor;
     const bool multiplied = s.role == TensorRole::Matrix || (&t == &weights.embed && config.tie_word_embeddings);
-    if (!t.present() || !multiplied || t.packed || t.resident) continue;
+    if (!t.present() || !multiplied || t.packed || !t.packed_slices.empty() || t.resident) continue;
     const bool quant = t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0;
     if (!quant && t.owned) continue;  // already in our own memory
-    const uint64_t n = quant ? uint64_t(packed_bytes(t.type, t.rows(), t.cols())) : t.nbytes();
+    // 3-D expert tensors are packed slice by slice (each slice a matrix,
+    // 64-byte aligned).
+    const int64_t slices = t.shape.size() == 3 ? t.shape[0] : 1;
+    const uint64_t n = quant ? uint64_t(slices) * packed_slice_stride(t.type, t.rows() / slices, t.cols()) : t.nbytes();
     todo.push_back({&t, n});
     arena_bytes += (n + 63) / 64 * 64;  // each copy starts 64-byte aligned
   }
@@ -92,6 +99,16 @@ void Model::prepare_matrices_for_kernels() {
       // The packed copy replaces the mapped original in resident memory (its
       // pages are dropped as they are packed and fault back in if a writer or
       // an embedding lookup reads them). Owned tensors keep their bytes.
+      if (t.shape.size() == 3) {
+        const int64_t E = t.shape[0], R = t.shape[1], C = t.shape[2];
+        const uint64_t src_bytes = tensor_bytes(uint32_t(t.type), uint64_t(R * C));
+        const uint64_t dst_bytes = packed_slice_stride(t.type, R, C);
+        for (int64_t e = 0; e < E; ++e)
+          t.packed_slices.push_back(make_packed_matrix_in(std::shared_ptr<uint8_t>(slice, slice.get() + e * dst_bytes),
+                                                          t.type, t.data + e * src_bytes, R, C,
+                                                          /*release_source=*/!t.owned));
+        continue;
+      }
       t.packed = std::make_shared<const PackedMatrix>(
           make_packed_matrix_in(slice, t.type, t.data, t.rows(), t.cols(), /*release_source=*/!t.owned));
       continue;

@@ -17,7 +17,9 @@ uint64_t weight_bytes_per_token(const Model& model) {
     if (!t.present()) continue;
     // Embedding tables are read one row per token (lookup); the tied
     // embedding is added in full below as the output projection.
-    const uint64_t n = slot.role == TensorRole::Embedding ? row_bytes(t) : t.nbytes();
+    uint64_t n = slot.role == TensorRole::Embedding ? row_bytes(t) : t.nbytes();
+    // MoE experts (E, R, C): a token reads the slices of its top-k experts.
+    if (t.shape.size() == 3) n = n / uint64_t(t.shape[0]) * uint64_t(model.config.top_k_experts);
     total = checked_add(total, n, "weight bytes per token");
   }
   if (model.config.tie_word_embeddings)

@@ -81,6 +81,21 @@ std::vector<TensorSlot> tensor_slots(const ModelConfig& c, ModelWeights& w) {
     add(g + "ffn_down.weight", h + "mlp.down_proj.weight", {H, F}, R::Matrix, &lw.w_down);
     add(g + "post_ffw_norm.weight", h + "post_feedforward_layernorm.weight", {H}, R::Norm,
         &lw.post_ffn_norm);
+    if (c.has_moe()) {  // llama.cpp's names (gguf-py tensor_mapping, gemma4)
+      const int64_t E = c.num_experts, I = c.moe_intermediate_size;
+      add(g + "ffn_gate_inp.weight", h + "router.proj.weight", {E, H}, R::Router, &lw.router);
+      add(g + "ffn_gate_inp.scale", h + "router.scale", {H}, R::Norm, &lw.router_scale);
+      add(g + "ffn_down_exps.scale", h + "router.per_expert_scale", {E}, R::Scalar, &lw.expert_scale);
+      add(g + "ffn_gate_up_exps.weight", h + "experts.gate_up_proj", {E, 2 * I, H}, R::Matrix,
+          &lw.experts_gate_up);
+      add(g + "ffn_down_exps.weight", h + "experts.down_proj", {E, H, I}, R::Matrix, &lw.experts_down);
+      add(g + "pre_ffw_norm_2.weight", h + "pre_feedforward_layernorm_2.weight", {H}, R::Norm,
+          &lw.pre_ffn_norm_2);
+      add(g + "post_ffw_norm_1.weight", h + "post_feedforward_layernorm_1.weight", {H}, R::Norm,
+          &lw.post_ffn_norm_1);
+      add(g + "post_ffw_norm_2.weight", h + "post_feedforward_layernorm_2.weight", {H}, R::Norm,
+          &lw.post_ffn_norm_2);
+    }
     if (P > 0) {
       add(g + "inp_gate.weight", h + "per_layer_input_gate.weight", {P, H}, R::Matrix,
           &lw.ple_gate);

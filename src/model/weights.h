@@ -25,13 +25,18 @@ struct Tensor {
   // repacked for the kernels at load time (Model::finalize). `data` stays
   // valid (embedding lookups, writers) but its mapped pages are released.
   std::shared_ptr<const PackedMatrix> packed;
+  // The same for a 3-D (E, R, C) Q8_0 / Q4_0 tensor (MoE experts): each
+  // (R, C) slice packed on its own.
+  std::vector<PackedMatrix> packed_slices;
   // F32 / F16 / BF16 matrices of a mapped file: a huge-page copy `data` then
   // points to (Model::finalize), for the same reason as packing.
   std::shared_ptr<uint8_t> resident;
 
   bool present() const { return data != nullptr; }
   int64_t numel() const;
-  int64_t rows() const { return shape.size() >= 2 ? shape[0] : 1; }
+  // Rows of the tensor as a matrix of cols()-wide rows (all dims but the
+  // last; a 3-D expert tensor (E, R, C) has E * R).
+  int64_t rows() const { return shape.size() >= 2 ? numel() / shape.back() : 1; }
   int64_t cols() const { return shape.empty() ? 0 : shape.back(); }
   uint64_t nbytes() const;
   const float* f32() const;  // only for F32 tensors
@@ -56,6 +61,15 @@ struct LayerWeights {
   Tensor ple_proj;                    // (H, P)        per_layer_projection
   Tensor ple_post_norm;               // (H)           post_per_layer_input_norm
   Tensor layer_scalar;                // (1)           Gemma 4
+  // Gemma 4 MoE, beside the dense MLP above. E experts of width I.
+  Tensor router;                      // (E, H)        router.proj
+  Tensor router_scale;                // (H)           router.scale
+  Tensor expert_scale;                // (E)           router.per_expert_scale
+  Tensor experts_gate_up;             // (E, 2I, H)    experts.gate_up_proj: I gate rows, then I up rows
+  Tensor experts_down;                // (E, H, I)     experts.down_proj
+  Tensor pre_ffn_norm_2;              // (H)           pre_feedforward_layernorm_2 (experts' input)
+  Tensor post_ffn_norm_1;             // (H)           post_feedforward_layernorm_1 (dense MLP's output)
+  Tensor post_ffn_norm_2;             // (H)           post_feedforward_layernorm_2 (experts' output)
 };
 
 // Norm weights are kept as the multiplier the forward pass uses: Gemma 3's
@@ -73,10 +87,13 @@ struct ModelWeights {
 };
 
 // Head: a classifier's output layer (kept in F32 by quantization, like norms).
-enum class TensorRole { Matrix, Embedding, Norm, Scalar, Head };
-// Norms, scalars and a classifier head are always stored and computed in F32.
+// Router: a MoE layer's expert router (F32, as llama-quantize keeps it: it
+// decides which experts run).
+enum class TensorRole { Matrix, Embedding, Norm, Scalar, Head, Router };
+// Norms, scalars, a classifier head and routers are always stored and
+// computed in F32.
 inline bool stored_as_f32(TensorRole r) {
-  return r == TensorRole::Norm || r == TensorRole::Scalar || r == TensorRole::Head;
+  return r == TensorRole::Norm || r == TensorRole::Scalar || r == TensorRole::Head || r == TensorRole::Router;
 }
 
 // One tensor of the model: its names in both formats, expected shape, and

@@ -36,6 +36,7 @@ ParamGroup group_of(TensorRole r) {
     case TensorRole::Norm: return ParamGroup::Norm;
     case TensorRole::Scalar: return ParamGroup::Scalar;
     case TensorRole::Head: return ParamGroup::Head;
+    case TensorRole::Router: break;  // MoE models are refused before this (GemmaTrainer)
   }
   return ParamGroup::Matrix;
 }
@@ -52,6 +53,8 @@ GemmaTrainer::GemmaTrainer(Model& model, const ClassifierHead& add_head, uint64_
     : model_(model), a_(std::make_unique<Acts>()) {
   ModelConfig& c = model_.config;
   QAT_CHECK(model_.specs.size() == size_t(c.num_hidden_layers), "training: model is not finalized");
+  QAT_CHECK(!c.has_moe(), model_.source_path, ": training a Gemma 4 MoE model is not supported (inference, ",
+            "quantization and conversion are)");
   if (add_head.num_classes > 0) {
     QAT_CHECK(c.num_labels == 0 || c.num_labels == add_head.num_classes, model_.source_path, ": the model's head has ",
               c.num_labels, " classes, the data ", add_head.num_classes);

@@ -44,6 +44,16 @@ std::unique_ptr<Model> quantize_matrices(Model& m, TensorType type) {
   return deq;
 }
 
+// Gemma 3, Gemma 4 dense and Gemma 4 MoE (3-D expert tensors, packed slice by slice).
+std::vector<ModelConfig> tiny_configs() {
+  return {preset_config(Family::Gemma3, "tiny"), preset_config(Family::Gemma4, "tiny"),
+          preset_config(Family::Gemma4, "tiny-moe")};
+}
+
+std::string config_name(const ModelConfig& c) {
+  return std::string(family_name(c.family)) + (c.has_moe() ? " moe" : "");
+}
+
 std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
   Session s(m, 64, 8);
   const float* l = s.forward(ids.data(), int(ids.size()), true);
@@ -51,9 +61,9 @@ std::vector<float> all_logits(const Model& m, const std::vector<int32_t>& ids) {
 }
 
 TEST(QuantizedModel, LogitsCloseToDequantizedFp32AndF32ExportDequantizesExactly) {
-  for (Family f : {Family::Gemma3, Family::Gemma4})
+  for (const ModelConfig& config : tiny_configs())
     for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
-      auto m = init_random_model(preset_config(f, "tiny"), 11);
+      auto m = init_random_model(config, 11);
       auto deq = quantize_matrices(*m, type);
       std::vector<int32_t> ids;
       for (int i = 0; i < 24; ++i) ids.push_back(3 + (i * 37) % 500);
@@ -63,7 +73,7 @@ TEST(QuantizedModel, LogitsCloseToDequantizedFp32AndF32ExportDequantizesExactly)
       // Only the activations' Q8_0 rounding separates the two; a random tiny
       // model (width 64) amplifies it to about 0.115 (the same on the scalar
       // level, so it is the arithmetic, not a kernel).
-      EXPECT_LT(std::sqrt(num / den), 0.2) << family_name(f) << " " << tensor_type_name(type);
+      EXPECT_LT(std::sqrt(num / den), 0.2) << config_name(config) << " " << tensor_type_name(type);
 
       const std::string path = ::testing::TempDir() + "/quantized.gguf";
       save_gguf_model(*m, path, TensorType::F32);  // dequantizes the matrices
@@ -80,15 +90,15 @@ TEST(QuantizedModel, WeightOnlyActivationsGiveTheDequantizedFp32Logits) {
   // the FP32 model holding the dequantized weights (bit for bit: same kernel,
   // same row tiles). The mode survives a GGUF round trip, and the packed
   // (prepared) path gives the same logits.
-  for (Family f : {Family::Gemma3, Family::Gemma4})
+  for (const ModelConfig& config : tiny_configs())
     for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0}) {
-      auto m = init_random_model(preset_config(f, "tiny"), 13);
+      auto m = init_random_model(config, 13);
       auto deq = quantize_matrices(*m, type);
       m->config.activation_quant = ActivationQuant::None;
       std::vector<int32_t> ids;
       for (int i = 0; i < 24; ++i) ids.push_back(5 + (i * 53) % 500);
       const auto b = all_logits(*deq, ids);
-      EXPECT_EQ(all_logits(*m, ids), b) << family_name(f) << " " << tensor_type_name(type);
+      EXPECT_EQ(all_logits(*m, ids), b) << config_name(config) << " " << tensor_type_name(type);
 
       const std::string path = ::testing::TempDir() + "/weight_only.gguf";
       save_gguf_model(
@@ -99,7 +109,11 @@ TEST(QuantizedModel, WeightOnlyActivationsGiveTheDequantizedFp32Logits) {
       EXPECT_EQ(back->weights.layers[0].wq.type, type);
       back->prepare_matrices_for_kernels();
       EXPECT_TRUE(back->weights.layers[0].wq.packed);
-      EXPECT_EQ(all_logits(*back, ids), b) << family_name(f) << " " << tensor_type_name(type);
+      if (config.has_moe()) {
+        EXPECT_EQ(back->weights.layers[0].experts_gate_up.packed_slices.size(), size_t(config.num_experts));
+        EXPECT_EQ(back->weights.layers[0].experts_down.packed_slices.size(), size_t(config.num_experts));
+      }
+      EXPECT_EQ(all_logits(*back, ids), b) << config_name(config) << " " << tensor_type_name(type);
       // And through a HF checkpoint (config.json "qat_activation_quant").
       save_hf_model(*m, ::testing::TempDir() + "/weight_only_hf", TensorType::F32);
       EXPECT_EQ(load_hf_model(::testing::TempDir() + "/weight_only_hf")->config.activation_quant,
@@ -146,8 +160,9 @@ TEST(QuantizedModel, UnknownActivationModeIsAClearError) {
 TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
   // prepare_matrices_for_kernels repacks Q8_0 / Q4_0 once and copies float
   // matrices into huge pages; the arithmetic must not change at all.
+  for (const char* preset : {"tiny", "tiny-moe"})
   for (TensorType type : {TensorType::F32, TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0}) {
-    auto m = init_random_model(preset_config(Family::Gemma4, "tiny"), 5);
+    auto m = init_random_model(preset_config(Family::Gemma4, preset), 5);
     const std::string path = ::testing::TempDir() + "/prepared.gguf";
     // Matrices (and the tied embedding) in `type`, the rest F32.
     save_gguf_model(
@@ -163,10 +178,14 @@ TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
     const auto before = all_logits(*loaded, ids);
     loaded->prepare_matrices_for_kernels();
     const Tensor& wq = loaded->weights.layers[0].wq;
-    if (type == TensorType::Q8_0 || type == TensorType::Q4_0)
+    const Tensor& experts = loaded->weights.layers[0].experts_down;
+    if (type == TensorType::Q8_0 || type == TensorType::Q4_0) {
       EXPECT_TRUE(wq.packed) << tensor_type_name(type);
-    else
+      if (m->config.has_moe()) EXPECT_EQ(experts.packed_slices.size(), size_t(m->config.num_experts));
+    } else {
       EXPECT_TRUE(wq.resident && wq.data == wq.resident.get()) << tensor_type_name(type);
+      if (m->config.has_moe()) EXPECT_TRUE(experts.resident && experts.data == experts.resident.get());
+    }
     EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
     loaded->prepare_matrices_for_kernels();  // idempotent
     EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);

@@ -36,7 +36,8 @@ inline std::string fixture_dir(const std::string& name) {
 
 inline const std::vector<std::string>& reference_models() {
   static const std::vector<std::string> names = {"gemma3_gqa",  "gemma3_mqa_untied", "gemma3_mha",
-                                                 "gemma4_keqv", "gemma4_kvshare",    "gemma4_ple"};
+                                                 "gemma4_keqv", "gemma4_kvshare",    "gemma4_ple",
+                                                 "gemma4_moe"};
   return names;
 }
 

@@ -456,3 +456,23 @@ TEST(Distillation, LossAndGradient) {
 
 }  // namespace
 }  // namespace qat
+
+namespace qat {
+namespace {
+
+// Gemma 4 MoE runs, converts and quantizes, but the trainer has no backward
+// for the experts: it must refuse up front, naming the model.
+TEST(TrainerRefuses, Gemma4Moe) {
+  auto m = init_random_model(preset_config(Family::Gemma4, "tiny-moe"), 1);
+  m->source_path = "moe.gguf";
+  try {
+    GemmaTrainer gt(*m);
+    ADD_FAILURE() << "the trainer accepted a MoE model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("moe.gguf: training a Gemma 4 MoE model is not supported"),
+              std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace qat

@@ -10,8 +10,8 @@ small random Gemma 3 / Gemma 4 models at the full 262,144-token vocabulary:
  1. qat convert HF -> GGUF; llama.cpp's llama-simple and `qat run` must
     produce the same greedy text, and both must equal HF transformers' greedy
     generate().
- 2. Gemma 4: llama.cpp's own convert_hf_to_gguf.py writes the GGUF; `qat run`
-    on that file must produce the same greedy text.
+ 2. Gemma 4 (dense and MoE): llama.cpp's own convert_hf_to_gguf.py writes
+    the GGUF; `qat run` on that file must produce the same greedy text.
 Prints one line per check and exits non-zero if any differs.
 """
 import argparse
@@ -66,7 +66,17 @@ def build(kind, out):
                   head_dim=32, sliding_window=8, max_position_embeddings=1024,
                   pad_token_id=0, bos_token_id=2, eos_token_id=1,
                   tie_word_embeddings=False)  # tied: random models just repeat the last token
-    if kind == "gemma3":
+    if kind == "gemma4_moe":
+        # The 26B-A4B block: 8 experts of width 32, 2 per token, beside the
+        # dense MLP in every layer; K=V on the global layers.
+        cfg = Gemma4TextConfig(**common, num_hidden_layers=4, num_key_value_heads=2,
+                               layer_types=[S, F, S, F], global_head_dim=64,
+                               num_global_key_value_heads=1, attention_k_eq_v=True,
+                               hidden_size_per_layer_input=0, final_logit_softcapping=30.0,
+                               enable_moe_block=True, num_experts=8, top_k_experts=2,
+                               moe_intermediate_size=32)
+        model = Gemma4ForCausalLM(cfg)
+    elif kind == "gemma3":
         # llama.cpp's gemma3: every 6th layer global, scale 1/sqrt(head_dim).
         cfg = Gemma3TextConfig(**common, num_hidden_layers=7, num_key_value_heads=2,
                                query_pre_attn_scalar=32,
@@ -85,7 +95,11 @@ def build(kind, out):
     gen = torch.Generator().manual_seed(7)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith("norm.weight"):
+            if name.endswith(("router.scale", "per_expert_scale")):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            elif name.endswith("router.proj.weight"):  # decisive, as trained routers are
+                p.copy_(4.0 * torch.randn(p.shape, generator=gen) / p.shape[-1] ** 0.5)
+            elif name.endswith("norm.weight"):
                 p.copy_((0.0 if kind == "gemma3" else 1.0) + 0.2 * torch.randn(p.shape, generator=gen))
             elif "embed" in name:
                 p.copy_(torch.randn(p.shape, generator=gen))
@@ -130,7 +144,7 @@ def main():
     os.makedirs(a.work)
     tok = PreTrainedTokenizerFast(tokenizer_file=os.path.join(TOK_DIR, "tokenizer.json"))
     ok = True
-    for kind in ("gemma3", "gemma4"):
+    for kind in ("gemma3", "gemma4", "gemma4_moe"):
         hf_dir = os.path.join(a.work, kind + "_hf")
         model = build(kind, hf_dir)
         ref = hf_greedy(model, tok)
@@ -139,7 +153,7 @@ def main():
         results = {"qat run on HF dir": qat_text(a.qat, hf_dir),
                    "qat run on qat GGUF": qat_text(a.qat, ours),
                    "llama.cpp on qat GGUF": llama_text(a.llama_cpp, ours)}
-        if kind == "gemma4":
+        if kind.startswith("gemma4"):
             theirs = os.path.join(a.work, kind + "_llamacpp.gguf")
             run([sys.executable, "-c", CONVERT_LAUNCHER, os.path.join(a.llama_cpp, "convert_hf_to_gguf.py"),
                  hf_dir, "--outfile", theirs, "--outtype", "f32"])

@@ -62,6 +62,13 @@ CONFIGS = {
         global_head_dim=32, num_global_key_value_heads=1, attention_k_eq_v=True,
         num_kv_shared_layers=2, use_double_wide_mlp=True, hidden_size_per_layer_input=8,
         vocab_size_per_layer_input=128, final_logit_softcapping=30.0)),
+    # Gemma 4 MoE (26B-A4B's block): 8 experts of width 16, 3 per token, beside
+    # the dense MLP in every layer; K=V globals.
+    "gemma4_moe": (Gemma4TextConfig, dict(
+        COMMON, num_hidden_layers=4, num_key_value_heads=2, layer_types=[S, F, S, F],
+        global_head_dim=32, num_global_key_value_heads=1, attention_k_eq_v=True,
+        hidden_size_per_layer_input=0, final_logit_softcapping=30.0,
+        enable_moe_block=True, num_experts=8, top_k_experts=3, moe_intermediate_size=16)),
 }
 
 
@@ -70,7 +77,13 @@ def randomize(model, gemma3, gen):
     not test them: draw every parameter so each one changes the logits."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if name.endswith("norm.weight"):
+            if name.endswith(("router.scale", "per_expert_scale")):
+                p.copy_(1.0 + 0.2 * torch.randn(p.shape, generator=gen))
+            elif name.endswith("router.proj.weight"):
+                # A decisive router, as trained ones are: top-k choices far
+                # from ties (checked below).
+                p.copy_(4.0 * torch.randn(p.shape, generator=gen) / p.shape[-1] ** 0.5)
+            elif name.endswith("norm.weight"):
                 base = 0.0 if gemma3 else 1.0
                 p.copy_(base + 0.2 * torch.randn(p.shape, generator=gen))
             elif "embed" in name:
@@ -104,7 +117,18 @@ def main():
                 cache = out.past_key_values
                 rows.append(out.logits[0])
             logits = torch.cat(rows).float().numpy()
-            full = model(input_ids=ids, output_hidden_states=True).logits[0].float().numpy()
+            out = model(input_ids=ids, output_hidden_states=True,
+                        output_router_logits=bool(getattr(config, "enable_moe_block", False)))
+            full = out.logits[0].float().numpy()
+            if getattr(config, "enable_moe_block", False):
+                # Every token's k-th and (k+1)-th router probabilities must
+                # differ by far more than float rounding, or another engine
+                # could pick another expert legitimately.
+                k = config.top_k_experts
+                for probs in out.router_logits:
+                    top = torch.topk(probs.float(), k + 1, dim=-1).values
+                    gap = (top[:, k - 1] - top[:, k]).min().item()
+                    assert gap > 1e-4, (name, gap)
         # Cached decode and a full forward must agree: guards the fixture itself.
         assert np.allclose(logits, full, rtol=1e-4, atol=1e-4), name
         d = os.path.join(OUT, name)
