@@ -18,7 +18,7 @@ void add_init(CLI::App& app) {
   auto* cmd = app.add_subcommand("init", "Create a model with random weights (tests, benchmarks)");
   cmd->add_option("--arch", o->arch, "Model family: gemma3 | gemma4")->capture_default_str();
   cmd->add_option("--preset", o->preset,
-                  "Shape: gemma3: tiny 270m 1b 4b; gemma4: tiny e2b e4b 31b")->capture_default_str();
+                  "Shape: gemma3: tiny small 270m 1b 4b; gemma4: tiny tiny-moe small e2b e4b 26b-a4b 31b")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Random seed")->capture_default_str();
   cmd->add_option("--layers", o->layers,
                   "Keep only the first N layers of the preset (0 = all): a published width at a size that "
