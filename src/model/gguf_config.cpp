@@ -1,5 +1,6 @@
 #include "model/gguf_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -167,23 +168,27 @@ ModelConfig config_from_gguf(const GgufFile& f) {
                 "attn_v (HF only overrides it for K=V models)");
       c.num_global_key_value_heads = global_kv;
     }
-    // Proportional RoPE from rope_freqs: 1.0 on rotated pairs, 1e30 elsewhere.
+    // Proportional RoPE from rope_freqs: 1.0 on rotated pairs, 1e30 elsewhere
+    // (absent when no layer is global: nothing reads it).
     const GgufTensorInfo* rf = f.find_tensor("rope_freqs.weight");
-    QAT_CHECK(rf && rf->type == 0 && rf->dims.size() == 1 && rf->dims[0] == uint64_t(c.global_head_dim / 2),
-              f.path(), ": rope_freqs.weight must be an F32 vector of key_length/2 entries");
-    int rotated = 0;
-    for (uint64_t i = 0; i < rf->dims[0]; ++i) {
-      float v;
-      std::memcpy(&v, rf->data + 4 * i, 4);
-      if (v == 1.0f) {
-        QAT_CHECK(rotated == int(i), f.path(), ": rope_freqs.weight: rotated pairs must come first");
-        ++rotated;
-      } else {
-        QAT_CHECK(v > 1e29f, f.path(), ": rope_freqs.weight[", i, "] = ", v,
-                  " (only 1 and 1e30 are supported: proportional RoPE)");
+    const bool any_global = std::find(c.layer_sliding.begin(), c.layer_sliding.end(), false) != c.layer_sliding.end();
+    if (rf || any_global) {
+      QAT_CHECK(rf && rf->type == 0 && rf->dims.size() == 1 && rf->dims[0] == uint64_t(c.global_head_dim / 2),
+                f.path(), ": rope_freqs.weight must be an F32 vector of key_length/2 entries");
+      int rotated = 0;
+      for (uint64_t i = 0; i < rf->dims[0]; ++i) {
+        float v;
+        std::memcpy(&v, rf->data + 4 * i, 4);
+        if (v == 1.0f) {
+          QAT_CHECK(rotated == int(i), f.path(), ": rope_freqs.weight: rotated pairs must come first");
+          ++rotated;
+        } else {
+          QAT_CHECK(v > 1e29f, f.path(), ": rope_freqs.weight[", i, "] = ", v,
+                    " (only 1 and 1e30 are supported: proportional RoPE)");
+        }
       }
+      c.rope_global_partial = float(2 * rotated) / float(c.global_head_dim);
     }
-    c.rope_global_partial = float(2 * rotated) / float(c.global_head_dim);
     // MoE: llama.cpp's expert keys; every layer must then have its router.
     c.num_experts = get_int_or(f, a + "expert_count", 0);
     if (c.num_experts > 0) {

@@ -151,9 +151,14 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
   }
 
   std::vector<Tensor> keep;  // tensors made here must outlive w.write()
-  if (c.family == Family::Gemma4) {
+  bool any_global = false;
+  for (int i = 0; i < c.num_hidden_layers; ++i) any_global |= !c.is_sliding(i);
+  if (c.family == Family::Gemma4 && any_global) {
     // Proportional RoPE for llama.cpp: frequency factor 1 on rotated pairs,
     // 1e30 (no rotation) on the rest; first tensor, as the converter writes it.
+    // Only global layers read it, and llama.cpp refuses a file with a tensor
+    // no layer reads (a model cut to its first sliding layers by `qat init
+    // --layers`).
     const int G = c.global_head_dim > 0 ? c.global_head_dim : c.head_dim;
     const int rotated = int(c.rope_global_partial * float(G) / 2.0f);
     std::vector<float> f(size_t(G / 2), 1e30f);

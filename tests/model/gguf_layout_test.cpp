@@ -80,6 +80,21 @@ TEST(GgufLayout, Gemma4KeysTypesAndTensorsFollowLlamaCpp) {
   EXPECT_FLOAT_EQ(back.rope_global_partial, 0.25f);
 }
 
+// A Gemma 4 model cut to sliding layers only (`qat init --layers 2` of a
+// published shape): no layer reads rope_freqs, and llama.cpp refuses a file
+// holding a tensor nothing reads, so it is left out and not required back.
+TEST(GgufLayout, Gemma4WithoutGlobalLayersHasNoRopeFreqs) {
+  ModelConfig c = preset_config(Family::Gemma4, "tiny-moe");
+  c.num_hidden_layers = 1;
+  c.layer_sliding = {true};
+  auto m = init_random_model(c, 2);
+  const std::string path = ::testing::TempDir() + "/sliding_only.gguf";
+  save_gguf_model(*m, path, TensorType::F32);
+  EXPECT_FALSE(GgufFile::open(path)->find_tensor("rope_freqs.weight"));
+  EXPECT_EQ(load_gguf_model(path)->config.layer_sliding, std::vector<bool>{true});
+  std::filesystem::remove(path);
+}
+
 // A llama.cpp-style gemma3 GGUF: no qat.* keys, so the layer pattern comes
 // from the every-6th-layer rule and the attention scale from key_length.
 TEST(GgufLayout, LlamaCppStyleGemma3FileUsesLlamaCppDefaults) {
