@@ -237,19 +237,18 @@ ModelConfig preset_config(Family family, const std::string& name) {
       return c;
     }
     if (name == "tiny-moe") {
-      // The MoE block on the small shapes of tiny (no PLE): 8 experts of
-      // width 32, 2 per token.
-      ModelConfig c = gemma4(64, 4, 4, 2, 96, 2);
-      c.vocab_size = 512;
-      c.head_dim = 32;
-      c.global_head_dim = 64;
-      c.sliding_window = 8;
-      c.attention_k_eq_v = true;
-      c.num_global_key_value_heads = 1;
+      // tiny's attention (K=V globals) in 4 layers, without PLE and KV
+      // sharing, plus the MoE block: 8 experts of width 32, 2 per token.
+      ModelConfig c = preset_config(family, "tiny");
+      c.num_hidden_layers = 4;
+      c.layer_sliding = {true, false, true, false};
+      c.num_kv_shared_layers = 0;
+      c.use_double_wide_mlp = false;
+      c.hidden_size_per_layer_input = 0;
+      c.vocab_size_per_layer_input = 0;
       c.num_experts = 8;
       c.top_k_experts = 2;
       c.moe_intermediate_size = 32;
-      c.max_position_embeddings = 2048;
       return c;
     }
     if (name == "tiny") {
