@@ -2,6 +2,7 @@
 // tensor types and bytes. Validates the whole file on the way.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -36,8 +37,10 @@ void print_config(const ModelConfig& c) {
               c.use_double_wide_mlp ? " (x2 on KV-sharing layers)" : "");
   std::printf("  heads:            %d query, %d KV, head dim %d", c.num_attention_heads,
               c.num_key_value_heads, c.head_dim);
-  if (c.family == Family::Gemma4)
-    std::printf(" (global: %d KV, head dim %d%s)", specs.back().n_kv_heads, specs.back().head_dim,
+  // A model cut to its first layers (`qat init --layers`) may have no global layer.
+  const auto global = std::find_if(specs.begin(), specs.end(), [](const LayerSpec& s) { return !s.sliding; });
+  if (c.family == Family::Gemma4 && global != specs.end())
+    std::printf(" (global: %d KV, head dim %d%s)", global->n_kv_heads, global->head_dim,
                 c.attention_k_eq_v ? ", K=V" : "");
   std::printf("\n  vocab:            %d\n", c.vocab_size);
   std::printf("  rope theta:       %g local, %g global", c.rope_theta_local, c.rope_theta_global);
