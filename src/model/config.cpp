@@ -21,6 +21,12 @@ bool ModelConfig::is_sliding(int layer) const {
   return (layer + 1) % 6 != 0;
 }
 
+bool ModelConfig::has_global_layer() const {
+  for (int i = 0; i < num_hidden_layers; ++i)
+    if (!is_sliding(i)) return true;
+  return false;
+}
+
 float ModelConfig::attention_scale() const {
   return family == Family::Gemma3 ? 1.0f / std::sqrt(query_pre_attn_scalar) : 1.0f;
 }

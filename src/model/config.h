@@ -78,6 +78,7 @@ struct ModelConfig {
   // Resolved per-layer specs; throws qat::Error if the config is inconsistent.
   std::vector<LayerSpec> layers() const;
   bool is_sliding(int layer) const;
+  bool has_global_layer() const;  // false for a model cut to its first sliding layers
   float attention_scale() const;  // Gemma 3: query_pre_attn_scalar^-0.5; Gemma 4: 1
   bool norm_adds_one() const { return family == Family::Gemma3; }  // x/rms * (1+w)
   bool has_v_norm() const { return family == Family::Gemma4; }

@@ -1,6 +1,5 @@
 #include "model/gguf_config.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -171,8 +170,7 @@ ModelConfig config_from_gguf(const GgufFile& f) {
     // Proportional RoPE from rope_freqs: 1.0 on rotated pairs, 1e30 elsewhere
     // (absent when no layer is global: nothing reads it).
     const GgufTensorInfo* rf = f.find_tensor("rope_freqs.weight");
-    const bool any_global = std::find(c.layer_sliding.begin(), c.layer_sliding.end(), false) != c.layer_sliding.end();
-    if (rf || any_global) {
+    if (rf || c.has_global_layer()) {
       QAT_CHECK(rf && rf->type == 0 && rf->dims.size() == 1 && rf->dims[0] == uint64_t(c.global_head_dim / 2),
                 f.path(), ": rope_freqs.weight must be an F32 vector of key_length/2 entries");
       int rotated = 0;

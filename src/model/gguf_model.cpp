@@ -151,9 +151,7 @@ void save_gguf_model(const Model& model, const std::string& path, const TensorTy
   }
 
   std::vector<Tensor> keep;  // tensors made here must outlive w.write()
-  bool any_global = false;
-  for (int i = 0; i < c.num_hidden_layers; ++i) any_global |= !c.is_sliding(i);
-  if (c.family == Family::Gemma4 && any_global) {
+  if (c.family == Family::Gemma4 && c.has_global_layer()) {
     // Proportional RoPE for llama.cpp: frequency factor 1 on rotated pairs,
     // 1e30 (no rotation) on the rest; first tensor, as the converter writes it.
     // Only global layers read it, and llama.cpp refuses a file with a tensor
