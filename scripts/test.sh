@@ -10,6 +10,14 @@ cd "$(dirname "$0")/.."
 ./scripts/install_deps.sh
 JOBS="${JOBS:-$(nproc)}"
 
+# Every test writes its scratch files under gtest's TempDir() (TEST_TMPDIR) or
+# std::filesystem::temp_directory_path() (TMPDIR); point both at one folder of
+# this run, removed when every stage passed and kept (its path printed) when
+# one failed, so test runs do not pile files up in /tmp.
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/qat-tests.XXXXXX")"
+export TEST_TMPDIR="$scratch" TMPDIR="$scratch"
+trap 'rc=$?; if [ $rc -eq 0 ]; then rm -rf "$scratch"; else echo "test scratch files kept in $scratch" >&2; fi' EXIT
+
 echo "== Release build + full test suite =="
 ./scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$JOBS"

@@ -47,6 +47,21 @@ int json_depth(const std::string& s) {
   return worst;
 }
 
+// One line of `in` without its '\n' into `line`; *length is its full length.
+// Bytes past `max` are skipped, not stored: a line with no end in sight (a
+// binary file piped in by mistake, an attack) cannot exhaust memory.
+bool read_line(std::istream& in, std::string& line, size_t max, size_t* length) {
+  line.clear();
+  *length = 0;
+  std::streambuf* sb = in.rdbuf();
+  for (;;) {
+    const int c = sb->sbumpc();
+    if (c == std::char_traits<char>::eof()) return *length > 0;
+    if (c == '\n') return true;
+    if ((*length)++ < max) line.push_back(char(c));
+  }
+}
+
 struct ScoreFlags {
   std::string model;
   int threads = 1;
@@ -78,13 +93,14 @@ void run_score(const ScoreFlags& f) {
   std::string line;
   int64_t n = 0, bad = 0, scored = 0;
   std::vector<float> probs(size_t(c.num_labels));
-  while (std::getline(std::cin, line)) {
+  size_t length = 0;
+  while (read_line(std::cin, line, kMaxLine, &length)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (length <= kMaxLine && line.find_first_not_of(" \t") == std::string::npos) continue;
     const auto t0 = Clock::now();
     try {
-      QAT_CHECK(line.size() <= kMaxLine, "line of ", line.size(), " bytes (at most ", kMaxLine, ")");
+      QAT_CHECK(length <= kMaxLine, "line of ", length, " bytes (at most ", kMaxLine, ")");
       QAT_CHECK(json_depth(line) <= kMaxDepth, "JSON nested deeper than ", kMaxDepth, " levels");
       nlohmann::json rec;
       try {

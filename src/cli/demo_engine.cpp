@@ -97,8 +97,9 @@ void demo_speed(int n_decode) {
 void run_engine_demo(const std::string& dir_flag, bool skip_speed) {
   std::string dir = dir_flag;
   if (dir.empty()) {
-    char tmpl[] = "/tmp/qat-demo-XXXXXX";
-    QAT_CHECK(::mkdtemp(tmpl) != nullptr, "cannot create a temporary directory in /tmp");
+    // $TMPDIR when set, as std::filesystem reads it; /tmp otherwise.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "qat-demo-XXXXXX").string();
+    QAT_CHECK(::mkdtemp(tmpl.data()) != nullptr, "cannot create a temporary directory like " + tmpl);
     dir = tmpl;
   } else {
     std::filesystem::create_directories(dir);

@@ -113,8 +113,23 @@ double number_of(const nlohmann::json& t, const char* field, double lo) {
   return x;
 }
 
+// A misspelt optional field ("distance" for "distance_km", "History") would
+// otherwise be read as absent and change the score without a word.
+void reject_unknown_keys(const nlohmann::json& j, std::initializer_list<const char*> known) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool ok = false;
+    std::string list;
+    for (const char* k : known) {
+      ok = ok || it.key() == k;
+      list += std::string(list.empty() ? "" : " ") + k;
+    }
+    QAT_CHECK(ok, "unknown key \"", it.key(), "\" (known: ", list, ")");
+  }
+}
+
 Transaction transaction_from_json(const nlohmann::json& t) {
   QAT_CHECK(t.is_object(), "a transaction must be a JSON object");
+  reject_unknown_keys(t, {"time_s", "amount", "category", "distance_km", "channel", "device", "merchant"});
   Transaction x;
   const double time = number_of(t, "time_s", -1e12);
   QAT_CHECK(time <= 1e12, "\"time_s\" is out of range: ", time);
@@ -132,7 +147,10 @@ Transaction transaction_from_json(const nlohmann::json& t) {
   QAT_CHECK(t.contains("channel") && t["channel"].is_string(), "missing or non-string \"channel\"");
   QAT_CHECK(parse_channel(t["channel"].get<std::string>(), &x.channel), "unknown \"channel\" \"",
             t["channel"].get<std::string>(), "\" (pos, online or transfer)");
-  x.device = x.channel == Channel::CardPresent ? 0 : id_of(t.value("device", nlohmann::json()), "device", false);
+  if (x.channel != Channel::CardPresent)
+    QAT_CHECK(t.contains("device") && !t["device"].is_null(), "\"device\" is required (not null) for channel \"",
+              t["channel"].get<std::string>(), "\"");
+  x.device = x.channel == Channel::CardPresent ? 0 : id_of(t["device"], "device", false);
   QAT_CHECK(t.contains("merchant"), "missing \"merchant\"");
   x.merchant = int32_t(id_of(t["merchant"], "merchant", false) & 0x7fffffff);
   return x;
@@ -153,6 +171,7 @@ nlohmann::json transaction_to_json(const Transaction& t) {
 
 FraudEvent fraud_event_from_json(const nlohmann::json& j) {
   QAT_CHECK(j.is_object(), "a fraud event must be a JSON object {\"history\": [...], \"transaction\": {...}}");
+  reject_unknown_keys(j, {"history", "transaction", "id"});  // "id" is echoed by `qat score`
   QAT_CHECK(j.contains("transaction"), "missing \"transaction\"");
   FraudEvent e;
   try {

@@ -112,6 +112,8 @@ void check_score_rejects(const std::string* dir_) {
   cat["transaction"]["category"] = "casino<script>";
   nlohmann::json with_id = nlohmann::json::parse(first);
   with_id["id"] = "tx-42";
+  nlohmann::json typo = nlohmann::json::parse(first);
+  typo["transaction"]["distance"] = 900;  // for "distance_km": an error, not a silent 0 km
   const std::string input = first + "\n" +                   // 1 ok
                             "not json at all\n" +            // 2
                             "{}\n" +                          // 3 no transaction
@@ -121,7 +123,9 @@ void check_score_rejects(const std::string* dir_) {
                             cat.dump() + "\n" +               // 7 unknown category
                             "\n" +                            // 8 blank: skipped silently
                             "{\"transaction\": {\"amount\": 1e400}}\n" +  // 9 number overflow
-                            with_id.dump() + "\n";            // 10 ok, id echoed
+                            with_id.dump() + "\n" +           // 10 ok, id echoed
+                            typo.dump() + "\n" +              // 11 unknown key
+                            std::string(5 << 20, ' ');         // 12 a 5 MiB line without its end
   const auto r = test::run_qat("score -m " + *dir_ + "/int4-qat.gguf", input);
   EXPECT_EQ(r.exit_code, 1) << "rejected lines make the exit status 1";
   EXPECT_EQ(r.signal, 0);
@@ -135,7 +139,9 @@ void check_score_rejects(const std::string* dir_) {
   EXPECT_EQ(nlohmann::json::parse(l2)["id"], "tx-42");
   for (const char* want : {"stdin:2: not valid JSON", "stdin:3: missing \"transaction\"", "stdin:4:",
                            "stdin:5: JSON nested deeper", "stdin:6: transaction: \"amount\" must be",
-                           "stdin:7: transaction: unknown \"category\"", "stdin:9:", "7 of 9 records rejected"})
+                           "stdin:7: transaction: unknown \"category\"", "stdin:9:",
+                           "stdin:11: transaction: unknown key \"distance\"", "stdin:12: line of 5242880 bytes",
+                           "9 of 11 records rejected"})
     EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
   EXPECT_EQ(r.err.find("stdin:8:"), std::string::npos);
 }

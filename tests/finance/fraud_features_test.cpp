@@ -267,6 +267,21 @@ TEST(FraudFeatures, JsonErrorsNameTheField) {
   j = valid_event();
   j["transaction"] = "x";
   expect_error(j, {"transaction", "object"});
+  // A misspelt key is an error, not a silently absent field.
+  j = valid_event();
+  j["transaction"]["distance"] = 800;
+  expect_error(j, {"transaction", "unknown key \"distance\"", "distance_km"});
+  j = valid_event();
+  j["history"][0]["Amount"] = 1;
+  expect_error(j, {"history[0]", "unknown key \"Amount\""});
+  j = valid_event();
+  j["History"] = j["history"];
+  j.erase("history");
+  expect_error(j, {"unknown key \"History\"", "history"});
+  // "id" is the one extra key a record may carry (`qat score` echoes it).
+  j = valid_event();
+  j["id"] = "txn-42";
+  EXPECT_EQ(fraud_event_text(fraud_event_from_json(j)), fraud_event_text(fraud_event_from_json(valid_event())));
 }
 
 TEST(FraudFeatures, EventsKeepEveryTransactionWhenAskedTo) {
