@@ -75,6 +75,16 @@ void check_report(const test::CommandResult* result_, const std::string* dir_) {
   EXPECT_EQ(size(3), size(4));
   EXPECT_EQ(r["training_curves"].size(), 3u);  // FP32, INT8 QAT, INT4 QAT
   EXPECT_FALSE(r["goals"].empty());
+  // The INT8 speed goal names the missing instruction where the kernels run without one.
+  const std::string isa = r["machine"]["isa"];
+  int speed_goals = 0;
+  for (const auto& g : r["goals"]) {
+    if (g["goal"].get<std::string>().find("INT8 at least 3.5x faster") == std::string::npos) continue;
+    ++speed_goals;
+    const bool named = g["measured"].get<std::string>().find("no 8-bit dot-product") != std::string::npos;
+    EXPECT_EQ(named, isa == "avx2" || isa == "scalar") << isa << ": " << g["measured"];
+  }
+  EXPECT_EQ(speed_goals, 1);
   EXPECT_NE(r["data_note"].get<std::string>().find("SIMULATED"), std::string::npos);
   const std::string html = test::slurp(*dir_ + "/report.html");
   EXPECT_NE(html.find("<svg"), std::string::npos);
