@@ -188,7 +188,13 @@ DemoData load_credit(const DemoDataOptions& o) {
     s.labels.push_back(y == "bad" ? 1 : 0);
     if (&s == &d.test) {
       nlohmann::json rec = nlohmann::json::object();
-      for (const std::string& f : features) rec[f] = t.rows[r][size_t(t.column(f))];
+      for (size_t i = 0; i < features.size(); ++i) {
+        const std::string& v = t.rows[r][size_t(t.column(features[i]))];
+        // Text in a number column was read as missing in training; the record
+        // says so with null, which `qat score` takes (and refuses the text).
+        const bool junk = d.spec.table.columns[i].numeric && !table_value_is_missing(v) && !table_value_is_number(v);
+        rec[features[i]] = junk ? nlohmann::json() : nlohmann::json(v);
+      }
       d.test_records.push_back(std::move(rec));
     }
   }

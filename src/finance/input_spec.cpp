@@ -30,6 +30,11 @@ std::string InputSpec::render(const nlohmann::json& r) const {
         if (!v || v->is_null()) continue;
         QAT_CHECK(!v->is_object() && !v->is_array(), "\"", key, "\" must be a string or a number");
         held[i] = v->is_string() ? v->get<std::string>() : v->dump();
+        // Training files may hold junk in a number column (read as missing);
+        // a record being scored says what it means, or is refused.
+        QAT_CHECK(!table.columns[i].numeric || table_value_is_missing(held[i]) || table_value_is_number(held[i]),
+                  "\"", key, "\" must be a number (or null / \"\" / \"?\" / \"NA\" for missing), got ",
+                  v->dump().substr(0, 60));
         present[i] = true;
         any = true;
       }

@@ -25,6 +25,13 @@ bool parse_number(const std::string& s, double* out) {
 
 }  // namespace
 
+bool table_value_is_missing(const std::string& v) { return is_missing(v); }
+
+bool table_value_is_number(const std::string& v) {
+  double x;
+  return parse_number(v, &x);
+}
+
 // Symbols may not hold '<', '>' or spaces (they delimit symbols in text).
 std::string table_symbol_text(const std::string& v) {
   std::string s;

@@ -28,6 +28,12 @@ struct Table {
 // by either form.
 std::string table_symbol_text(const std::string& s);
 
+// How render reads a cell: missing ("", "?", "NA", "na"), or, for a numeric
+// column, a finite number (spaces and a leading '+' allowed); any other text
+// in a numeric column renders as missing too.
+bool table_value_is_missing(const std::string& v);
+bool table_value_is_number(const std::string& v);
+
 struct TableColumnSpec {
   std::string name;
   bool numeric = false;

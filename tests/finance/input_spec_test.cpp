@@ -131,6 +131,14 @@ TEST(InputSpec, RenderTableNumbersAsTheirText) {
   expect_error([&] { s.render(json::object()); }, {"none of the model's fields"});
   expect_error([&] { s.render({{"age", {{"years", 35}}}}); }, {"age", "string or a number"});
   expect_error([&] { s.render({{"age", 30}, {"purpose", json::array({"car"})}}); }, {"purpose"});
+  // A number column takes numbers or a missing marker; other text is refused, not read as missing.
+  EXPECT_EQ(s.render({{"age", "NA"}, {"code", 1}}), s.render({{"age", ""}, {"code", 1}}));
+  EXPECT_EQ(s.render({{"age", " +31 "}, {"code", 1}}), s.render({{"age", 31}, {"code", 1}}));
+  expect_error([&] { s.render({{"age", "thirty"}, {"code", 1}}); }, {"\"age\" must be a number", "thirty"});
+  expect_error([&] { s.render({{"age", true}}); }, {"\"age\" must be a number", "true"});
+  expect_error([&] { s.render({{"age", "1e999"}}); }, {"\"age\" must be a number"});
+  // Categorical columns take any text (unseen values are "(other)").
+  EXPECT_EQ(s.render({{"age", 31}, {"purpose", true}}), "<age:q2><purpose=(other)><code:na>");
 }
 
 // The demo writes test records keyed by the original column names; a column
