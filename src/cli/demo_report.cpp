@@ -88,13 +88,14 @@ std::vector<DemoGoal> check_goals(const DemoData& d, const std::vector<DemoRun>&
                v4p < vfp && v4q > v4p});
   const double speed8 = fp.p50 / p8.p50, speed8q = fp.p50 / q8.p50, size8 = double(fp.size_bytes) / double(q8.size_bytes);
   const double speed4 = fp.p50 / q4.p50, size4 = double(fp.size_bytes) / double(q4.size_bytes);
-  // Without an 8-bit dot-product instruction (x86 AVX2 only: maddubs + madd,
-  // 2 of the 4 vector pipes) an INT8 product runs at most about twice FP32's
-  // FMA rate, so the 3.5x of AVX-512 VNNI and ARM SDOT is out of reach there.
+  // Without an 8-bit dot-product instruction (the AVX2 level: sign + maddubs +
+  // madd per 32 products, on Zen 3 all on its two vector multiply pipes) an
+  // INT8 product runs at about twice FP32's FMA rate at best, so the 3.5x that
+  // AVX-512 VNNI and ARM SDOT reach is out of reach there.
   const CpuLevel isa = active_cpu_level();
   const std::string isa_note =
       isa == CpuLevel::Avx2 || isa == CpuLevel::Scalar
-          ? cat("; kernels at ", cpu_level_name(isa), ": this CPU has no 8-bit dot-product instruction (AVX-512 VNNI), "
+          ? cat("; kernels at ", cpu_level_name(isa), ": no 8-bit dot-product instruction in use (AVX-512 VNNI, ARM SDOT), "
                 "which the 3.5x needs (README, \"Finance demo\")")
           : std::string();
   g.push_back({"INT8 at least 3.5x faster than FP32 (p50 latency, 1 thread)",
