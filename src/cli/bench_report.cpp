@@ -83,7 +83,8 @@ std::string bench_markdown(const std::vector<BenchResult>& results) {
           return x.threads == r.threads && x.mem_read_gbps > 0;
         }))
       out += "memory read bandwidth, " + std::to_string(r.threads) + " thread(s): " +
-             fmt("%.1f GB/s", r.mem_read_gbps) + " (best of 5 passes over 512 MiB; \"of bound\" = GB/s / this)\n";
+             fmt("%.1f GB/s", r.mem_read_gbps) + " (best of 5 passes over 512 MiB, median " +
+             fmt("%.1f", r.mem_read_median_gbps) + "; \"of bound\" = GB/s / the best)\n";
   std::string last;
   for (const auto& r : results) {
     if (r.model_path == last) continue;
@@ -116,6 +117,7 @@ std::string bench_json(const std::vector<BenchResult>& results) {
                  {"weight_bytes_per_token", r.weight_bytes_per_token},
                  {"weight_gbps", r.gbps()},
                  {"mem_read_gbps", r.mem_read_gbps},
+                 {"mem_read_median_gbps", r.mem_read_median_gbps},
                  {"bound_fraction", r.bound_fraction()}});
   }
   return a.dump(2) + "\n";

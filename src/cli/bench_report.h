@@ -16,6 +16,7 @@ struct BenchResult {
   uint64_t weight_bytes_per_token = 0;
   uint64_t peak_rss_bytes = 0;  // process high-water mark after this test
   double mem_read_gbps = 0;     // measured read bandwidth for these threads (tg; 0 = not measured)
+  double mem_read_median_gbps = 0;  // the median pass of the same probe (mem_read_gbps is the best)
   int threads = 0;
   int n_prompt = 0, n_gen = 0;  // one of them is 0
   std::vector<double> samples_ts;  // tokens/s of each timed repetition

@@ -191,10 +191,13 @@ void run_bench(const BenchFlags& f) {
   // Bandwidth bound per thread count, measured last so its 512 MiB buffer
   // does not enter the peak RSS recorded for the models.
   if (f.bandwidth && f.n_gen > 0) {
-    std::map<int, double> bandwidth;
-    for (int t : f.threads) bandwidth[t] = measure_read_bandwidth_gbps(t);
+    std::map<int, ReadBandwidth> bandwidth;
+    for (int t : f.threads) bandwidth[t] = measure_read_bandwidth(t);
     for (auto& r : results)
-      if (r.n_gen > 0) r.mem_read_gbps = bandwidth[r.threads];
+      if (r.n_gen > 0) {
+        r.mem_read_gbps = bandwidth[r.threads].best_gbps;
+        r.mem_read_median_gbps = bandwidth[r.threads].median_gbps;
+      }
   }
   const std::string out = f.output == "json" ? bench_json(results) : bench_markdown(results);
   std::fputs(out.c_str(), stdout);
