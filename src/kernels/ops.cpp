@@ -153,55 +153,83 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
   }
 }
 
-// A row of a chunk as one GCC vector: one AVX-512 register, two AVX2 ones,
-// four NEON ones. Half a row and its float-to-double widening: 16 doubles as
-// one 128-byte vector stayed in memory (wider than any register).
+// The column softmax works on a row of W columns as one GCC vector of the
+// target's native width: 16 floats with AVX-512, 8 elsewhere (one AVX2
+// register, two NEON ones). A 16-float vector on an AVX2 target was lowered
+// lane by lane through the stack (bench_ops BM_SoftmaxColumns 48 x 16: 7.6 us
+// on a Zen 3 against 0.6 us on the AVX-512 Zen 4). Half a row is widened to
+// double for the sums: a whole row of doubles would be twice the native width.
 using F32x16 = float __attribute__((vector_size(64)));
 using I32x16 = int32_t __attribute__((vector_size(64)));
 using F32x8 = float __attribute__((vector_size(32)));
+using I32x8 = int32_t __attribute__((vector_size(32)));
+using F32x4 = float __attribute__((vector_size(16)));
 using F64x8 = double __attribute__((vector_size(64)));
-static_assert(kSoftmaxChunk == 16, "one F32x16 per row of a chunk");
+using F64x4 = double __attribute__((vector_size(32)));
+#if defined(__AVX512F__)
+using SoftmaxF = F32x16;
+using SoftmaxI = I32x16;
+using SoftmaxHalfF = F32x8;
+using SoftmaxHalfD = F64x8;
+#else
+using SoftmaxF = F32x8;
+using SoftmaxI = I32x8;
+using SoftmaxHalfF = F32x4;
+using SoftmaxHalfD = F64x4;
+#endif
+constexpr int kSoftmaxLanes = int(sizeof(SoftmaxF) / sizeof(float));
+static_assert(kSoftmaxChunk % kSoftmaxLanes == 0, "a chunk is whole vectors");
 
 }  // namespace
 
 template <>
-struct Pow2Whole<F32x16> {
-  static F32x16 of(F32x16 n) { return std::bit_cast<F32x16>((__builtin_convertvector(n, I32x16) + 127) << 23); }
+struct Pow2Whole<SoftmaxF> {
+  static SoftmaxF of(SoftmaxF n) {
+    return std::bit_cast<SoftmaxF>((__builtin_convertvector(n, SoftmaxI) + 127) << 23);
+  }
 };
 
 namespace {
 
-inline F32x16 load16(const float* p) {
-  F32x16 v;
+template <class V, class T>
+inline V load_vec(const T* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline I32x16 load16(const int32_t* p) {
-  I32x16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store16(float* p, F32x16 v) { std::memcpy(p, &v, sizeof v); }
+inline void store_vec(float* p, SoftmaxF v) { std::memcpy(p, &v, sizeof v); }
 // Lanes of a where m is set (all ones), of b elsewhere.
-inline F32x16 select(I32x16 m, F32x16 a, F32x16 b) {
-  return std::bit_cast<F32x16>((m & std::bit_cast<I32x16>(a)) | (~m & std::bit_cast<I32x16>(b)));
+inline SoftmaxF select(SoftmaxI m, SoftmaxF a, SoftmaxF b) {
+  return std::bit_cast<SoftmaxF>((m & std::bit_cast<SoftmaxI>(a)) | (~m & std::bit_cast<SoftmaxI>(b)));
 }
 // All ones in the lanes whose key window [lo, hi] holds row r.
-inline I32x16 in_window(int32_t r, I32x16 lo, I32x16 hi) {
-  const I32x16 rv = I32x16{} + r;
+inline SoftmaxI in_window(int32_t r, SoftmaxI lo, SoftmaxI hi) {
+  const SoftmaxI rv = SoftmaxI{} + r;
   return (rv >= lo) & (rv <= hi);
 }
+// The low and high halves of a row vector, and back.
+#if defined(__AVX512F__)
+inline SoftmaxHalfF low_half(SoftmaxF v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
+inline SoftmaxHalfF high_half(SoftmaxF v) { return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15); }
+inline SoftmaxF join_halves(SoftmaxHalfF a, SoftmaxHalfF b) {
+  return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+#else
+inline SoftmaxHalfF low_half(SoftmaxF v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3); }
+inline SoftmaxHalfF high_half(SoftmaxF v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7); }
+inline SoftmaxF join_halves(SoftmaxHalfF a, SoftmaxHalfF b) { return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7); }
+#endif
 
-// softmax_columns on 16 columns of s, one vector a row, so that each
-// column's running maximum and sum is a lane of a register. Written as
+// softmax_columns on kSoftmaxLanes columns of s, one vector a row, so that
+// each column's running maximum and sum is a lane of a register. Written as
 // scalar loops over the columns inside a loop over the rows, GCC kept those
 // in arrays on the stack: a store-to-load forward per row, which on AMD
 // Zen 4 is not forwarded at all for a 512-bit reload of two 256-bit stores
-// (75 cycles a row; bench_ops BM_SoftmaxColumns).
-void softmax_chunk16(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* l,
-                     const int32_t* h) {
-  const I32x16 lo = load16(l), hi = load16(h);
-  const F32x16 neg_inf = F32x16{} - INFINITY;
+// (75 cycles a row; bench_ops BM_SoftmaxColumns). Every column's arithmetic
+// is the same at either width, so both widths give the same bits.
+void softmax_lanes(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* l, const int32_t* h) {
+  const SoftmaxI lo = load_vec<SoftmaxI>(l), hi = load_vec<SoftmaxI>(h);
+  const SoftmaxF neg_inf = SoftmaxF{} - INFINITY;
   // Without a softcap the scale is applied with the exponent, one pass less:
   // scale > 0 and rounding is monotone, so max(x) * scale is exactly
   // max(x * scale).
@@ -210,39 +238,41 @@ void softmax_chunk16(float* s, int64_t rows, int64_t cols, float scale, float ca
     const float inv_cap = 1.0f / cap;
     for (int64_t r = 0; r < rows; ++r)
 #pragma omp simd
-      for (int64_t c = 0; c < kSoftmaxChunk; ++c) s[r * cols + c] = cap * tanh_poly(s[r * cols + c] * scale * inv_cap);
+      for (int64_t c = 0; c < kSoftmaxLanes; ++c) s[r * cols + c] = cap * tanh_poly(s[r * cols + c] * scale * inv_cap);
     mul = 1.0f;
   }
   // Two running maxima (even and odd rows) halve the dependency chain.
-  F32x16 m0 = neg_inf, m1 = neg_inf;
+  SoftmaxF m0 = neg_inf, m1 = neg_inf;
   int32_t r = 0;
   for (; r + 1 < int32_t(rows); r += 2) {
-    const F32x16 a = load16(s + r * cols), b = load16(s + (r + 1) * cols);
+    const SoftmaxF a = load_vec<SoftmaxF>(s + r * cols), b = load_vec<SoftmaxF>(s + (r + 1) * cols);
     m0 = select(in_window(r, lo, hi) & (a > m0), a, m0);
     m1 = select(in_window(r + 1, lo, hi) & (b > m1), b, m1);
   }
   if (r < int32_t(rows)) {
-    const F32x16 a = load16(s + r * cols);
+    const SoftmaxF a = load_vec<SoftmaxF>(s + r * cols);
     m0 = select(in_window(r, lo, hi) & (a > m0), a, m0);
   }
-  const F32x16 m = select(m1 > m0, m1, m0) * mul;
-  F64x8 sum_lo = {}, sum_hi = {};
+  const SoftmaxF m = select(m1 > m0, m1, m0) * mul;
+  SoftmaxHalfD sum_lo = {}, sum_hi = {};
   for (r = 0; r < int32_t(rows); ++r) {
-    F32x16 x = load16(s + r * cols) * mul - m;
+    SoftmaxF x = load_vec<SoftmaxF>(s + r * cols) * mul - m;
     // exp_poly's clamp; rows outside a window may hold anything.
-    x = select(x < -87.0f, F32x16{} - 87.0f, x);
-    x = select(x > 88.0f, F32x16{} + 88.0f, x);
-    const F32x16 e = select(in_window(r, lo, hi), exp_in_range(x), F32x16{});
-    store16(s + r * cols, e);
-    const F32x8 e_lo = __builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7);
-    const F32x8 e_hi = __builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15);
-    sum_lo += __builtin_convertvector(e_lo, F64x8);
-    sum_hi += __builtin_convertvector(e_hi, F64x8);
+    x = select(x < -87.0f, SoftmaxF{} - 87.0f, x);
+    x = select(x > 88.0f, SoftmaxF{} + 88.0f, x);
+    const SoftmaxF e = select(in_window(r, lo, hi), exp_in_range(x), SoftmaxF{});
+    store_vec(s + r * cols, e);
+    sum_lo += __builtin_convertvector(low_half(e), SoftmaxHalfD);
+    sum_hi += __builtin_convertvector(high_half(e), SoftmaxHalfD);
   }
-  const F32x8 inv_lo = __builtin_convertvector(1.0 / sum_lo, F32x8);
-  const F32x8 inv_hi = __builtin_convertvector(1.0 / sum_hi, F32x8);
-  const F32x16 inv = __builtin_shufflevector(inv_lo, inv_hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  for (r = 0; r < int32_t(rows); ++r) store16(s + r * cols, load16(s + r * cols) * inv);
+  const SoftmaxF inv = join_halves(__builtin_convertvector(1.0 / sum_lo, SoftmaxHalfF),
+                                   __builtin_convertvector(1.0 / sum_hi, SoftmaxHalfF));
+  for (r = 0; r < int32_t(rows); ++r) store_vec(s + r * cols, load_vec<SoftmaxF>(s + r * cols) * inv);
+}
+
+void softmax_chunk16(float* s, int64_t rows, int64_t cols, float scale, float cap, const int32_t* l,
+                     const int32_t* h) {
+  for (int64_t c = 0; c < kSoftmaxChunk; c += kSoftmaxLanes) softmax_lanes(s + c, rows, cols, scale, cap, l + c, h + c);
 }
 
 }  // namespace
