@@ -12,7 +12,9 @@ std::string InputSpec::render(const nlohmann::json& r) const {
     case Kind::Text: {
       QAT_CHECK(r.contains(field), "missing \"", field, "\"");
       QAT_CHECK(r[field].is_string(), "\"", field, "\" must be a string");
-      return r[field].get<std::string>();
+      std::string text = r[field].get<std::string>();
+      if (max_bytes > 0 && text.size() > size_t(max_bytes)) text.resize(size_t(max_bytes));
+      return text;
     }
     case Kind::Table: {
       // Numbers and bools as their JSON text, as the CSV / JSONL readers do.
@@ -54,6 +56,7 @@ std::string InputSpec::to_string() const {
   nlohmann::json j;
   j["kind"] = kind == Kind::Fraud ? "fraud" : kind == Kind::Table ? "table" : "text";
   if (kind == Kind::Text) j["field"] = field;
+  if (kind == Kind::Text && max_bytes > 0) j["max_bytes"] = max_bytes;
   if (kind == Kind::Table) j["features"] = table.to_json();
   j["positive"] = positive;
   j["max_tokens"] = max_tokens;
@@ -76,6 +79,12 @@ InputSpec InputSpec::parse(const std::string& text) {
     s.kind = Kind::Text;
     QAT_CHECK(j.contains("field") && j["field"].is_string(), "qat.score.input: text input without \"field\"");
     s.field = j["field"].get<std::string>();
+    if (j.contains("max_bytes")) {
+      QAT_CHECK(j["max_bytes"].is_number_integer() && j["max_bytes"].get<int64_t>() >= 0 &&
+                    j["max_bytes"].get<int64_t>() <= (int64_t(1) << 32),
+                "qat.score.input: \"max_bytes\" must be an integer in [0, 2^32]");
+      s.max_bytes = j["max_bytes"].get<int64_t>();
+    }
   } else if (kind == "table") {
     s.kind = Kind::Table;
     QAT_CHECK(j.contains("features"), "qat.score.input: table input without \"features\"");

@@ -66,7 +66,9 @@ TEST(InputSpec, RoundTripsAllKinds) {
   text.field = "message body";
   text.positive = "scam";
   text.max_tokens = 512;
+  text.max_bytes = 4000;
   back = InputSpec::parse(text.to_string());
+  EXPECT_EQ(back.max_bytes, 4000);
   EXPECT_EQ(back.kind, InputSpec::Kind::Text);
   EXPECT_EQ(back.field, "message body");
   EXPECT_EQ(back.positive, "scam");
@@ -78,6 +80,7 @@ TEST(InputSpec, RoundTripsAllKinds) {
   EXPECT_EQ(back.field, "text");
   EXPECT_EQ(back.positive, "");
   EXPECT_EQ(back.max_tokens, 0);
+  EXPECT_EQ(back.max_bytes, 0);
 }
 
 TEST(InputSpec, ParseErrors) {
@@ -92,6 +95,8 @@ TEST(InputSpec, ParseErrors) {
   expect_error([] { InputSpec::parse(R"({"kind": "fraud", "max_tokens": 1.5})"); }, {"max_tokens"});
   expect_error([] { InputSpec::parse(R"({"kind": "fraud", "max_tokens": "64"})"); }, {"max_tokens"});
   expect_error([] { InputSpec::parse(R"({"kind": "fraud", "max_tokens": 10000000000})"); }, {"max_tokens"});
+  expect_error([] { InputSpec::parse(R"({"kind": "text", "field": "t", "max_bytes": -5})"); }, {"max_bytes"});
+  expect_error([] { InputSpec::parse(R"({"kind": "text", "field": "t", "max_bytes": "4000"})"); }, {"max_bytes"});
 }
 
 TEST(InputSpec, RenderText) {
@@ -100,6 +105,10 @@ TEST(InputSpec, RenderText) {
   expect_error([&] { s.render({{"text", "hello"}}); }, {"body", "missing"});
   expect_error([&] { s.render({{"body", 42}}); }, {"body", "string"});
   expect_error([&] { s.render(json::array({"body"})); }, {"object"});
+  // A message is cut to the bytes training kept, before tokenizing.
+  s.max_bytes = 7;
+  EXPECT_EQ(s.render({{"body", "Your parcel is waiting"}}), "Your pa");
+  EXPECT_EQ(s.render({{"body", "short"}}), "short");
 }
 
 TEST(InputSpec, RenderFraudMatchesFraudEventText) {
