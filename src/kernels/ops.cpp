@@ -159,23 +159,16 @@ void softmax_tail(float* s, int64_t rows, int64_t cols, int64_t nc, float scale,
 // lane by lane through the stack (bench_ops BM_SoftmaxColumns 48 x 16: 7.6 us
 // on a Zen 3 against 0.6 us on the AVX-512 Zen 4). Half a row is widened to
 // double for the sums: a whole row of doubles would be twice the native width.
-using F32x16 = float __attribute__((vector_size(64)));
-using I32x16 = int32_t __attribute__((vector_size(64)));
-using F32x8 = float __attribute__((vector_size(32)));
-using I32x8 = int32_t __attribute__((vector_size(32)));
-using F32x4 = float __attribute__((vector_size(16)));
-using F64x8 = double __attribute__((vector_size(64)));
-using F64x4 = double __attribute__((vector_size(32)));
 #if defined(__AVX512F__)
-using SoftmaxF = F32x16;
-using SoftmaxI = I32x16;
-using SoftmaxHalfF = F32x8;
-using SoftmaxHalfD = F64x8;
+using SoftmaxF = float __attribute__((vector_size(64)));
+using SoftmaxI = int32_t __attribute__((vector_size(64)));
+using SoftmaxHalfF = float __attribute__((vector_size(32)));
+using SoftmaxHalfD = double __attribute__((vector_size(64)));
 #else
-using SoftmaxF = F32x8;
-using SoftmaxI = I32x8;
-using SoftmaxHalfF = F32x4;
-using SoftmaxHalfD = F64x4;
+using SoftmaxF = float __attribute__((vector_size(32)));
+using SoftmaxI = int32_t __attribute__((vector_size(32)));
+using SoftmaxHalfF = float __attribute__((vector_size(16)));
+using SoftmaxHalfD = double __attribute__((vector_size(32)));
 #endif
 constexpr int kSoftmaxLanes = int(sizeof(SoftmaxF) / sizeof(float));
 static_assert(kSoftmaxChunk % kSoftmaxLanes == 0, "a chunk is whole vectors");
