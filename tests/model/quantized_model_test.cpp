@@ -181,10 +181,14 @@ TEST(QuantizedModel, PreparedMatricesGiveTheSameLogits) {
     const Tensor& experts = loaded->weights.layers[0].experts_down;
     if (type == TensorType::Q8_0 || type == TensorType::Q4_0) {
       EXPECT_TRUE(wq.packed) << tensor_type_name(type);
-      if (m->config.has_moe()) EXPECT_EQ(experts.packed_slices.size(), size_t(m->config.num_experts));
+      if (m->config.has_moe()) {
+        EXPECT_EQ(experts.packed_slices.size(), size_t(m->config.num_experts));
+      }
     } else {
       EXPECT_TRUE(wq.resident && wq.data == wq.resident.get()) << tensor_type_name(type);
-      if (m->config.has_moe()) EXPECT_TRUE(experts.resident && experts.data == experts.resident.get());
+      if (m->config.has_moe()) {
+        EXPECT_TRUE(experts.resident && experts.data == experts.resident.get());
+      }
     }
     EXPECT_EQ(all_logits(*loaded, ids), before) << tensor_type_name(type);
     loaded->prepare_matrices_for_kernels();  // idempotent
