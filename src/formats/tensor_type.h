@@ -10,7 +10,7 @@ enum class TensorType : uint32_t {
   F32 = 0,
   F16 = 1,
   Q4_0 = 2,
-  Q4_1 = 3,  // Q4_1 .. Q6_K, IQ4_NL, IQ4_XS: read from llama.cpp files, never written (quant/ggml_compat_types.h)
+  Q4_1 = 3,  // Q4_1 .. Q6_K, IQ*, TQ*: read from llama.cpp files, never written (quant/ggml_compat_types.h)
   Q5_0 = 6,
   Q5_1 = 7,
   Q8_0 = 8,
@@ -19,9 +19,18 @@ enum class TensorType : uint32_t {
   Q4_K = 12,
   Q5_K = 13,
   Q6_K = 14,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
   IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
   IQ4_XS = 23,
+  IQ1_M = 29,
   BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
 };
 
 struct TensorTypeInfo {

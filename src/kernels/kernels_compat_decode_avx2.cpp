@@ -3,6 +3,7 @@
 // unpacked copy. Built with the AVX2 flags; kernels_compat_avx2.cpp calls
 // avx2_compat_decode_rows (compat_codes_avx2.h).
 #include "kernels/compat_codes_avx2.h"
+#include "quant/ggml_iq_types.h"
 
 #if defined(__x86_64__)
 #include <algorithm>
@@ -381,6 +382,7 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
 bool avx2_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                              int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows,
                              uint8_t* scratch) {
+  if (is_iq_type(type)) return false;  // no fused kernel: the caller unpacks each row (quant/ggml_iq_types.h)
   const int64_t nbp = (nb + 7) / 8 * 8;
   auto* da = reinterpret_cast<float*>(align64(scratch));
   float* dsum = da + 2 * nbp;

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "base/fp16.h"
+#include "quant/ggml_iq_types.h"
 
 // Dequantization must round exactly as gguf-py does ((d * sc) * q - dmin * mn,
 // two roundings); a fused multiply-add would round once.
@@ -122,11 +123,14 @@ bool is_compat_type(TensorType t) {
     case TensorType::Q6_K:
     case TensorType::IQ4_NL:
     case TensorType::IQ4_XS: return true;
-    default: return false;
+    default: return is_iq_type(t);
   }
 }
 
-bool has_wide_codes(TensorType t) { return t == TensorType::IQ4_NL || t == TensorType::IQ4_XS; }
+bool has_wide_codes(TensorType t) {
+  return t == TensorType::IQ4_NL || t == TensorType::IQ4_XS || t == TensorType::IQ2_XXS ||
+         t == TensorType::IQ2_XS || t == TensorType::IQ2_S || t == TensorType::IQ3_XXS;
+}
 
 void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n) {
   const int64_t nb = blocks_in(t, n);
@@ -205,7 +209,9 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
         }
       }
       return;
-    default: fail("dequantize_row_compat: ", tensor_type_name(t), " is not a compat type");
+    default:
+      QAT_CHECK(is_iq_type(t), "dequantize_row_compat: ", tensor_type_name(t), " is not a compat type");
+      return dequantize_row_iq(t, blocks, y, n);
   }
 }
 
@@ -293,7 +299,9 @@ void unpack_row_compat(TensorType t, const void* blocks, int64_t n, int8_t* code
         }
       }
       return;
-    default: fail("unpack_row_compat: ", tensor_type_name(t), " is not a compat type");
+    default:
+      QAT_CHECK(is_iq_type(t), "unpack_row_compat: ", tensor_type_name(t), " is not a compat type");
+      return unpack_row_iq(t, blocks, n, codes, chunks);
   }
 }
 

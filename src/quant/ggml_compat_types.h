@@ -4,7 +4,9 @@
 // (when the width is a multiple of 256), and Q4_K_M / Q5_K_M mix Q4_K or Q5_K
 // with Q6_K (and Q5_0 / Q5_1 / Q8_0 for rows that are not multiples of 256);
 // Q3_K_S / _M / _L mix Q3_K with Q4_K, Q5_K and Q6_K, Q2_K files Q2_K with Q3_K .. Q6_K; IQ4_XS files mix IQ4_XS
-// with IQ4_NL (rows that are not whole super-blocks) and Q8_0 / Q6_K.
+// with IQ4_NL (rows that are not whole super-blocks) and Q8_0 / Q6_K. The
+// codebook types IQ1_* .. IQ3_* and the ternary TQ1_0 / TQ2_0 are in
+// quant/ggml_iq_types.h and go through the same two entry points below.
 //
 // The reference dequantizers equal gguf-py's (and ggml's) bit for bit,
 // including the order of float operations; tests/quant/compat_types_test.cpp
@@ -99,7 +101,7 @@ static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(Block
 static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110, "GGUF block sizes");
 static_assert(sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210, "GGUF block sizes");
 
-// True for the ten types above.
+// True for the ten types above and the nine of ggml_iq_types.h.
 bool is_compat_type(TensorType t);
 
 // n elements (a multiple of the type's block size) from GGUF-layout blocks.
@@ -108,7 +110,8 @@ void dequantize_row_compat(TensorType t, const void* blocks, float* y, int64_t n
 // One 32-element chunk of a compat row in the form the integer kernels use:
 // value[k] = s * (sc[k / 16] * code[k]) + m * mn[k / 16], exactly (as real
 // numbers) the dequantized value. Codes fit in -32..31 (signed types) or 0..31, except
-// IQ4_NL / IQ4_XS, whose codes are the grid levels -127..113 (wide codes).
+// the wide codes of IQ4_NL / IQ4_XS (grid levels -127..113), IQ2_* (±43) and
+// IQ3_XXS (±62). Sub-scales are at most 128 in magnitude.
 struct CompatChunk {
   int16_t sc[2];  // integer sub-scales for elements 0..15 and 16..31 (Q2_K, Q3_K, Q6_K); 1 otherwise
   int16_t mn[2];  // integer multipliers of m for the two halves (Q2_K's 4-bit mins); 1 otherwise
@@ -116,8 +119,8 @@ struct CompatChunk {
   float m;        // the additive term: Q4_1 / Q5_1's m, Q4_K / Q5_K's -dmin * mn, Q2_K's -dmin; 0 otherwise
 };
 
-// True for IQ4_NL and IQ4_XS: codes beyond -32..31 (integer kernels must not
-// add more than one pair-sum of them in int16).
+// True for IQ4_NL, IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S and IQ3_XXS: codes beyond
+// -32..31 (integer kernels must not add more than one pair-sum of them in int16).
 bool has_wide_codes(TensorType t);
 
 // Unpacks n elements of a row (n a multiple of the block size) into n int8

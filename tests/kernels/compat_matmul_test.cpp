@@ -1,4 +1,5 @@
-// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS) times Q8_0
+// llama.cpp compat weights (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K, IQ4_NL, IQ4_XS, and
+// the codebook / ternary IQ1_* .. IQ3_*, TQ1_0, TQ2_0) times Q8_0
 // activations: every kernel level's unpack equals the reference unpack byte
 // for byte, every level's product matches the scalar reference, and the
 // reference matches the double-precision product of what the weight and
@@ -24,7 +25,10 @@ namespace {
 
 constexpr TensorType kTypes[] = {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,   TensorType::Q3_K,
                                  TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,   TensorType::IQ4_NL,
-                                 TensorType::IQ4_XS, TensorType::Q2_K};
+                                 TensorType::IQ4_XS, TensorType::Q2_K,   TensorType::IQ2_XXS,
+                                 TensorType::IQ2_XS, TensorType::IQ2_S,  TensorType::IQ3_XXS,
+                                 TensorType::IQ3_S, TensorType::IQ1_S,  TensorType::IQ1_M,
+                                 TensorType::TQ1_0, TensorType::TQ2_0};
 
 // Byte offsets of a block's fp16 scale fields (ggml-common.h).
 std::vector<int> fp16_fields(TensorType t) {
@@ -35,7 +39,15 @@ std::vector<int> fp16_fields(TensorType t) {
     case TensorType::Q5_K: return {0, 2};
     case TensorType::Q5_0:
     case TensorType::IQ4_NL:
-    case TensorType::IQ4_XS: return {0};
+    case TensorType::IQ4_XS:
+    case TensorType::IQ2_XXS:
+    case TensorType::IQ2_XS:
+    case TensorType::IQ2_S:
+    case TensorType::IQ3_XXS:
+    case TensorType::IQ3_S:
+    case TensorType::IQ1_S: return {0};
+    case TensorType::TQ1_0: return {52};
+    case TensorType::TQ2_0: return {64};
     case TensorType::Q2_K: return {80, 82};
     case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
@@ -55,6 +67,12 @@ std::vector<uint8_t> random_blocks(TensorType t, int64_t rows, int64_t cols, std
     for (int off : fp16_fields(t)) {
       const uint16_t h = rng() % 8 == 0 ? f32_to_fp16(0.0f) : f32_to_fp16(ud(rng));
       std::memcpy(&b[size_t(i) * info.block_bytes + size_t(off)], &h, 2);
+    }
+  if (t == TensorType::IQ1_M)  // d is the top nibbles of the four u16 scales at byte 48
+    for (int64_t i = 0; i < nblocks; ++i) {
+      const uint16_t h = f32_to_fp16(ud(rng));
+      uint8_t* sc = &b[size_t(i) * info.block_bytes + 48];
+      for (int k = 0; k < 4; ++k) sc[2 * k + 1] = uint8_t((sc[2 * k + 1] & 0x0f) | (((h >> (4 * k)) & 0x0f) << 4));
     }
   return b;
 }
@@ -278,17 +296,26 @@ TEST(CompatMatmul, ExtremeQ4KCodesScalesAndMinsAreExact) {
 TEST(CompatMatmul, ExtremeGridLevelsAreExact) {
   // IQ4 levels -127 (index 0) in every element, against activations of one
   // sign (codes +-127): each maddubs pair sum is 2 * 127 * 127, so adding two
-  // of them in int16 would overflow. 8 rows and 1..5 tokens reach the fused
-  // decode kernels and the prompt tile.
+  // of them in int16 would overflow. IQ2_XS / IQ2_S: the grid entry of eight
+  // 43s with the largest sub-scales (31 per 16). 8 rows and 1..5 tokens reach
+  // the fused decode kernels and the prompt tile.
   LevelGuard guard;
   const int64_t rows = 8, cols = 512;
-  for (TensorType t : {TensorType::IQ4_NL, TensorType::IQ4_XS}) {
+  for (TensorType t : {TensorType::IQ4_NL, TensorType::IQ4_XS, TensorType::IQ2_XS, TensorType::IQ2_S}) {
     const TensorTypeInfo& info = tensor_type_info(t);
     std::vector<uint8_t> w(size_t(rows * cols / info.block_size) * info.block_bytes, 0);  // indices 0
     for (size_t b = 0; b < w.size(); b += info.block_bytes) {
       const uint16_t one = f32_to_fp16(1.0f);
       std::memcpy(&w[b], &one, 2);
       if (t == TensorType::IQ4_XS) w[b + 2] = w[b + 3] = 0xff, std::memset(&w[b + 4], 0xff, 4);  // ls 63: scale 31
+      if (t == TensorType::IQ2_XS) {
+        for (int k = 0; k < 32; ++k) w[b + 2 + 2 * k] = 0xff, w[b + 3 + 2 * k] = 0x01;  // index 511, no signs
+        std::memset(&w[b + 66], 0xff, 8);                                                // scales 15: 31
+      }
+      if (t == TensorType::IQ2_S) {
+        std::memset(&w[b + 2], 0xff, 32);   // index bits 0..7 (signs stay 0)
+        std::memset(&w[b + 66], 0xff, 16);  // qh (index 1023) and scales 15
+      }
     }
     std::vector<float> wd(size_t(rows * cols));
     dequantize_row_compat(t, w.data(), wd.data(), rows * cols);

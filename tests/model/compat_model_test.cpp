@@ -1,5 +1,6 @@
 // Models in llama.cpp's mixed files: matrices (and the tied embedding) in
-// Q4_1 .. Q6_K and IQ4_NL / IQ4_XS, as llama-quantize's q4_0 / Q4_K_M / Q5_K_M write them. The
+// Q4_1 .. Q6_K, IQ4_NL / IQ4_XS, the codebook types IQ1_* .. IQ3_* and the
+// ternary TQ1_0 / TQ2_0, as llama-quantize's q4_0 / Q4_K_M / IQ3_M / ... write them. The
 // logits must be close to those of the FP32 model holding the dequantized
 // weights (only the activations' Q8_0 rounding differs), the types survive a
 // GGUF round trip, prepare_matrices_for_kernels changes nothing, and an F32
@@ -60,6 +61,19 @@ void fill_random_blocks(TensorType t, uint8_t* p, int64_t numel, std::mt19937& r
         put(blk + 2, -1.5f * scale * ud(rng));
         break;
       }
+      case TensorType::IQ2_XXS:
+      case TensorType::IQ2_XS:
+      case TensorType::IQ2_S: put(blk, scale / 50.0f * ud(rng)); break;    // (2 ls + 1) / 8 ~ 2, |level| ~ 25
+      case TensorType::IQ3_XXS: put(blk, scale / 132.0f * ud(rng)); break;  // (2 ls + 1) / 4 ~ 4, |level| ~ 33
+      case TensorType::IQ3_S: put(blk, scale / 128.0f * ud(rng)); break;    // 2 ls + 1 ~ 16, |level| ~ 8
+      case TensorType::IQ1_S: put(blk, scale / 6.0f * ud(rng)); break;      // (2 ls + 1) / 8 ~ 1, |8 g +- 1| ~ 6
+      case TensorType::IQ1_M: {  // d is the top nibbles of the four u16 scales at byte 48
+        const uint16_t h = f32_to_fp16(scale / 6.0f * ud(rng));
+        for (int k = 0; k < 4; ++k) blk[49 + 2 * k] = uint8_t((blk[49 + 2 * k] & 0x0f) | (((h >> (4 * k)) & 0x0f) << 4));
+        break;
+      }
+      case TensorType::TQ1_0: put(blk + 52, scale * ud(rng)); break;
+      case TensorType::TQ2_0: put(blk + 64, scale * ud(rng)); break;
       default: FAIL() << "not a compat type";
     }
   }
@@ -133,6 +147,11 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
       {"Q2_K-like", wide_gemma3(), TensorType::Q2_K, TensorType::Q6_K, 0.05},
       {"Q4_1 / Q5_1", wide_gemma3(), TensorType::Q4_1, TensorType::Q5_1, 0.05},
       {"IQ4_XS-like", wide_gemma3(), TensorType::IQ4_XS, TensorType::IQ4_NL, 0.05},
+      {"IQ3_M-like", wide_gemma3(), TensorType::IQ3_S, TensorType::Q6_K, 0.05},
+      {"IQ3_XXS / IQ2_XXS", wide_gemma3(), TensorType::IQ3_XXS, TensorType::IQ2_XXS, 0.05},
+      {"IQ2_XS / IQ2_S", wide_gemma3(), TensorType::IQ2_XS, TensorType::IQ2_S, 0.05},
+      {"IQ1_S / IQ1_M", wide_gemma3(), TensorType::IQ1_S, TensorType::IQ1_M, 0.05},
+      {"TQ1_0 / TQ2_0", wide_gemma3(), TensorType::TQ1_0, TensorType::TQ2_0, 0.05},
       {"Gemma 4 tiny (64 wide: Q5_0 fallback)", preset_config(Family::Gemma4, "tiny"), TensorType::Q4_K,
        TensorType::Q6_K, 0.2},
   };
@@ -173,20 +192,20 @@ TEST(CompatModel, LogitsCloseToTheDequantizedFp32Model) {
 }
 
 TEST(CompatModel, TypesWeCannotComputeWithAreRefusedByName) {
-  // A matrix in IQ2_XXS (ggml type 16, no kernels here): loading fails with the
+  // A matrix in MXFP4 (ggml type 39, no kernels here): loading fails with the
   // file, the tensor and the type named, not a crash.
   auto m = init_random_model(wide_gemma3(), 3);
-  m->weights.layers[0].wq = Tensor::zeros(TensorType(16), m->weights.layers[0].wq.shape);
-  const std::string path = ::testing::TempDir() + "/iq2_xxs.gguf";
+  m->weights.layers[0].wq = Tensor::zeros(TensorType(39), m->weights.layers[0].wq.shape);
+  const std::string path = ::testing::TempDir() + "/mxfp4.gguf";
   save_gguf_model(*m, path, [](const TensorSlot& s) { return s.tensor->type; }, 0);
   try {
     load_gguf_model(path);
-    ADD_FAILURE() << "an IQ2_XXS matrix loaded";
+    ADD_FAILURE() << "an MXFP4 matrix loaded";
   } catch (const Error& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find(path), std::string::npos) << what;
     EXPECT_NE(what.find("blk.0.attn_q.weight"), std::string::npos) << what;
-    EXPECT_NE(what.find("has type IQ2_XXS"), std::string::npos) << what;
+    EXPECT_NE(what.find("has type MXFP4"), std::string::npos) << what;
   }
   std::filesystem::remove(path);
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Dequantization references for the llama.cpp types qat reads but does not
-write (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, IQ4_NL, IQ4_XS, Q2_K), from the PyPI `gguf` package
+write (Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, IQ4_NL, IQ4_XS, Q2_K, and the
+codebook / ternary types IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M,
+TQ1_0, TQ2_0), from the PyPI `gguf` package
 (gguf-py), which is bit-exact with ggml's dequantize_row_*.
 
 Blocks are random bytes with their fp16 scale fields set to chosen finite
@@ -36,7 +38,26 @@ FP16_FIELDS = {
     T.IQ4_NL: [0],       # d; appended after Q3_K, so the entries above keep their bytes
     T.IQ4_XS: [0],       # d (then scales_h, scales_l[4], qs[128])
     T.Q2_K: [80, 82],    # d, dmin (after scales[16], qs[64]); appended last as well
+    # The codebook and ternary types, appended after the ten above.
+    T.IQ2_XXS: [0],
+    T.IQ2_XS: [0],
+    T.IQ2_S: [0],
+    T.IQ3_XXS: [0],
+    T.IQ3_S: [0],
+    T.IQ1_S: [0],
+    T.IQ1_M: [],         # d is the top nibbles of the four u16 scales at byte 48 (set_iq1_m_d)
+    T.TQ1_0: [52],       # d (after qs[48], qh[4])
+    T.TQ2_0: [64],       # d (after qs[64])
 }
+
+
+def set_iq1_m_d(raw, d16):
+    """IQ1_M keeps its fp16 d as the top nibble of each of its four u16 scales."""
+    sc = raw[:, 48:56].copy().view("<u2")             # (nblocks, 4)
+    bits = d16.view(np.uint16)
+    for k in range(4):
+        sc[:, k] = (sc[:, k] & 0x0FFF) | (((bits >> (4 * k)) & 0xF) << 12)
+    raw[:, 48:56] = sc.view(np.uint8)
 
 
 def fp16_values(rng, n, kind):
@@ -54,6 +75,8 @@ def make(rng, qtype, nblocks, kind):
     raw = rng.integers(0, 256, size=(nblocks, bb), dtype=np.uint8)
     for off in FP16_FIELDS[qtype]:
         raw[:, off:off + 2] = fp16_values(rng, nblocks, kind).view(np.uint8).reshape(nblocks, 2)
+    if qtype == T.IQ1_M:
+        set_iq1_m_d(raw, fp16_values(rng, nblocks, kind))
     n = nblocks * bs
     with np.errstate(all="ignore"):      # 65504 * 63 overflows to inf on purpose
         deq = quants.dequantize(raw.reshape(-1), qtype).astype(np.float32).reshape(-1)
