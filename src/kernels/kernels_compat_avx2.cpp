@@ -1,5 +1,6 @@
 // AVX2 kernels for llama.cpp's compat types (Q4_1, Q5_0, Q5_1, Q2_K .. Q6_K,
-// IQ4_NL, IQ4_XS; quant/ggml_compat_types.h), compiled with the AVX2 flags like
+// IQ4_NL, IQ4_XS; quant/ggml_compat_types.h; the IQ1 .. IQ3 / TQ types'
+// unpacks are in compat_iq_avx2.h), compiled with the AVX2 flags like
 // kernels_avx2.cpp, whose table points here (avx2_*_compat): the vector
 // unpacks, the unpacked dot, the 8-row prompt tile and the dispatch. The
 // fused decode kernels are in kernels_compat_decode_avx2.cpp, the code
@@ -12,6 +13,7 @@
 
 #if defined(__x86_64__)
 #include "kernels/compat_codes_avx2.h"
+#include "kernels/compat_iq_avx2.h"
 
 namespace qat {
 namespace {
@@ -130,6 +132,7 @@ void unpack_compat(TensorType type, const void* blocks, int64_t n, int8_t* codes
     return unpack_k(static_cast<const BlockQ4_K*>(blocks), n / 256, codes, chunks);
   if (type == TensorType::Q5_K && n % 256 == 0)
     return unpack_k(static_cast<const BlockQ5_K*>(blocks), n / 256, codes, chunks);
+  if (unpack_iq_row(type, blocks, n, codes, chunks)) return;
   unpack_row_compat(type, blocks, n, codes, chunks);  // the reference (also reports bad lengths)
 }
 

@@ -1,6 +1,5 @@
 #include "quant/ggml_iq_types.h"
 
-#include <bit>
 #include <cstring>
 
 #include "base/error.h"
@@ -18,30 +17,10 @@
 namespace qat {
 namespace {
 
-// The grids as int8 values, expanded once from iq_grids.cpp's packed indices.
-struct Grids {
-  int8_t iq2xxs[256][8], iq2xs[512][8], iq2s[1024][8], iq1s[2048][8];
-  int8_t iq3xxs[256][4], iq3s[512][4];
-};
-
 template <int N, int W>
 void expand(const uint16_t* packed, const int8_t* levels, int bits, int8_t (&out)[N][W]) {
   for (int e = 0; e < N; ++e)
     for (int k = 0; k < W; ++k) out[e][k] = levels[(packed[e] >> (bits * k)) & ((1 << bits) - 1)];
-}
-
-const Grids& grids() {
-  static const Grids g = [] {
-    Grids r;
-    expand(kIq2xxsGridPacked, kIq2Levels, 2, r.iq2xxs);
-    expand(kIq2xsGridPacked, kIq2Levels, 2, r.iq2xs);
-    expand(kIq2sGridPacked, kIq2Levels, 2, r.iq2s);
-    expand(kIq1sGridPacked, kIq1Levels, 2, r.iq1s);
-    expand(kIq3xxsGridPacked, kIq3xxsLevels, 3, r.iq3xxs);
-    expand(kIq3sGridPacked, kIq3sLevels, 3, r.iq3s);
-    return r;
-  }();
-  return g;
 }
 
 uint32_t load_u32(const void* p) {
@@ -50,8 +29,7 @@ uint32_t load_u32(const void* p) {
   return v;  // little endian on every target we build for
 }
 
-// ggml's ksigns_iq2xs: 7 stored sign bits, the eighth makes the parity even.
-uint8_t ksign(uint32_t i) { return uint8_t(i | uint32_t(std::popcount(i) & 1) << 7); }
+uint8_t ksign(uint32_t i) { return iq_ksign(i); }
 
 // 8 grid values with the signs of bits 0..7 of `signs` into codes.
 void signed8(const int8_t* grid, uint32_t signs, int8_t* codes) {
@@ -82,14 +60,14 @@ void decode(const BlockIQ2_XXS& b, Decoded& o) {
     const uint32_t idx = load_u32(&b.qs[4 * ib]), aux = load_u32(&b.qs[4 * ib + 2]);
     const uint32_t ls = aux >> 28;
     for (int l = 0; l < 4; ++l)
-      signed8(grids().iq2xxs[(idx >> (8 * l)) & 0xff], ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
+      signed8(iq_grids().iq2xxs[(idx >> (8 * l)) & 0xff], ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.25f, d * float(2 * ls + 1) * 0.125f, 1, 1);
   }
 }
 
 void decode(const BlockIQ2_XS& b, Decoded& o) {
   const float d = fp16_to_f32(b.d_fp16);
-  for (int k = 0; k < 32; ++k) signed8(grids().iq2xs[b.qs[k] & 511], ksign(b.qs[k] >> 9), o.codes + 8 * k);
+  for (int k = 0; k < 32; ++k) signed8(iq_grids().iq2xs[b.qs[k] & 511], ksign(b.qs[k] >> 9), o.codes + 8 * k);
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
     set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
@@ -102,7 +80,7 @@ void decode(const BlockIQ2_S& b, Decoded& o) {
   const float d = fp16_to_f32(b.d_fp16);
   for (int k = 0; k < 32; ++k) {
     const int index = b.qs[k] | ((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8;
-    signed8(grids().iq2s[index], b.qs[32 + k], o.codes + 8 * k);
+    signed8(iq_grids().iq2s[index], b.qs[32 + k], o.codes + 8 * k);
   }
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
@@ -118,8 +96,8 @@ void decode(const BlockIQ3_XXS& b, Decoded& o) {
     const uint32_t aux = load_u32(b.qs + 64 + 4 * ib), ls = aux >> 28;
     for (int l = 0; l < 4; ++l) {
       int8_t grid8[8];
-      std::memcpy(grid8, grids().iq3xxs[b.qs[8 * ib + 2 * l]], 4);
-      std::memcpy(grid8 + 4, grids().iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
+      std::memcpy(grid8, iq_grids().iq3xxs[b.qs[8 * ib + 2 * l]], 4);
+      std::memcpy(grid8 + 4, iq_grids().iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
       signed8(grid8, ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     }
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.5f, d * float(2 * ls + 1) * 0.25f, 1, 1);
@@ -132,7 +110,7 @@ void decode(const BlockIQ3_S& b, Decoded& o) {
     const int index = b.qs[k] | ((b.qh[k / 8] >> (k % 8)) & 1) << 8;
     for (int j = 0; j < 4; ++j) {
       const int e = 4 * k + j;
-      const int8_t g = grids().iq3s[index][j];
+      const int8_t g = iq_grids().iq3s[index][j];
       o.codes[e] = int8_t((b.signs[e / 8] >> (e % 8)) & 1 ? -g : g);
     }
   }
@@ -152,7 +130,7 @@ void decode(const BlockIQ1_S& b, Decoded& o) {
     const uint32_t qh = b.qh[ib], ls = (qh >> 12) & 7;
     const bool neg = (qh & 0x8000) != 0;
     for (int l = 0; l < 4; ++l) {
-      const int8_t* g = grids().iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
+      const int8_t* g = iq_grids().iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
       for (int j = 0; j < 8; ++j) o.codes[32 * ib + 8 * l + j] = iq1_code(g[j], neg);
     }
     set_chunk(o, ib, d * float(2 * ls + 1), d * float(2 * ls + 1) * 0.125f, 1, 1);
@@ -166,7 +144,7 @@ void decode(const BlockIQ1_M& b, Decoded& o) {
   const float d = fp16_to_f32(d_bits);
   for (int k = 0; k < 32; ++k) {
     const int nib = (b.qh[k / 2] >> (4 * (k % 2))) & 0x0f;
-    const int8_t* g = grids().iq1s[b.qs[k] | (nib & 7) << 8];
+    const int8_t* g = iq_grids().iq1s[b.qs[k] | (nib & 7) << 8];
     for (int j = 0; j < 8; ++j) o.codes[8 * k + j] = iq1_code(g[j], (nib & 8) != 0);
   }
   for (int h = 0; h < 16; ++h) {
@@ -225,6 +203,20 @@ int64_t superblocks_in(TensorType t, int64_t n) {
 }
 
 }  // namespace
+
+const IqGrids& iq_grids() {
+  static const IqGrids* g = [] {
+    auto* r = new IqGrids;  // never freed: read until exit
+    expand(kIq2xxsGridPacked, kIq2Levels, 2, r->iq2xxs);
+    expand(kIq2xsGridPacked, kIq2Levels, 2, r->iq2xs);
+    expand(kIq2sGridPacked, kIq2Levels, 2, r->iq2s);
+    expand(kIq1sGridPacked, kIq1Levels, 2, r->iq1s);
+    expand(kIq3xxsGridPacked, kIq3xxsLevels, 3, r->iq3xxs);
+    expand(kIq3sGridPacked, kIq3sLevels, 3, r->iq3s);
+    return r;
+  }();
+  return *g;
+}
 
 bool is_iq_type(TensorType t) {
   switch (t) {

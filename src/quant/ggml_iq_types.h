@@ -90,6 +90,22 @@ static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66, "GGUF block 
 // True for the nine types above.
 bool is_iq_type(TensorType t);
 
+// The grids as int8 values, one row per entry, expanded once from
+// iq_grids.cpp (the vector unpacks gather whole entries from them).
+struct IqGrids {
+  alignas(64) int8_t iq2xxs[256][8];
+  alignas(64) int8_t iq2xs[512][8];
+  alignas(64) int8_t iq2s[1024][8];
+  alignas(64) int8_t iq1s[2048][8];
+  alignas(64) int8_t iq3xxs[256][4];
+  alignas(64) int8_t iq3s[512][4];
+};
+const IqGrids& iq_grids();
+
+// ggml's ksigns_iq2xs: a 7-bit sign index with the eighth bit that makes the
+// parity even (IQ2_XXS, IQ2_XS, IQ3_XXS).
+inline uint8_t iq_ksign(uint32_t i) { return uint8_t(i | uint32_t(__builtin_popcount(i) & 1) << 7); }
+
 // n elements (a multiple of 256) from GGUF-layout blocks, as gguf-py computes them.
 void dequantize_row_iq(TensorType t, const void* blocks, float* y, int64_t n);
 

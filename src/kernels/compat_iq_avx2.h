@@ -1,0 +1,161 @@
+// AVX2 code builders for llama.cpp's codebook and ternary types
+// (quant/ggml_iq_types.h): the 32 codes and the CompatChunk of chunk c
+// (elements 32 c .. 32 c + 31) of one super-block, equal byte for byte and
+// bit for bit to the reference unpack_row_iq. Grid entries are gathered
+// whole (4 bytes for IQ3, 8 for IQ1 / IQ2); signs become a byte mask and
+// flip the gathered levels. TQ1_0 (base-3 digits) keeps the reference.
+// Include only from files built with the AVX2 flags, after avx2_helpers.h.
+#pragma once
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "base/fp16.h"
+#include "quant/ggml_compat_types.h"
+#include "quant/ggml_iq_types.h"
+
+namespace qat {
+namespace {  // each AVX2 file gets its own copy
+
+inline uint32_t iq_load_u32(const void* p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+// Bit j of `bits` set -> byte j all ones.
+inline __m256i iq_sign_mask(uint32_t bits) {
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
+  const __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), spread);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+}
+// Levels negated where the mask is set: (g ^ m) - m.
+inline __m256i iq_apply_signs(__m256i g, __m256i m) { return _mm256_sub_epi8(_mm256_xor_si256(g, m), m); }
+
+// Four 7-bit ksigns indices (bits 0, 7, 14, 21 of aux) as 32 sign bits.
+inline uint32_t iq_ksigns4(uint32_t aux) {
+  return uint32_t(iq_ksign(aux & 127)) | uint32_t(iq_ksign((aux >> 7) & 127)) << 8 |
+         uint32_t(iq_ksign((aux >> 14) & 127)) << 16 | uint32_t(iq_ksign((aux >> 21) & 127)) << 24;
+}
+
+// Four 8-byte grid entries (IQ1 / IQ2) at the indices of idx's four 32-bit lanes.
+inline __m256i iq_gather8(const int8_t (*grid)[8], __m128i idx) {
+  return _mm256_i32gather_epi64(reinterpret_cast<const long long*>(grid), idx, 8);
+}
+// Eight 4-byte grid entries (IQ3).
+inline __m256i iq_gather4(const int8_t (*grid)[4], __m256i idx) {
+  return _mm256_i32gather_epi32(reinterpret_cast<const int*>(grid), idx, 4);
+}
+
+inline CompatChunk iq_chunk(float s, int sc_lo = 1, int sc_hi = 1) {
+  return CompatChunk{{int16_t(sc_lo), int16_t(sc_hi)}, {1, 1}, s, 0.0f};
+}
+
+inline __m256i iq_codes(const BlockIQ2_XXS& b, int c, CompatChunk& ch) {
+  const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]), ls = aux >> 28;
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.125f);
+  const __m256i g = iq_gather8(iq_grids().iq2xxs, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(idx))));
+  return iq_apply_signs(g, iq_sign_mask(iq_ksigns4(aux)));
+}
+
+inline __m256i iq_codes(const BlockIQ2_XS& b, int c, CompatChunk& ch) {
+  const float d = _cvtsh_ss(b.d_fp16);
+  ch = iq_chunk(d * 0.125f, 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1);
+  const __m128i q = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&b.qs[4 * c])));
+  const __m256i g = iq_gather8(iq_grids().iq2xs, _mm_and_si128(q, _mm_set1_epi32(511)));
+  const uint32_t signs = uint32_t(iq_ksign(b.qs[4 * c] >> 9)) | uint32_t(iq_ksign(b.qs[4 * c + 1] >> 9)) << 8 |
+                         uint32_t(iq_ksign(b.qs[4 * c + 2] >> 9)) << 16 | uint32_t(iq_ksign(b.qs[4 * c + 3] >> 9)) << 24;
+  return iq_apply_signs(g, iq_sign_mask(signs));
+}
+
+inline __m256i iq_codes(const BlockIQ2_S& b, int c, CompatChunk& ch) {
+  const float d = _cvtsh_ss(b.d_fp16);
+  ch = iq_chunk(d * 0.125f, 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1);
+  const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
+  const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(b.qh[c]), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi32(3));
+  const __m256i g = iq_gather8(iq_grids().iq2s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
+  return iq_apply_signs(g, iq_sign_mask(iq_load_u32(b.qs + 32 + 4 * c)));
+}
+
+inline __m256i iq_codes(const BlockIQ3_XXS& b, int c, CompatChunk& ch) {
+  const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c), ls = aux >> 28;
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.25f);
+  const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * c)));
+  return iq_apply_signs(iq_gather4(iq_grids().iq3xxs, idx), iq_sign_mask(iq_ksigns4(aux)));
+}
+
+inline __m256i iq_codes(const BlockIQ3_S& b, int c, CompatChunk& ch) {
+  const int ls = (b.scales[c / 2] >> (4 * (c % 2))) & 0x0f;
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(1 + 2 * ls));
+  const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * c)));
+  const __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b.qh[c]), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                                      _mm256_set1_epi32(1));
+  const __m256i g = iq_gather4(iq_grids().iq3s, _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8)));
+  return iq_apply_signs(g, iq_sign_mask(iq_load_u32(b.signs + 4 * c)));
+}
+
+// IQ1: 8 g from the gathered -1 / 0 / 1 (sign of 8 by g), then the delta's ±1.
+inline __m256i iq1_codes(__m256i g, __m256i delta) {
+  return _mm256_add_epi8(_mm256_sign_epi8(_mm256_set1_epi8(8), g), delta);
+}
+inline int64_t iq1_delta8(bool negative) { return negative ? -1 : int64_t(0x0101010101010101); }
+
+inline __m256i iq_codes(const BlockIQ1_S& b, int c, CompatChunk& ch) {
+  const uint32_t qh = b.qh[c], ls = (qh >> 12) & 7;
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.125f);
+  const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
+  const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(qh)), _mm_setr_epi32(0, 3, 6, 9)), _mm_set1_epi32(7));
+  const __m256i g = iq_gather8(iq_grids().iq1s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
+  return iq1_codes(g, _mm256_set1_epi64x(iq1_delta8((qh & 0x8000) != 0)));
+}
+
+inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch) {
+  uint16_t sc[4];
+  __builtin_memcpy(sc, b.scales, 8);
+  const uint16_t d_bits = uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
+  const int h0 = 2 * c, h1 = 2 * c + 1;
+  ch = iq_chunk(_cvtsh_ss(d_bits) * 0.125f, 2 * ((sc[h0 / 4] >> (3 * (h0 % 4))) & 7) + 1,
+                2 * ((sc[h1 / 4] >> (3 * (h1 % 4))) & 7) + 1);
+  // Entries 4 c .. 4 c + 3: nibbles of qh[2 c] and qh[2 c + 1], low first.
+  const uint32_t nib = uint32_t(b.qh[2 * c]) | uint32_t(b.qh[2 * c + 1]) << 8;
+  const __m128i n4 = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(nib)), _mm_setr_epi32(0, 4, 8, 12)), _mm_set1_epi32(15));
+  const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
+  const __m256i g = iq_gather8(iq_grids().iq1s, _mm_or_si128(lo, _mm_slli_epi32(_mm_and_si128(n4, _mm_set1_epi32(7)), 8)));
+  const __m256i delta = _mm256_setr_epi64x(iq1_delta8(nib & 0x8), iq1_delta8(nib & 0x80), iq1_delta8(nib & 0x800),
+                                           iq1_delta8(nib & 0x8000));
+  return iq1_codes(g, delta);
+}
+
+// TQ2_0: chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..], minus 1.
+inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch) {
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16));
+  const __m256i q = _mm256_srl_epi16(load32(b.qs + 32 * (c / 4)), _mm_cvtsi32_si128(2 * (c % 4)));
+  return _mm256_sub_epi8(_mm256_and_si256(q, _mm256_set1_epi8(3)), _mm256_set1_epi8(1));
+}
+
+template <typename Block>
+void unpack_iq(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  for (int64_t i = 0; i < nb; ++i)
+    for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c]));
+}
+
+// The vector unpack of an IQ / TQ row; false for TQ1_0 (and other types).
+inline bool unpack_iq_row(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
+  if (n % 256 != 0) return false;
+  switch (type) {
+    case TensorType::IQ2_XXS: unpack_iq(static_cast<const BlockIQ2_XXS*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ2_XS: unpack_iq(static_cast<const BlockIQ2_XS*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ2_S: unpack_iq(static_cast<const BlockIQ2_S*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ3_XXS: unpack_iq(static_cast<const BlockIQ3_XXS*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ3_S: unpack_iq(static_cast<const BlockIQ3_S*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ1_S: unpack_iq(static_cast<const BlockIQ1_S*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::IQ1_M: unpack_iq(static_cast<const BlockIQ1_M*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::TQ2_0: unpack_iq(static_cast<const BlockTQ2_0*>(blocks), n / 256, codes, chunks); return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+}  // namespace qat
+#endif
