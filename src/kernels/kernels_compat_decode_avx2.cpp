@@ -3,7 +3,7 @@
 // unpacked copy. Built with the AVX2 flags; kernels_compat_avx2.cpp calls
 // avx2_compat_decode_rows (compat_codes_avx2.h).
 #include "kernels/compat_codes_avx2.h"
-#include "quant/ggml_iq_types.h"
+#include "kernels/compat_iq_avx2.h"
 
 #if defined(__x86_64__)
 #include <algorithm>
@@ -377,12 +377,68 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
   }
 }
 
+// ---- IQ1 .. IQ3 and TQ2_0 (compat_iq_avx2.h): each chunk's 32 codes built
+// in a register and multiplied at once; the same integer sums and float
+// operations, in the same order, as the unpacked path's dot_compat.
+template <typename Block, int NT>
+void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                  int64_t y_stride) {
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb / 8; ++i) {
+    prefetch_block(reinterpret_cast<const uint8_t*>(&row[i]), sizeof(Block));
+    for (int c = 0; c < 8; ++c) {
+      CompatChunk ch;
+      const __m256i w = iq_codes(row[i], c, ch);
+      const __m256i aw = _mm256_sign_epi8(w, w);
+      int32_t pair;
+      __builtin_memcpy(&pair, ch.sc, 4);
+      const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi32(pair),
+                                             _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                                              2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+      const int64_t b = 8 * i + c;
+      for (int t = 0; t < NT; ++t) {
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + b].qs), w)), sc);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xi[t * nb + b].d * ch.s), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+template <typename Block>
+void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
+             const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
+    if (n == 2) iq_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
+    else iq_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+  }
+}
+
+// False for TQ1_0 (no vector code builder) and types that are not IQ / TQ.
+bool iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb,
+                    const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
+  if (nb % 8 != 0) return false;
+  switch (type) {
+    case TensorType::IQ2_XXS: iq_rows<BlockIQ2_XXS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ2_XS: iq_rows<BlockIQ2_XS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ2_S: iq_rows<BlockIQ2_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ3_XXS: iq_rows<BlockIQ3_XXS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ3_S: iq_rows<BlockIQ3_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ1_S: iq_rows<BlockIQ1_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ1_M: iq_rows<BlockIQ1_M>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::TQ2_0: iq_rows<BlockTQ2_0>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 bool avx2_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                              int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows,
                              uint8_t* scratch) {
-  if (is_iq_type(type)) return false;  // no fused kernel: the caller unpacks each row (quant/ggml_iq_types.h)
+  if (is_iq_type(type)) return iq_decode_rows(type, w, row_bytes, r0, r1, nb, x, xi, n, y, rows);
   const int64_t nbp = (nb + 7) / 8 * 8;
   auto* da = reinterpret_cast<float*>(align64(scratch));
   float* dsum = da + 2 * nbp;

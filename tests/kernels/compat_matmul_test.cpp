@@ -186,7 +186,8 @@ TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
   // Large enough for the thread pool (rows * cols * n >= 2^18): rows split in
   // 8-row groups, prompt tiles plus a remainder row, against the reference.
   std::mt19937 rng(15);
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS, TensorType::Q2_K}) {
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS, TensorType::Q2_K,
+                       TensorType::IQ3_S, TensorType::IQ1_M}) {
     const int64_t rows = 101, cols = 512, n = 9;
     const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
     const std::vector<float> x = random_acts(n * cols, rng);
@@ -251,7 +252,8 @@ TEST(CompatMatmul, DecodeOfLongRowsMatchesTheReference) {
   // groups per thread, a ragged last group).
   LevelGuard guard;
   std::mt19937 rng(16);
-  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q3_K})
+  for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_K, TensorType::Q3_K, TensorType::IQ3_S,
+                       TensorType::IQ2_S})
     for (int64_t rows : {3, 17, 101})
       for (int64_t n : {1, 2}) {
         expect_every_level_matches_reference(t, rows, 2560, n, rng);
