@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 [ $# -ge 3 ] || { echo "usage: $0 BASE.gguf TEXT QUANT.gguf..." >&2; exit 2; }
 BASE="$1" TEXT="$2"
 shift 2
-LP="${LLAMA_PERPLEXITY:?set LLAMA_PERPLEXITY to llama.cpp's llama-perplexity binary}"
+LP="${LLAMA_PERPLEXITY:?set LLAMA_PERPLEXITY to the llama-perplexity binary of llama.cpp}"
 CTX="${CTX:-256}" CHUNKS="${CHUNKS:-40}" THREADS="${THREADS:-1}"
 for f in "$BASE" "$TEXT" "$@"; do [ -f "$f" ] || { echo "error: $f: no such file" >&2; exit 1; }; done
 WORK="${WORK:-$(mktemp -d)}"
