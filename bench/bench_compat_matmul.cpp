@@ -26,10 +26,19 @@ std::vector<int> fp16_fields(TensorType t) {
   switch (t) {
     case TensorType::Q5_0:
     case TensorType::IQ4_NL:
-    case TensorType::IQ4_XS: return {0};
+    case TensorType::IQ4_XS:
+    case TensorType::IQ2_XXS:
+    case TensorType::IQ2_XS:
+    case TensorType::IQ2_S:
+    case TensorType::IQ3_XXS:
+    case TensorType::IQ3_S:
+    case TensorType::IQ1_S: return {0};
+    case TensorType::IQ1_M: return {};  // d is spread over the scale bytes; random is fine for timing
     case TensorType::Q2_K: return {80, 82};
     case TensorType::Q3_K: return {108};
     case TensorType::Q6_K: return {208};
+    case TensorType::TQ1_0: return {52};
+    case TensorType::TQ2_0: return {64};
     default: return {0, 2};  // Q4_1, Q5_1: d, m; Q4_K, Q5_K: d, dmin
   }
 }
@@ -75,7 +84,9 @@ void BM_CompatMatmul(benchmark::State& state) {
 void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"type", "rows", "cols", "n", "thr", "level"});
   for (TensorType t : {TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K,
-                       TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS})
+                       TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS, TensorType::IQ2_XXS,
+                       TensorType::IQ2_XS, TensorType::IQ2_S, TensorType::IQ3_XXS, TensorType::IQ3_S, TensorType::IQ1_S,
+                       TensorType::IQ1_M, TensorType::TQ1_0, TensorType::TQ2_0})
     for (int64_t n : {1, 2, 64})
       for (int thr : {1, 2})
         for (qat::CpuLevel l : {qat::CpuLevel::Scalar, qat::CpuLevel::Avx2, qat::CpuLevel::Avx512Vnni})

@@ -95,14 +95,14 @@ void info_gguf(const std::string& path) {
     std::printf("  %-6s tensors:    %llu (%s)\n", type.c_str(), (unsigned long long)e.first,
                 human_bytes(e.second).c_str());
   bool computable = true;
-  for (const auto& t : f->tensors())
+  for (const auto& t : f->tensors())  // ours, or llama.cpp's Q4_1 .. Q6_K, IQ*, TQ*
     computable &= t.type == 0 || t.type == 1 || t.type == 30 || t.type == 2 || t.type == 8 ||
-                  (tensor_type_info(t.type) && is_compat_type(TensorType(t.type)));  // llama.cpp's Q4_1 .. IQ4_XS
+                  (tensor_type_info(t.type) && is_compat_type(TensorType(t.type)));
   if (!computable) {
     // Config and tokenizer from the metadata alone; the tensors cannot be loaded.
     print_config(config_from_gguf(*f));
     std::printf("  note:             has tensor types this build reads but cannot run (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, "
-                "Q2_K .. Q6_K, IQ4_NL and IQ4_XS run)\n");
+                "Q2_K .. Q6_K, the IQ1 .. IQ4 types, TQ1_0 and TQ2_0 run)\n");
     const auto tok = f->get_string_opt("tokenizer.ggml.model");
     std::printf("  tokenizer:        %s\n",
                 tok && *tok != "none" ? (std::to_string(Tokenizer::from_gguf(*f)->vocab_size()) + " tokens").c_str()

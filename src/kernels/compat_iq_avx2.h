@@ -1,6 +1,7 @@
 // AVX2 code builders for llama.cpp's codebook and ternary types
 // (quant/ggml_iq_types.h): the 32 codes and the CompatChunk of chunk c
-// (elements 32 c .. 32 c + 31) of one super-block, equal byte for byte and
+// (elements 32 c .. 32 c + 31) of one super-block, from the grids of
+// iq_grids() (fetched once per row by the caller), equal byte for byte and
 // bit for bit to the reference unpack_row_iq. Grid entries are gathered
 // whole (4 bytes for IQ3, 8 for IQ1 / IQ2); signs become a byte mask and
 // flip the gathered levels. TQ1_0 (base-3 digits) keeps the reference.
@@ -39,59 +40,67 @@ inline uint32_t iq_ksigns4(uint32_t aux) {
          uint32_t(iq_ksign((aux >> 14) & 127)) << 16 | uint32_t(iq_ksign((aux >> 21) & 127)) << 24;
 }
 
-// Four 8-byte grid entries (IQ1 / IQ2) at the indices of idx's four 32-bit lanes.
+// Four 8-byte grid entries (IQ1 / IQ2) at the indices of idx's four 32-bit
+// lanes, and eight 4-byte entries (IQ3). Scalar loads: on Zen 3 vpgatherdd /
+// vpgatherdq made the IQ3_S decode 2x slower than these (bench_compat_matmul).
 inline __m256i iq_gather8(const int8_t (*grid)[8], __m128i idx) {
-  return _mm256_i32gather_epi64(reinterpret_cast<const long long*>(grid), idx, 8);
+  alignas(16) int32_t i[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(i), idx);
+  const auto* g = reinterpret_cast<const long long*>(grid);
+  return _mm256_setr_epi64x(g[i[0]], g[i[1]], g[i[2]], g[i[3]]);
 }
-// Eight 4-byte grid entries (IQ3).
 inline __m256i iq_gather4(const int8_t (*grid)[4], __m256i idx) {
-  return _mm256_i32gather_epi32(reinterpret_cast<const int*>(grid), idx, 4);
+  alignas(32) int32_t i[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(i), idx);
+  const auto* g = reinterpret_cast<const int*>(grid);
+  return _mm256_setr_epi32(g[i[0]], g[i[1]], g[i[2]], g[i[3]], g[i[4]], g[i[5]], g[i[6]], g[i[7]]);
 }
 
+// s is the same for every chunk of a super-block (d, d / 4 or d / 8).
 inline CompatChunk iq_chunk(float s, int sc_lo = 1, int sc_hi = 1) {
   return CompatChunk{{int16_t(sc_lo), int16_t(sc_hi)}, {1, 1}, s, 0.0f};
 }
 
-inline __m256i iq_codes(const BlockIQ2_XXS& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ2_XXS& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]), ls = aux >> 28;
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.125f);
-  const __m256i g = iq_gather8(iq_grids().iq2xxs, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(idx))));
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * 0.125f, int(2 * ls + 1), int(2 * ls + 1));
+  const __m256i g = iq_gather8(grids.iq2xxs, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(idx))));
   return iq_apply_signs(g, iq_sign_mask(iq_ksigns4(aux)));
 }
 
-inline __m256i iq_codes(const BlockIQ2_XS& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ2_XS& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const float d = _cvtsh_ss(b.d_fp16);
   ch = iq_chunk(d * 0.125f, 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1);
   const __m128i q = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&b.qs[4 * c])));
-  const __m256i g = iq_gather8(iq_grids().iq2xs, _mm_and_si128(q, _mm_set1_epi32(511)));
+  const __m256i g = iq_gather8(grids.iq2xs, _mm_and_si128(q, _mm_set1_epi32(511)));
   const uint32_t signs = uint32_t(iq_ksign(b.qs[4 * c] >> 9)) | uint32_t(iq_ksign(b.qs[4 * c + 1] >> 9)) << 8 |
                          uint32_t(iq_ksign(b.qs[4 * c + 2] >> 9)) << 16 | uint32_t(iq_ksign(b.qs[4 * c + 3] >> 9)) << 24;
   return iq_apply_signs(g, iq_sign_mask(signs));
 }
 
-inline __m256i iq_codes(const BlockIQ2_S& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ2_S& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const float d = _cvtsh_ss(b.d_fp16);
   ch = iq_chunk(d * 0.125f, 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1);
   const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
   const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(b.qh[c]), _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi32(3));
-  const __m256i g = iq_gather8(iq_grids().iq2s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
+  const __m256i g = iq_gather8(grids.iq2s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
   return iq_apply_signs(g, iq_sign_mask(iq_load_u32(b.qs + 32 + 4 * c)));
 }
 
-inline __m256i iq_codes(const BlockIQ3_XXS& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ3_XXS& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c), ls = aux >> 28;
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.25f);
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * 0.25f, int(2 * ls + 1), int(2 * ls + 1));
   const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * c)));
-  return iq_apply_signs(iq_gather4(iq_grids().iq3xxs, idx), iq_sign_mask(iq_ksigns4(aux)));
+  return iq_apply_signs(iq_gather4(grids.iq3xxs, idx), iq_sign_mask(iq_ksigns4(aux)));
 }
 
-inline __m256i iq_codes(const BlockIQ3_S& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ3_S& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const int ls = (b.scales[c / 2] >> (4 * (c % 2))) & 0x0f;
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(1 + 2 * ls));
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16), 1 + 2 * ls, 1 + 2 * ls);
   const __m256i lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * c)));
   const __m256i hi = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b.qh[c]), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
                                       _mm256_set1_epi32(1));
-  const __m256i g = iq_gather4(iq_grids().iq3s, _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8)));
+  const __m256i g = iq_gather4(grids.iq3s, _mm256_or_si256(lo, _mm256_slli_epi32(hi, 8)));
   return iq_apply_signs(g, iq_sign_mask(iq_load_u32(b.signs + 4 * c)));
 }
 
@@ -101,16 +110,16 @@ inline __m256i iq1_codes(__m256i g, __m256i delta) {
 }
 inline int64_t iq1_delta8(bool negative) { return negative ? -1 : int64_t(0x0101010101010101); }
 
-inline __m256i iq_codes(const BlockIQ1_S& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ1_S& b, int c, CompatChunk& ch, const IqGrids& grids) {
   const uint32_t qh = b.qh[c], ls = (qh >> 12) & 7;
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * float(2 * ls + 1) * 0.125f);
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16) * 0.125f, int(2 * ls + 1), int(2 * ls + 1));
   const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
   const __m128i hi = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(qh)), _mm_setr_epi32(0, 3, 6, 9)), _mm_set1_epi32(7));
-  const __m256i g = iq_gather8(iq_grids().iq1s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
+  const __m256i g = iq_gather8(grids.iq1s, _mm_or_si128(lo, _mm_slli_epi32(hi, 8)));
   return iq1_codes(g, _mm256_set1_epi64x(iq1_delta8((qh & 0x8000) != 0)));
 }
 
-inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch, const IqGrids& grids) {
   uint16_t sc[4];
   __builtin_memcpy(sc, b.scales, 8);
   const uint16_t d_bits = uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
@@ -121,14 +130,14 @@ inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch) {
   const uint32_t nib = uint32_t(b.qh[2 * c]) | uint32_t(b.qh[2 * c + 1]) << 8;
   const __m128i n4 = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(int(nib)), _mm_setr_epi32(0, 4, 8, 12)), _mm_set1_epi32(15));
   const __m128i lo = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(iq_load_u32(b.qs + 4 * c))));
-  const __m256i g = iq_gather8(iq_grids().iq1s, _mm_or_si128(lo, _mm_slli_epi32(_mm_and_si128(n4, _mm_set1_epi32(7)), 8)));
+  const __m256i g = iq_gather8(grids.iq1s, _mm_or_si128(lo, _mm_slli_epi32(_mm_and_si128(n4, _mm_set1_epi32(7)), 8)));
   const __m256i delta = _mm256_setr_epi64x(iq1_delta8(nib & 0x8), iq1_delta8(nib & 0x80), iq1_delta8(nib & 0x800),
                                            iq1_delta8(nib & 0x8000));
   return iq1_codes(g, delta);
 }
 
 // TQ2_0: chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..], minus 1.
-inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch) {
+inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGrids&) {
   ch = iq_chunk(_cvtsh_ss(b.d_fp16));
   const __m256i q = _mm256_srl_epi16(load32(b.qs + 32 * (c / 4)), _mm_cvtsi32_si128(2 * (c % 4)));
   return _mm256_sub_epi8(_mm256_and_si256(q, _mm256_set1_epi8(3)), _mm256_set1_epi8(1));
@@ -136,8 +145,9 @@ inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch) {
 
 template <typename Block>
 void unpack_iq(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
+  const IqGrids& grids = iq_grids();  // once: a call in the loop would spill every vector register
   for (int64_t i = 0; i < nb; ++i)
-    for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c]));
+    for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c], grids));
 }
 
 // The vector unpack of an IQ / TQ row; false for TQ1_0 (and other types).

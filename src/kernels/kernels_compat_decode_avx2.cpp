@@ -378,30 +378,81 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
 }
 
 // ---- IQ1 .. IQ3 and TQ2_0 (compat_iq_avx2.h): each chunk's 32 codes built
-// in a register and multiplied at once; the same integer sums and float
-// operations, in the same order, as the unpacked path's dot_compat.
+// in a register and multiplied at once. The sub-scales are integers (madd)
+// and the chunk float s is the super-block's, so each chunk's sums are
+// weighted by the activation scale only, and s is applied once a super-block.
 template <typename Block, int NT>
 void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                   int64_t y_stride) {
+  const IqGrids& grids = iq_grids();
+  const __m256i sc_lanes = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                            2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
     prefetch_block(reinterpret_cast<const uint8_t*>(&row[i]), sizeof(Block));
+    __m256 blk[NT];
+    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
+    CompatChunk ch;
     for (int c = 0; c < 8; ++c) {
-      CompatChunk ch;
-      const __m256i w = iq_codes(row[i], c, ch);
+      const __m256i w = iq_codes(row[i], c, ch, grids);
       const __m256i aw = _mm256_sign_epi8(w, w);
       int32_t pair;
       __builtin_memcpy(&pair, ch.sc, 4);
-      const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi32(pair),
-                                             _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
-                                                              2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+      const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi32(pair), sc_lanes);
       const int64_t b = 8 * i + c;
       for (int t = 0; t < NT; ++t) {
         const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + b].qs), w)), sc);
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(xi[t * nb + b].d * ch.s), acc[t]);
+        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + b].d), blk[t]);
       }
     }
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], _mm256_set1_ps(ch.s), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// IQ3_S: the 64 grid indices of a super-block built as one vector pass and
+// stored, then 8 scalar loads per chunk; the grid levels stay unsigned (1 ..
+// 15) and the signs go onto the activations (sign by -1 or 1), so maddubs
+// takes the levels directly. About 2x the generic builder's speed on Zen 3
+// (bench_compat_matmul), where the extracts and the double sign cost more
+// than the lookups.
+template <int NT>
+void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                     int64_t y_stride) {
+  const auto* grid = reinterpret_cast<const int32_t*>(iq_grids().iq3s);
+  const __m256i bits16 = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+                                           int16_t(-32768));
+  const __m256i one = _mm256_set1_epi8(1);
+  alignas(32) uint16_t idx[64];
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb / 8; ++i) {
+    const BlockIQ3_S& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    for (int q = 0; q < 4; ++q) {  // index 16 q + j: qs byte | bit j of qh[2 q] | qh[2 q + 1] << 8
+      const __m256i lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 16 * q)));
+      const __m256i h = _mm256_set1_epi16(int16_t(b.qh[2 * q] | b.qh[2 * q + 1] << 8));
+      const __m256i hi = _mm256_and_si256(_mm256_cmpeq_epi16(_mm256_and_si256(h, bits16), bits16), _mm256_set1_epi16(256));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 16 * q), _mm256_or_si256(lo, hi));
+    }
+    __m256 blk[NT];
+    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
+    for (int c = 0; c < 8; ++c) {
+      const uint16_t* ic = idx + 8 * c;
+      const __m256i g = _mm256_setr_epi32(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]], grid[ic[4]], grid[ic[5]],
+                                          grid[ic[6]], grid[ic[7]]);
+      const __m256i sgn = _mm256_or_si256(iq_sign_mask(iq_load_u32(b.signs + 4 * c)), one);  // -1 or 1
+      const __m256i sc = _mm256_set1_epi16(int16_t(1 + 2 * ((b.scales[c / 2] >> (4 * (c % 2))) & 0x0f)));
+      const int64_t bk = 8 * i + c;
+      for (int t = 0; t < NT; ++t) {
+        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(g, a), sc);
+        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+      }
+    }
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(b.d_fp16));
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], d, acc[t]);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -411,8 +462,13 @@ void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64
              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
   for (int64_t r = r0; r < r1; ++r) {
     const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
-    if (n == 2) iq_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
-    else iq_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+    if constexpr (std::is_same_v<Block, BlockIQ3_S>) {
+      if (n == 2) iq3_s_row_fused<2>(row, nb, x, xi, y + r, rows);
+      else iq3_s_row_fused<1>(row, nb, x, xi, y + r, rows);
+    } else {
+      if (n == 2) iq_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
+      else iq_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+    }
   }
 }
 

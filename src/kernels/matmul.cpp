@@ -45,7 +45,7 @@ void matmul(const MatrixView& w, const float* x, float* y, int64_t n) {
     if (w.packed) return matmul_packed_a16(*w.packed, x, y, n);  // W8A16 / W4A16
     return matmul_quant_a16(w.type, w.data, w.rows, w.cols, x, y, n);
   }
-  if (is_compat_type(w.type))  // llama.cpp's Q4_1 .. Q6_K, IQ4_NL, IQ4_XS, read in place
+  if (is_compat_type(w.type))  // llama.cpp's Q4_1 .. Q6_K, IQ*, TQ*, read in place
     return w.act == ActivationQuant::None ? matmul_compat_a16(w.type, w.data, w.rows, w.cols, x, y, n)
                                           : matmul_compat(w.type, w.data, w.rows, w.cols, x, y, n);
   if (w.type == TensorType::Q8_0 || w.type == TensorType::Q4_0) {  // W8A8 / W4A8

@@ -38,8 +38,9 @@ void signed8(const int8_t* grid, uint32_t signs, int8_t* codes) {
 
 // One decoded super-block: the signed integer code of each element, and per
 // 16 elements gguf-py's float scale db (value = db * code, or for IQ1 db *
-// (code / 8)) and the unpacked form's integer multiplier (1 where the scale
-// is per 32 elements and folded into the chunk's s).
+// (code / 8)) and the unpacked form's integer sub-scale (2 ls + 1, or 1 for
+// TQ), whose chunk float s is the same for the whole super-block (d, d / 4
+// or d / 8), so the decode kernels can leave the float stage to the block's end.
 struct Decoded {
   int8_t codes[256];
   float db[16];
@@ -61,7 +62,7 @@ void decode(const BlockIQ2_XXS& b, Decoded& o) {
     const uint32_t ls = aux >> 28;
     for (int l = 0; l < 4; ++l)
       signed8(iq_grids().iq2xxs[(idx >> (8 * l)) & 0xff], ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
-    set_chunk(o, ib, d * (0.5f + float(ls)) * 0.25f, d * float(2 * ls + 1) * 0.125f, 1, 1);
+    set_chunk(o, ib, d * (0.5f + float(ls)) * 0.25f, d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
 
@@ -100,7 +101,7 @@ void decode(const BlockIQ3_XXS& b, Decoded& o) {
       std::memcpy(grid8 + 4, iq_grids().iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
       signed8(grid8, ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     }
-    set_chunk(o, ib, d * (0.5f + float(ls)) * 0.5f, d * float(2 * ls + 1) * 0.25f, 1, 1);
+    set_chunk(o, ib, d * (0.5f + float(ls)) * 0.5f, d * 0.25f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
 
@@ -116,8 +117,7 @@ void decode(const BlockIQ3_S& b, Decoded& o) {
   }
   for (int ib = 0; ib < 8; ++ib) {
     const int ls = (b.scales[ib / 2] >> (4 * (ib % 2))) & 0x0f;
-    const float db = d * float(1 + 2 * ls);
-    set_chunk(o, ib, db, db, 1, 1);
+    set_chunk(o, ib, d * float(1 + 2 * ls), d, int16_t(1 + 2 * ls), int16_t(1 + 2 * ls));
   }
 }
 
@@ -133,7 +133,7 @@ void decode(const BlockIQ1_S& b, Decoded& o) {
       const int8_t* g = iq_grids().iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
       for (int j = 0; j < 8; ++j) o.codes[32 * ib + 8 * l + j] = iq1_code(g[j], neg);
     }
-    set_chunk(o, ib, d * float(2 * ls + 1), d * float(2 * ls + 1) * 0.125f, 1, 1);
+    set_chunk(o, ib, d * float(2 * ls + 1), d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
 
