@@ -143,6 +143,53 @@ inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGri
   return _mm256_sub_epi8(_mm256_and_si256(q, _mm256_set1_epi8(3)), _mm256_set1_epi8(1));
 }
 
+// ---- Decode form of the types with sign bits (IQ2_*, IQ3_XXS): the grid
+// levels of chunk c unsigned (as stored), its 32 sign bits (to go onto the
+// activations) and its integer sub-scales; the float scale is the
+// super-block's (iq_block_scale). Indices are read with scalar loads: vector
+// index arithmetic cost more in extracts than it saved (bench_compat_matmul).
+struct IqLevels {
+  __m256i g;
+  uint32_t signs;
+  int sc_lo, sc_hi;
+};
+
+inline IqLevels iq_levels(const BlockIQ2_XXS& b, int c, const IqGrids& grids) {
+  const auto* g = reinterpret_cast<const long long*>(grids.iq2xxs);
+  const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]);
+  const int sc = int(2 * (aux >> 28) + 1);
+  return {_mm256_setr_epi64x(g[idx & 255], g[(idx >> 8) & 255], g[(idx >> 16) & 255], g[idx >> 24]), iq_ksigns4(aux),
+          sc, sc};
+}
+inline IqLevels iq_levels(const BlockIQ2_XS& b, int c, const IqGrids& grids) {
+  const auto* g = reinterpret_cast<const long long*>(grids.iq2xs);
+  const uint16_t* q = b.qs + 4 * c;
+  const uint32_t signs = uint32_t(iq_ksign(q[0] >> 9)) | uint32_t(iq_ksign(q[1] >> 9)) << 8 |
+                         uint32_t(iq_ksign(q[2] >> 9)) << 16 | uint32_t(iq_ksign(q[3] >> 9)) << 24;
+  return {_mm256_setr_epi64x(g[q[0] & 511], g[q[1] & 511], g[q[2] & 511], g[q[3] & 511]), signs,
+          2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
+}
+inline IqLevels iq_levels(const BlockIQ2_S& b, int c, const IqGrids& grids) {
+  const auto* g = reinterpret_cast<const long long*>(grids.iq2s);
+  const uint8_t* q = b.qs + 4 * c;
+  const uint32_t h = b.qh[c];
+  return {_mm256_setr_epi64x(g[q[0] | (h & 3) << 8], g[q[1] | ((h >> 2) & 3) << 8], g[q[2] | ((h >> 4) & 3) << 8],
+                             g[q[3] | (h >> 6) << 8]),
+          iq_load_u32(b.qs + 32 + 4 * c), 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
+}
+inline IqLevels iq_levels(const BlockIQ3_XXS& b, int c, const IqGrids& grids) {
+  const auto* g = reinterpret_cast<const int*>(grids.iq3xxs);
+  const uint8_t* q = b.qs + 8 * c;
+  const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c);
+  const int sc = int(2 * (aux >> 28) + 1);
+  return {_mm256_setr_epi32(g[q[0]], g[q[1]], g[q[2]], g[q[3]], g[q[4]], g[q[5]], g[q[6]], g[q[7]]), iq_ksigns4(aux),
+          sc, sc};
+}
+inline float iq_block_scale(const BlockIQ2_XXS& b) { return _cvtsh_ss(b.d_fp16) * 0.125f; }
+inline float iq_block_scale(const BlockIQ2_XS& b) { return _cvtsh_ss(b.d_fp16) * 0.125f; }
+inline float iq_block_scale(const BlockIQ2_S& b) { return _cvtsh_ss(b.d_fp16) * 0.125f; }
+inline float iq_block_scale(const BlockIQ3_XXS& b) { return _cvtsh_ss(b.d_fp16) * 0.25f; }
+
 template <typename Block>
 void unpack_iq(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
   const IqGrids& grids = iq_grids();  // once: a call in the loop would spill every vector register

@@ -457,14 +457,50 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
+// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS: as IQ3_S, unsigned levels from scalar
+// index loads (compat_iq_avx2.h's iq_levels) with the signs on the activations.
+template <typename Block, int NT>
+void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                         int64_t y_stride) {
+  const IqGrids& grids = iq_grids();
+  const __m256i one = _mm256_set1_epi8(1);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb / 8; ++i) {
+    const Block& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    __m256 blk[NT];
+    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
+    for (int c = 0; c < 8; ++c) {
+      const IqLevels l = iq_levels(b, c, grids);
+      const __m256i sgn = _mm256_or_si256(iq_sign_mask(l.signs), one);  // -1 or 1
+      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(int16_t(l.sc_hi)), _mm_set1_epi16(int16_t(l.sc_lo)));
+      const int64_t bk = 8 * i + c;
+      for (int t = 0; t < NT; ++t) {
+        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(l.g, a), sc);
+        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+      }
+    }
+    const __m256 s = _mm256_set1_ps(iq_block_scale(b));
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], s, acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
 template <typename Block>
 void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
   for (int64_t r = r0; r < r1; ++r) {
     const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
+    constexpr bool kSigned = std::is_same_v<Block, BlockIQ2_XXS> || std::is_same_v<Block, BlockIQ2_XS> ||
+                             std::is_same_v<Block, BlockIQ2_S> || std::is_same_v<Block, BlockIQ3_XXS>;
     if constexpr (std::is_same_v<Block, BlockIQ3_S>) {
       if (n == 2) iq3_s_row_fused<2>(row, nb, x, xi, y + r, rows);
       else iq3_s_row_fused<1>(row, nb, x, xi, y + r, rows);
+    } else if constexpr (kSigned) {
+      if (n == 2) iq_signed_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
+      else iq_signed_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
     } else {
       if (n == 2) iq_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
       else iq_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);

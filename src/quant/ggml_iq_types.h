@@ -103,8 +103,20 @@ struct IqGrids {
 const IqGrids& iq_grids();
 
 // ggml's ksigns_iq2xs: a 7-bit sign index with the eighth bit that makes the
-// parity even (IQ2_XXS, IQ2_XS, IQ3_XXS).
-inline uint8_t iq_ksign(uint32_t i) { return uint8_t(i | uint32_t(__builtin_popcount(i) & 1) << 7); }
+// parity even (IQ2_XXS, IQ2_XS, IQ3_XXS). A table: the kernels' files are not
+// built with popcnt, and __builtin_popcount would be a library call there.
+struct IqKsigns {
+  uint8_t v[128];
+  constexpr IqKsigns() : v() {
+    for (uint32_t i = 0; i < 128; ++i) {
+      uint32_t parity = 0;
+      for (uint32_t b = i; b; b >>= 1) parity ^= b & 1;
+      v[i] = uint8_t(i | parity << 7);
+    }
+  }
+};
+inline constexpr IqKsigns kIqKsigns{};
+inline uint8_t iq_ksign(uint32_t i) { return kIqKsigns.v[i & 127]; }
 
 // n elements (a multiple of 256) from GGUF-layout blocks, as gguf-py computes them.
 void dequantize_row_iq(TensorType t, const void* blocks, float* y, int64_t n);
