@@ -29,8 +29,6 @@ uint32_t load_u32(const void* p) {
   return v;  // little endian on every target we build for
 }
 
-uint8_t ksign(uint32_t i) { return iq_ksign(i); }
-
 // 8 grid values with the signs of bits 0..7 of `signs` into codes.
 void signed8(const int8_t* grid, uint32_t signs, int8_t* codes) {
   for (int j = 0; j < 8; ++j) codes[j] = int8_t((signs >> j) & 1 ? -grid[j] : grid[j]);
@@ -56,19 +54,21 @@ void set_chunk(Decoded& o, int ib, float db, float s, int16_t sc_lo, int16_t sc_
 }
 
 void decode(const BlockIQ2_XXS& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int ib = 0; ib < 8; ++ib) {
     const uint32_t idx = load_u32(&b.qs[4 * ib]), aux = load_u32(&b.qs[4 * ib + 2]);
     const uint32_t ls = aux >> 28;
     for (int l = 0; l < 4; ++l)
-      signed8(iq_grids().iq2xxs[(idx >> (8 * l)) & 0xff], ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
+      signed8(grids.iq2xxs[(idx >> (8 * l)) & 0xff], iq_ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.25f, d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
 
 void decode(const BlockIQ2_XS& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
-  for (int k = 0; k < 32; ++k) signed8(iq_grids().iq2xs[b.qs[k] & 511], ksign(b.qs[k] >> 9), o.codes + 8 * k);
+  for (int k = 0; k < 32; ++k) signed8(grids.iq2xs[b.qs[k] & 511], iq_ksign(b.qs[k] >> 9), o.codes + 8 * k);
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
     set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
@@ -78,10 +78,11 @@ void decode(const BlockIQ2_XS& b, Decoded& o) {
 }
 
 void decode(const BlockIQ2_S& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int k = 0; k < 32; ++k) {
     const int index = b.qs[k] | ((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8;
-    signed8(iq_grids().iq2s[index], b.qs[32 + k], o.codes + 8 * k);
+    signed8(grids.iq2s[index], b.qs[32 + k], o.codes + 8 * k);
   }
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
@@ -92,26 +93,28 @@ void decode(const BlockIQ2_S& b, Decoded& o) {
 }
 
 void decode(const BlockIQ3_XXS& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int ib = 0; ib < 8; ++ib) {
     const uint32_t aux = load_u32(b.qs + 64 + 4 * ib), ls = aux >> 28;
     for (int l = 0; l < 4; ++l) {
       int8_t grid8[8];
-      std::memcpy(grid8, iq_grids().iq3xxs[b.qs[8 * ib + 2 * l]], 4);
-      std::memcpy(grid8 + 4, iq_grids().iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
-      signed8(grid8, ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
+      std::memcpy(grid8, grids.iq3xxs[b.qs[8 * ib + 2 * l]], 4);
+      std::memcpy(grid8 + 4, grids.iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
+      signed8(grid8, iq_ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     }
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.5f, d * 0.25f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
 
 void decode(const BlockIQ3_S& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int k = 0; k < 64; ++k) {
     const int index = b.qs[k] | ((b.qh[k / 8] >> (k % 8)) & 1) << 8;
     for (int j = 0; j < 4; ++j) {
       const int e = 4 * k + j;
-      const int8_t g = iq_grids().iq3s[index][j];
+      const int8_t g = grids.iq3s[index][j];
       o.codes[e] = int8_t((b.signs[e / 8] >> (e % 8)) & 1 ? -g : g);
     }
   }
@@ -125,12 +128,13 @@ void decode(const BlockIQ3_S& b, Decoded& o) {
 int8_t iq1_code(int8_t g, bool negative_delta) { return int8_t(8 * g + (negative_delta ? -1 : 1)); }
 
 void decode(const BlockIQ1_S& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int ib = 0; ib < 8; ++ib) {
     const uint32_t qh = b.qh[ib], ls = (qh >> 12) & 7;
     const bool neg = (qh & 0x8000) != 0;
     for (int l = 0; l < 4; ++l) {
-      const int8_t* g = iq_grids().iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
+      const int8_t* g = grids.iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
       for (int j = 0; j < 8; ++j) o.codes[32 * ib + 8 * l + j] = iq1_code(g[j], neg);
     }
     set_chunk(o, ib, d * float(2 * ls + 1), d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
@@ -138,13 +142,14 @@ void decode(const BlockIQ1_S& b, Decoded& o) {
 }
 
 void decode(const BlockIQ1_M& b, Decoded& o) {
+  const IqGrids& grids = iq_grids();
   uint16_t sc[4];
   std::memcpy(sc, b.scales, 8);
   const uint16_t d_bits = uint16_t((sc[0] >> 12) | ((sc[1] >> 8) & 0x00f0) | ((sc[2] >> 4) & 0x0f00) | (sc[3] & 0xf000));
   const float d = fp16_to_f32(d_bits);
   for (int k = 0; k < 32; ++k) {
     const int nib = (b.qh[k / 2] >> (4 * (k % 2))) & 0x0f;
-    const int8_t* g = iq_grids().iq1s[b.qs[k] | (nib & 7) << 8];
+    const int8_t* g = grids.iq1s[b.qs[k] | (nib & 7) << 8];
     for (int j = 0; j < 8; ++j) o.codes[8 * k + j] = iq1_code(g[j], (nib & 8) != 0);
   }
   for (int h = 0; h < 16; ++h) {
