@@ -2,9 +2,9 @@
 // (quant/ggml_iq_types.h): the 32 codes and the CompatChunk of chunk c
 // (elements 32 c .. 32 c + 31) of one super-block, from the grids of
 // iq_grids() (fetched once per row by the caller), equal byte for byte and
-// bit for bit to the reference unpack_row_iq. Grid entries are gathered
+// bit for bit to the reference unpack_row_iq. Grid entries are loaded
 // whole (4 bytes for IQ3, 8 for IQ1 / IQ2); signs become a byte mask and
-// flip the gathered levels. TQ1_0 (base-3 digits) keeps the reference.
+// flip the loaded levels. TQ1_0 (base-3 digits) keeps the reference.
 // Include only from files built with the AVX2 flags, after avx2_helpers.h.
 #pragma once
 #if defined(__x86_64__)
@@ -41,19 +41,17 @@ inline uint32_t iq_ksigns4(uint32_t aux) {
 }
 
 // Four 8-byte grid entries (IQ1 / IQ2) at the indices of idx's four 32-bit
-// lanes, and eight 4-byte entries (IQ3). Scalar loads: on Zen 3 vpgatherdd /
-// vpgatherdq made the IQ3_S decode 2x slower than these (bench_compat_matmul).
-inline __m256i iq_gather8(const int8_t (*grid)[8], __m128i idx) {
+// lanes, and eight 4-byte entries (IQ3), by scalar loads: vpgatherdd was
+// slower on Zen 3 (IQ3_S decode 37 against 33 ms in bench_compat_matmul).
+inline __m256i iq_gather8(const int64_t* grid, __m128i idx) {
   alignas(16) int32_t i[4];
   _mm_store_si128(reinterpret_cast<__m128i*>(i), idx);
-  const auto* g = reinterpret_cast<const long long*>(grid);
-  return _mm256_setr_epi64x(g[i[0]], g[i[1]], g[i[2]], g[i[3]]);
+  return _mm256_setr_epi64x(grid[i[0]], grid[i[1]], grid[i[2]], grid[i[3]]);
 }
-inline __m256i iq_gather4(const int8_t (*grid)[4], __m256i idx) {
+inline __m256i iq_gather4(const int32_t* grid, __m256i idx) {
   alignas(32) int32_t i[8];
   _mm256_store_si256(reinterpret_cast<__m256i*>(i), idx);
-  const auto* g = reinterpret_cast<const int*>(grid);
-  return _mm256_setr_epi32(g[i[0]], g[i[1]], g[i[2]], g[i[3]], g[i[4]], g[i[5]], g[i[6]], g[i[7]]);
+  return _mm256_setr_epi32(grid[i[0]], grid[i[1]], grid[i[2]], grid[i[3]], grid[i[4]], grid[i[5]], grid[i[6]], grid[i[7]]);
 }
 
 // s is the same for every chunk of a super-block (d, d / 4 or d / 8).
@@ -155,14 +153,14 @@ struct IqLevels {
 };
 
 inline IqLevels iq_levels(const BlockIQ2_XXS& b, int c, const IqGrids& grids) {
-  const auto* g = reinterpret_cast<const long long*>(grids.iq2xxs);
+  const int64_t* g = grids.iq2xxs;
   const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]);
   const int sc = int(2 * (aux >> 28) + 1);
   return {_mm256_setr_epi64x(g[idx & 255], g[(idx >> 8) & 255], g[(idx >> 16) & 255], g[idx >> 24]), iq_ksigns4(aux),
           sc, sc};
 }
 inline IqLevels iq_levels(const BlockIQ2_XS& b, int c, const IqGrids& grids) {
-  const auto* g = reinterpret_cast<const long long*>(grids.iq2xs);
+  const int64_t* g = grids.iq2xs;
   const uint16_t* q = b.qs + 4 * c;
   const uint32_t signs = uint32_t(iq_ksign(q[0] >> 9)) | uint32_t(iq_ksign(q[1] >> 9)) << 8 |
                          uint32_t(iq_ksign(q[2] >> 9)) << 16 | uint32_t(iq_ksign(q[3] >> 9)) << 24;
@@ -170,7 +168,7 @@ inline IqLevels iq_levels(const BlockIQ2_XS& b, int c, const IqGrids& grids) {
           2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
 }
 inline IqLevels iq_levels(const BlockIQ2_S& b, int c, const IqGrids& grids) {
-  const auto* g = reinterpret_cast<const long long*>(grids.iq2s);
+  const int64_t* g = grids.iq2s;
   const uint8_t* q = b.qs + 4 * c;
   const uint32_t h = b.qh[c];
   return {_mm256_setr_epi64x(g[q[0] | (h & 3) << 8], g[q[1] | ((h >> 2) & 3) << 8], g[q[2] | ((h >> 4) & 3) << 8],
@@ -178,7 +176,7 @@ inline IqLevels iq_levels(const BlockIQ2_S& b, int c, const IqGrids& grids) {
           iq_load_u32(b.qs + 32 + 4 * c), 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
 }
 inline IqLevels iq_levels(const BlockIQ3_XXS& b, int c, const IqGrids& grids) {
-  const auto* g = reinterpret_cast<const int*>(grids.iq3xxs);
+  const int32_t* g = grids.iq3xxs;
   const uint8_t* q = b.qs + 8 * c;
   const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c);
   const int sc = int(2 * (aux >> 28) + 1);

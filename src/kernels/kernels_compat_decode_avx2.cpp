@@ -420,7 +420,7 @@ void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlo
 template <int NT>
 void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                      int64_t y_stride) {
-  const auto* grid = reinterpret_cast<const int32_t*>(iq_grids().iq3s);
+  const int32_t* grid = iq_grids().iq3s;
   const __m256i bits16 = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
                                            int16_t(-32768));
   const __m256i one = _mm256_set1_epi8(1);

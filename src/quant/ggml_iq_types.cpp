@@ -17,10 +17,15 @@
 namespace qat {
 namespace {
 
-template <int N, int W>
-void expand(const uint16_t* packed, const int8_t* levels, int bits, int8_t (&out)[N][W]) {
-  for (int e = 0; e < N; ++e)
-    for (int k = 0; k < W; ++k) out[e][k] = levels[(packed[e] >> (bits * k)) & ((1 << bits) - 1)];
+// W values per entry (8 for int64_t entries, 4 for int32_t) from their level indices.
+template <typename Entry, int N>
+void expand(const uint16_t* packed, const int8_t* levels, int bits, Entry (&out)[N]) {
+  constexpr int kW = int(sizeof(Entry));
+  for (int e = 0; e < N; ++e) {
+    int8_t v[kW];
+    for (int k = 0; k < kW; ++k) v[k] = levels[(packed[e] >> (bits * k)) & ((1 << bits) - 1)];
+    std::memcpy(&out[e], v, kW);
+  }
 }
 
 uint32_t load_u32(const void* p) {
@@ -60,7 +65,7 @@ void decode(const BlockIQ2_XXS& b, Decoded& o) {
     const uint32_t idx = load_u32(&b.qs[4 * ib]), aux = load_u32(&b.qs[4 * ib + 2]);
     const uint32_t ls = aux >> 28;
     for (int l = 0; l < 4; ++l)
-      signed8(grids.iq2xxs[(idx >> (8 * l)) & 0xff], iq_ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
+      signed8(iq_values(grids.iq2xxs[(idx >> (8 * l)) & 0xff]), iq_ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.25f, d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
   }
 }
@@ -68,7 +73,7 @@ void decode(const BlockIQ2_XXS& b, Decoded& o) {
 void decode(const BlockIQ2_XS& b, Decoded& o) {
   const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
-  for (int k = 0; k < 32; ++k) signed8(grids.iq2xs[b.qs[k] & 511], iq_ksign(b.qs[k] >> 9), o.codes + 8 * k);
+  for (int k = 0; k < 32; ++k) signed8(iq_values(grids.iq2xs[b.qs[k] & 511]), iq_ksign(b.qs[k] >> 9), o.codes + 8 * k);
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
     set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
@@ -82,7 +87,7 @@ void decode(const BlockIQ2_S& b, Decoded& o) {
   const float d = fp16_to_f32(b.d_fp16);
   for (int k = 0; k < 32; ++k) {
     const int index = b.qs[k] | ((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8;
-    signed8(grids.iq2s[index], b.qs[32 + k], o.codes + 8 * k);
+    signed8(iq_values(grids.iq2s[index]), b.qs[32 + k], o.codes + 8 * k);
   }
   for (int ib = 0; ib < 8; ++ib) {
     const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
@@ -99,8 +104,8 @@ void decode(const BlockIQ3_XXS& b, Decoded& o) {
     const uint32_t aux = load_u32(b.qs + 64 + 4 * ib), ls = aux >> 28;
     for (int l = 0; l < 4; ++l) {
       int8_t grid8[8];
-      std::memcpy(grid8, grids.iq3xxs[b.qs[8 * ib + 2 * l]], 4);
-      std::memcpy(grid8 + 4, grids.iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
+      std::memcpy(grid8, &grids.iq3xxs[b.qs[8 * ib + 2 * l]], 4);
+      std::memcpy(grid8 + 4, &grids.iq3xxs[b.qs[8 * ib + 2 * l + 1]], 4);
       signed8(grid8, iq_ksign((aux >> (7 * l)) & 127), o.codes + 32 * ib + 8 * l);
     }
     set_chunk(o, ib, d * (0.5f + float(ls)) * 0.5f, d * 0.25f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
@@ -114,7 +119,7 @@ void decode(const BlockIQ3_S& b, Decoded& o) {
     const int index = b.qs[k] | ((b.qh[k / 8] >> (k % 8)) & 1) << 8;
     for (int j = 0; j < 4; ++j) {
       const int e = 4 * k + j;
-      const int8_t g = grids.iq3s[index][j];
+      const int8_t g = iq_values(grids.iq3s[index])[j];
       o.codes[e] = int8_t((b.signs[e / 8] >> (e % 8)) & 1 ? -g : g);
     }
   }
@@ -134,7 +139,7 @@ void decode(const BlockIQ1_S& b, Decoded& o) {
     const uint32_t qh = b.qh[ib], ls = (qh >> 12) & 7;
     const bool neg = (qh & 0x8000) != 0;
     for (int l = 0; l < 4; ++l) {
-      const int8_t* g = grids.iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8];
+      const int8_t* g = iq_values(grids.iq1s[b.qs[4 * ib + l] | ((qh >> (3 * l)) & 7) << 8]);
       for (int j = 0; j < 8; ++j) o.codes[32 * ib + 8 * l + j] = iq1_code(g[j], neg);
     }
     set_chunk(o, ib, d * float(2 * ls + 1), d * 0.125f, int16_t(2 * ls + 1), int16_t(2 * ls + 1));
@@ -149,7 +154,7 @@ void decode(const BlockIQ1_M& b, Decoded& o) {
   const float d = fp16_to_f32(d_bits);
   for (int k = 0; k < 32; ++k) {
     const int nib = (b.qh[k / 2] >> (4 * (k % 2))) & 0x0f;
-    const int8_t* g = grids.iq1s[b.qs[k] | (nib & 7) << 8];
+    const int8_t* g = iq_values(grids.iq1s[b.qs[k] | (nib & 7) << 8]);
     for (int j = 0; j < 8; ++j) o.codes[8 * k + j] = iq1_code(g[j], (nib & 8) != 0);
   }
   for (int h = 0; h < 16; ++h) {

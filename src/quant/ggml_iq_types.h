@@ -90,17 +90,21 @@ static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66, "GGUF block 
 // True for the nine types above.
 bool is_iq_type(TensorType t);
 
-// The grids as int8 values, one row per entry, expanded once from
-// iq_grids.cpp (the vector unpacks gather whole entries from them).
+// The grids expanded once from iq_grids.cpp: each entry's int8 values packed
+// little endian into one integer (8 values for IQ1 / IQ2, 4 for IQ3), so the
+// vector kernels load an entry with one integer load; iq_values() reads an
+// entry's values (char access, no aliasing question).
 struct IqGrids {
-  alignas(64) int8_t iq2xxs[256][8];
-  alignas(64) int8_t iq2xs[512][8];
-  alignas(64) int8_t iq2s[1024][8];
-  alignas(64) int8_t iq1s[2048][8];
-  alignas(64) int8_t iq3xxs[256][4];
-  alignas(64) int8_t iq3s[512][4];
+  alignas(64) int64_t iq2xxs[256];
+  alignas(64) int64_t iq2xs[512];
+  alignas(64) int64_t iq2s[1024];
+  alignas(64) int64_t iq1s[2048];
+  alignas(64) int32_t iq3xxs[256];
+  alignas(64) int32_t iq3s[512];
 };
 const IqGrids& iq_grids();
+inline const int8_t* iq_values(const int64_t& entry) { return reinterpret_cast<const int8_t*>(&entry); }
+inline const int8_t* iq_values(const int32_t& entry) { return reinterpret_cast<const int8_t*>(&entry); }
 
 // ggml's ksigns_iq2xs: a 7-bit sign index with the eighth bit that makes the
 // parity even (IQ2_XXS, IQ2_XS, IQ3_XXS). A table: the kernels' files are not
