@@ -58,6 +58,16 @@ void set_chunk(Decoded& o, int ib, float db, float s, int16_t sc_lo, int16_t sc_
   o.sc[2 * ib + 1] = sc_hi;
 }
 
+// IQ2_XS / IQ2_S: a 4-bit scale ls per 16 elements (nibbles of scales[8]).
+void set_iq2_scales(const uint8_t* scales, float d, Decoded& o) {
+  for (int ib = 0; ib < 8; ++ib) {
+    const int lo = scales[ib] & 0x0f, hi = scales[ib] >> 4;
+    set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
+    o.db[2 * ib] = d * (0.5f + float(lo)) * 0.25f;
+    o.db[2 * ib + 1] = d * (0.5f + float(hi)) * 0.25f;
+  }
+}
+
 void decode(const BlockIQ2_XXS& b, Decoded& o) {
   const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
@@ -74,12 +84,7 @@ void decode(const BlockIQ2_XS& b, Decoded& o) {
   const IqGrids& grids = iq_grids();
   const float d = fp16_to_f32(b.d_fp16);
   for (int k = 0; k < 32; ++k) signed8(iq_values(grids.iq2xs[b.qs[k] & 511]), iq_ksign(b.qs[k] >> 9), o.codes + 8 * k);
-  for (int ib = 0; ib < 8; ++ib) {
-    const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
-    set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
-    o.db[2 * ib] = d * (0.5f + float(lo)) * 0.25f;
-    o.db[2 * ib + 1] = d * (0.5f + float(hi)) * 0.25f;
-  }
+  set_iq2_scales(b.scales, d, o);
 }
 
 void decode(const BlockIQ2_S& b, Decoded& o) {
@@ -89,12 +94,7 @@ void decode(const BlockIQ2_S& b, Decoded& o) {
     const int index = b.qs[k] | ((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8;
     signed8(iq_values(grids.iq2s[index]), b.qs[32 + k], o.codes + 8 * k);
   }
-  for (int ib = 0; ib < 8; ++ib) {
-    const int lo = b.scales[ib] & 0x0f, hi = b.scales[ib] >> 4;
-    set_chunk(o, ib, 0, d * 0.125f, int16_t(2 * lo + 1), int16_t(2 * hi + 1));
-    o.db[2 * ib] = d * (0.5f + float(lo)) * 0.25f;
-    o.db[2 * ib + 1] = d * (0.5f + float(hi)) * 0.25f;
-  }
+  set_iq2_scales(b.scales, d, o);
 }
 
 void decode(const BlockIQ3_XXS& b, Decoded& o) {
