@@ -488,6 +488,84 @@ void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
+// IQ2_XS / IQ2_S: per super-block, the 32 grid indices built as vectors and
+// stored, the 32 sign bytes, and the 16 sub-scales as int16 lanes (lanes
+// 0..7 = halves 0..7, chunks 0..3; lanes 8..15 = chunks 4..7), from which
+// each chunk's madd multiplier is one broadcast and one byte shuffle.
+template <typename Block, int NT>
+void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                   int64_t y_stride) {
+  const int64_t* grid = std::is_same_v<Block, BlockIQ2_S> ? iq_grids().iq2s : iq_grids().iq2xs;
+  const __m256i one = _mm256_set1_epi8(1), m4 = _mm256_set1_epi8(0x0f);
+  // Chunk c % 4's pair of int16 lanes (2p, 2p + 1) of a 128-bit half, spread over the two halves of a register.
+  alignas(32) static const int8_t kPair[4][32] = {
+      {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3},
+      {4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7},
+      {8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11},
+      {12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13,  //
+       14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15}};
+  alignas(32) uint16_t idx[32];
+  alignas(32) uint8_t signs[32];
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb / 8; ++i) {
+    const Block& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    if constexpr (std::is_same_v<Block, BlockIQ2_S>) {
+      // index k = qs[k] | bits 2k, 2k + 1 of the 64-bit qh: byte k / 4 times 4^(3 - k % 4), then >> 6.
+      const __m128i qh = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qh));
+      const __m256i mul = _mm256_setr_epi16(64, 16, 4, 1, 64, 16, 4, 1, 64, 16, 4, 1, 64, 16, 4, 1);
+      for (int q = 0; q < 2; ++q) {
+        const __m128i pick = _mm_add_epi8(_mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3), _mm_set1_epi8(char(4 * q)));
+        const __m256i hb = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(qh, pick));
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(_mm256_mullo_epi16(hb, mul), 6), _mm256_set1_epi16(3));
+        const __m256i lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 16 * q)));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 16 * q), _mm256_or_si256(lo, _mm256_slli_epi16(hi, 8)));
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(signs), load32(b.qs + 32));
+    } else {
+      for (int q = 0; q < 2; ++q)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 16 * q),
+                           _mm256_and_si256(load32(b.qs + 16 * q), _mm256_set1_epi16(511)));
+      // ksigns in vector form: the 7 stored bits, their parity as bit 7.
+      auto ksigns16 = [](__m256i q) {
+        const __m256i s = _mm256_srli_epi16(q, 9);
+        __m256i p = _mm256_xor_si256(s, _mm256_srli_epi16(s, 4));
+        p = _mm256_xor_si256(p, _mm256_srli_epi16(p, 2));
+        p = _mm256_xor_si256(p, _mm256_srli_epi16(p, 1));
+        return _mm256_or_si256(s, _mm256_slli_epi16(_mm256_and_si256(p, _mm256_set1_epi16(1)), 7));
+      };
+      const __m256i packed = _mm256_packus_epi16(ksigns16(load32(b.qs)), ksigns16(load32(b.qs + 16)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(signs), _mm256_permute4x64_epi64(packed, 0xd8));
+    }
+    // Sub-scales 2 ls + 1: byte 2 ib = low nibble of scales[ib], 2 ib + 1 = high nibble.
+    const __m128i s8 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.scales));
+    const __m128i nib = _mm_unpacklo_epi8(_mm_and_si128(s8, _mm256_castsi256_si128(m4)),
+                                          _mm_and_si128(_mm_srli_epi16(s8, 4), _mm256_castsi256_si128(m4)));
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_add_epi8(_mm_add_epi8(nib, nib), _mm_set1_epi8(1)));
+    const __m256i sc_half[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00), _mm256_permute2x128_si256(sc16, sc16, 0x11)};
+    __m256 blk[NT];
+    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
+    for (int c = 0; c < 8; ++c) {
+      const uint16_t* ic = idx + 4 * c;
+      const __m256i g = _mm256_setr_epi64x(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]]);
+      uint32_t sbits;
+      __builtin_memcpy(&sbits, signs + 4 * c, 4);
+      const __m256i sgn = _mm256_or_si256(iq_sign_mask(sbits), one);  // -1 or 1
+      const __m256i sc = _mm256_shuffle_epi8(sc_half[c / 4], load32(kPair[c % 4]));
+      const int64_t bk = 8 * i + c;
+      for (int t = 0; t < NT; ++t) {
+        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(g, a), sc);
+        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+      }
+    }
+    const __m256 s = _mm256_set1_ps(iq_block_scale(b));
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], s, acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
 template <typename Block>
 void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
@@ -498,6 +576,9 @@ void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64
     if constexpr (std::is_same_v<Block, BlockIQ3_S>) {
       if (n == 2) iq3_s_row_fused<2>(row, nb, x, xi, y + r, rows);
       else iq3_s_row_fused<1>(row, nb, x, xi, y + r, rows);
+    } else if constexpr (std::is_same_v<Block, BlockIQ2_S> || std::is_same_v<Block, BlockIQ2_XS>) {
+      if (n == 2) iq2_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
+      else iq2_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
     } else if constexpr (kSigned) {
       if (n == 2) iq_signed_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
       else iq_signed_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
