@@ -141,7 +141,8 @@ inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGri
   return _mm256_sub_epi8(_mm256_and_si256(q, _mm256_set1_epi8(3)), _mm256_set1_epi8(1));
 }
 
-// ---- Decode form of the types with sign bits (IQ2_*, IQ3_XXS): the grid
+// ---- Decode form of IQ2_XXS and IQ3_XXS (IQ2_XS / IQ2_S and IQ3_S have
+// kernels of their own in kernels_compat_decode_avx2.cpp): the grid
 // levels of chunk c unsigned (as stored), its 32 sign bits (to go onto the
 // activations) and its integer sub-scales; the float scale is the
 // super-block's (iq_block_scale). Indices are read with scalar loads: vector
@@ -158,22 +159,6 @@ inline IqLevels iq_levels(const BlockIQ2_XXS& b, int c, const IqGrids& grids) {
   const int sc = int(2 * (aux >> 28) + 1);
   return {_mm256_setr_epi64x(g[idx & 255], g[(idx >> 8) & 255], g[(idx >> 16) & 255], g[idx >> 24]), iq_ksigns4(aux),
           sc, sc};
-}
-inline IqLevels iq_levels(const BlockIQ2_XS& b, int c, const IqGrids& grids) {
-  const int64_t* g = grids.iq2xs;
-  const uint16_t* q = b.qs + 4 * c;
-  const uint32_t signs = uint32_t(iq_ksign(q[0] >> 9)) | uint32_t(iq_ksign(q[1] >> 9)) << 8 |
-                         uint32_t(iq_ksign(q[2] >> 9)) << 16 | uint32_t(iq_ksign(q[3] >> 9)) << 24;
-  return {_mm256_setr_epi64x(g[q[0] & 511], g[q[1] & 511], g[q[2] & 511], g[q[3] & 511]), signs,
-          2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
-}
-inline IqLevels iq_levels(const BlockIQ2_S& b, int c, const IqGrids& grids) {
-  const int64_t* g = grids.iq2s;
-  const uint8_t* q = b.qs + 4 * c;
-  const uint32_t h = b.qh[c];
-  return {_mm256_setr_epi64x(g[q[0] | (h & 3) << 8], g[q[1] | ((h >> 2) & 3) << 8], g[q[2] | ((h >> 4) & 3) << 8],
-                             g[q[3] | (h >> 6) << 8]),
-          iq_load_u32(b.qs + 32 + 4 * c), 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1};
 }
 inline IqLevels iq_levels(const BlockIQ3_XXS& b, int c, const IqGrids& grids) {
   const int32_t* g = grids.iq3xxs;

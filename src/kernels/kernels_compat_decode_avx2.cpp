@@ -377,7 +377,7 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
   }
 }
 
-// ---- IQ1 .. IQ3 and TQ2_0 (compat_iq_avx2.h): each chunk's 32 codes built
+// ---- IQ1_S, IQ1_M and TQ2_0 (the others have kernels below): each chunk's 32 codes built
 // in a register and multiplied at once. The sub-scales are integers (madd)
 // and the chunk float s is the super-block's, so each chunk's sums are
 // weighted by the activation scale only, and s is applied once a super-block.
@@ -457,8 +457,8 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS: as IQ3_S, unsigned levels from scalar
-// index loads (compat_iq_avx2.h's iq_levels) with the signs on the activations.
+// IQ2_XXS, IQ3_XXS: as IQ3_S, unsigned levels from scalar index loads
+// (compat_iq_avx2.h's iq_levels) with the signs on the activations.
 template <typename Block, int NT>
 void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                          int64_t y_stride) {
@@ -571,8 +571,7 @@ void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64
              const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
   for (int64_t r = r0; r < r1; ++r) {
     const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
-    constexpr bool kSigned = std::is_same_v<Block, BlockIQ2_XXS> || std::is_same_v<Block, BlockIQ2_XS> ||
-                             std::is_same_v<Block, BlockIQ2_S> || std::is_same_v<Block, BlockIQ3_XXS>;
+    constexpr bool kSigned = std::is_same_v<Block, BlockIQ2_XXS> || std::is_same_v<Block, BlockIQ3_XXS>;
     if constexpr (std::is_same_v<Block, BlockIQ3_S>) {
       if (n == 2) iq3_s_row_fused<2>(row, nb, x, xi, y + r, rows);
       else iq3_s_row_fused<1>(row, nb, x, xi, y + r, rows);
