@@ -143,30 +143,61 @@ inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGri
 
 // ---- Decode form of IQ2_XXS and IQ3_XXS (IQ2_XS / IQ2_S and IQ3_S have
 // kernels of their own in kernels_compat_decode_avx2.cpp): the grid
-// levels of chunk c unsigned (as stored), its 32 sign bits (to go onto the
-// activations) and its integer sub-scales; the float scale is the
-// super-block's (iq_block_scale). Indices are read with scalar loads: vector
-// index arithmetic cost more in extracts than it saved (bench_compat_matmul).
+// levels of chunk c unsigned (as stored) and its signs as a vector of 1 / -1
+// bytes to go onto the activations; the sub-scales of all 8 chunks come from
+// iq_sub_scales8 and the float scale is the super-block's (iq_block_scale).
+// Indices are read with scalar loads: vector index arithmetic cost more in
+// extracts than it saved (bench_compat_matmul).
 struct IqLevels {
   __m256i g;
-  uint32_t signs;
-  int sc_lo, sc_hi;
+  __m256i sgn;
 };
+
+// ggml's ksigns with each of the 8 bits spread to a byte: -1 where set, 1
+// where not, the multiplier _mm256_sign_epi8 takes. One 8-byte load per 8
+// values replaces the bit table plus the bits-to-bytes expansion.
+struct IqSignBytes {
+  int64_t v[128];
+  constexpr IqSignBytes() : v() {
+    for (uint32_t i = 0; i < 128; ++i) {
+      uint64_t bytes = 0;
+      for (uint32_t j = 0; j < 8; ++j) bytes |= uint64_t((kIqKsigns.v[i] >> j) & 1 ? 0xff : 0x01) << (8 * j);
+      v[i] = int64_t(bytes);
+    }
+  }
+};
+inline constexpr IqSignBytes kIqSignBytes{};
+
+// The 32 sign multipliers of four 7-bit ksigns indices (bits 0, 7, 14, 21 of aux).
+inline __m256i iq_sign_bytes4(uint32_t aux) {
+  const int64_t* t = kIqSignBytes.v;
+  return _mm256_setr_epi64x(t[aux & 127], t[(aux >> 7) & 127], t[(aux >> 14) & 127], t[(aux >> 21) & 127]);
+}
 
 inline IqLevels iq_levels(const BlockIQ2_XXS& b, int c, const IqGrids& grids) {
   const int64_t* g = grids.iq2xxs;
   const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]);
-  const int sc = int(2 * (aux >> 28) + 1);
-  return {_mm256_setr_epi64x(g[idx & 255], g[(idx >> 8) & 255], g[(idx >> 16) & 255], g[idx >> 24]), iq_ksigns4(aux),
-          sc, sc};
+  return {_mm256_setr_epi64x(g[idx & 255], g[(idx >> 8) & 255], g[(idx >> 16) & 255], g[idx >> 24]),
+          iq_sign_bytes4(aux)};
 }
 inline IqLevels iq_levels(const BlockIQ3_XXS& b, int c, const IqGrids& grids) {
   const int32_t* g = grids.iq3xxs;
   const uint8_t* q = b.qs + 8 * c;
-  const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c);
-  const int sc = int(2 * (aux >> 28) + 1);
-  return {_mm256_setr_epi32(g[q[0]], g[q[1]], g[q[2]], g[q[3]], g[q[4]], g[q[5]], g[q[6]], g[q[7]]), iq_ksigns4(aux),
-          sc, sc};
+  return {_mm256_setr_epi32(g[q[0]], g[q[1]], g[q[2]], g[q[3]], g[q[4]], g[q[5]], g[q[6]], g[q[7]]),
+          iq_sign_bytes4(iq_load_u32(b.qs + 64 + 4 * c))};
+}
+
+// The 8 chunks' sub-scales 2 ls + 1 (ls = the top 4 bits of each chunk's aux word) as floats.
+inline __m256 iq_sub_scales_from_aux(__m256i aux) {
+  const __m256i ls = _mm256_srli_epi32(aux, 28);
+  return _mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(ls, ls), _mm256_set1_epi32(1)));
+}
+inline __m256 iq_sub_scales8(const BlockIQ3_XXS& b) { return iq_sub_scales_from_aux(load32(b.qs + 64)); }
+inline __m256 iq_sub_scales8(const BlockIQ2_XXS& b) {
+  // Chunk c's aux is the odd 32-bit word 2 c + 1: shuffle_ps picks chunks 0, 1, 4, 5 | 2, 3, 6, 7.
+  const __m256 w0 = _mm256_castsi256_ps(load32(b.qs)), w1 = _mm256_castsi256_ps(load32(b.qs + 16));
+  const __m256i odd = _mm256_castps_si256(_mm256_shuffle_ps(w0, w1, 0xdd));
+  return iq_sub_scales_from_aux(_mm256_permute4x64_epi64(odd, 0xd8));
 }
 inline float iq_block_scale(const BlockIQ2_XXS& b) { return _cvtsh_ss(b.d_fp16) * 0.125f; }
 inline float iq_block_scale(const BlockIQ2_XS& b) { return _cvtsh_ss(b.d_fp16) * 0.125f; }

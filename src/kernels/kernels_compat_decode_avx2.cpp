@@ -377,13 +377,13 @@ void fused_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, in
   }
 }
 
-// ---- IQ1_S, IQ1_M and TQ2_0 (the others have kernels below): each chunk's 32 codes built
+// ---- IQ1_S and IQ1_M (the others have kernels below): each chunk's 32 codes built
 // in a register and multiplied at once. The sub-scales are integers (madd)
-// and the chunk float s is the super-block's, so each chunk's sums are
-// weighted by the activation scale only, and s is applied once a super-block.
+// and the chunk float s is the super-block's, so, as in the K-quant kernels
+// above, each chunk's int32 lanes are summed (hadd4, chunk_sums8) and the
+// float stage runs once a super-block: acc += float(sum_c) * (s * d_a,c).
 template <typename Block, int NT>
-void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
-                  int64_t y_stride) {
+void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y, int64_t y_stride) {
   const IqGrids& grids = iq_grids();
   const __m256i sc_lanes = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
                                             2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
@@ -391,22 +391,26 @@ void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlo
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
     prefetch_block(reinterpret_cast<const uint8_t*>(&row[i]), sizeof(Block));
-    __m256 blk[NT];
-    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
     CompatChunk ch;
-    for (int c = 0; c < 8; ++c) {
-      const __m256i w = iq_codes(row[i], c, ch, grids);
-      const __m256i aw = _mm256_sign_epi8(w, w);
-      int32_t pair;
-      __builtin_memcpy(&pair, ch.sc, 4);
-      const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi32(pair), sc_lanes);
-      const int64_t b = 8 * i + c;
-      for (int t = 0; t < NT; ++t) {
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + b].qs), w)), sc);
-        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + b].d), blk[t]);
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * h + k;
+          const __m256i w = iq_codes(row[i], c, ch, grids);
+          const __m256i aw = _mm256_sign_epi8(w, w);
+          int32_t pair;
+          __builtin_memcpy(&pair, ch.sc, 4);
+          const __m256i sc = _mm256_shuffle_epi8(_mm256_set1_epi32(pair), sc_lanes);
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), w)), sc);
       }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], _mm256_set1_ps(ch.s), acc[t]);
+    const __m256 s = _mm256_set1_ps(ch.s);
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
+                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -418,12 +422,12 @@ void iq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlo
 // (bench_compat_matmul), where the extracts and the double sign cost more
 // than the lookups.
 template <int NT>
-void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                      int64_t y_stride) {
   const int32_t* grid = iq_grids().iq3s;
   const __m256i bits16 = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
                                            int16_t(-32768));
-  const __m256i one = _mm256_set1_epi8(1);
+  const __m256i one = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   alignas(32) uint16_t idx[64];
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
@@ -436,54 +440,62 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
       const __m256i hi = _mm256_and_si256(_mm256_cmpeq_epi16(_mm256_and_si256(h, bits16), bits16), _mm256_set1_epi16(256));
       _mm256_store_si256(reinterpret_cast<__m256i*>(idx + 16 * q), _mm256_or_si256(lo, hi));
     }
-    __m256 blk[NT];
-    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
-    for (int c = 0; c < 8; ++c) {
-      const uint16_t* ic = idx + 8 * c;
-      const __m256i g = _mm256_setr_epi32(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]], grid[ic[4]], grid[ic[5]],
-                                          grid[ic[6]], grid[ic[7]]);
-      const __m256i sgn = _mm256_or_si256(iq_sign_mask(iq_load_u32(b.signs + 4 * c)), one);  // -1 or 1
-      const __m256i sc = _mm256_set1_epi16(int16_t(1 + 2 * ((b.scales[c / 2] >> (4 * (c % 2))) & 0x0f)));
-      const int64_t bk = 8 * i + c;
-      for (int t = 0; t < NT; ++t) {
-        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(g, a), sc);
-        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * h + k;
+        const uint16_t* ic = idx + 8 * c;
+        const __m256i g = _mm256_setr_epi32(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]], grid[ic[4]], grid[ic[5]],
+                                            grid[ic[6]], grid[ic[7]]);
+        const __m256i sgn = _mm256_or_si256(iq_sign_mask(iq_load_u32(b.signs + 4 * c)), one);  // -1 or 1
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), sgn)),
+                                      ones16);
       }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
-    const __m256 d = _mm256_set1_ps(_cvtsh_ss(b.d_fp16));
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], d, acc[t]);
+    // Chunk c's sub-scale 1 + 2 ls, ls = nibble c % 2 of scales[c / 2], in the float stage.
+    const __m128i s4 = _mm_cvtsi32_si128(int(iq_load_u32(b.scales)));
+    const __m128i ls = _mm_unpacklo_epi8(_mm_and_si128(s4, _mm_set1_epi8(0x0f)), _mm_and_si128(_mm_srli_epi16(s4, 4), _mm_set1_epi8(0x0f)));
+    const __m256i sc = _mm256_cvtepu8_epi32(_mm_add_epi8(_mm_add_epi8(ls, ls), _mm_set1_epi8(1)));
+    const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b.d_fp16)), _mm256_cvtepi32_ps(sc));
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
+                               _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
 // IQ2_XXS, IQ3_XXS: as IQ3_S, unsigned levels from scalar index loads
-// (compat_iq_avx2.h's iq_levels) with the signs on the activations.
+// (compat_iq_avx2.h's iq_levels) with the signs on the activations; the
+// sub-scales (one per chunk) enter in the float stage.
 template <typename Block, int NT>
-void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                          int64_t y_stride) {
   const IqGrids& grids = iq_grids();
-  const __m256i one = _mm256_set1_epi8(1);
+  const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
     const Block& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
-    __m256 blk[NT];
-    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
-    for (int c = 0; c < 8; ++c) {
-      const IqLevels l = iq_levels(b, c, grids);
-      const __m256i sgn = _mm256_or_si256(iq_sign_mask(l.signs), one);  // -1 or 1
-      const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(int16_t(l.sc_hi)), _mm_set1_epi16(int16_t(l.sc_lo)));
-      const int64_t bk = 8 * i + c;
-      for (int t = 0; t < NT; ++t) {
-        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(l.g, a), sc);
-        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * h + k;
+        const IqLevels l = iq_levels(b, c, grids);
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(l.g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), l.sgn)),
+                                      ones16);
       }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
-    const __m256 s = _mm256_set1_ps(iq_block_scale(b));
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], s, acc[t]);
+    const __m256 s = _mm256_mul_ps(_mm256_set1_ps(iq_block_scale(b)), iq_sub_scales8(b));
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
+                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -493,7 +505,7 @@ void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const
 // 0..7 = halves 0..7, chunks 0..3; lanes 8..15 = chunks 4..7), from which
 // each chunk's madd multiplier is one broadcast and one byte shuffle.
 template <typename Block, int NT>
-void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                    int64_t y_stride) {
   const int64_t* grid = std::is_same_v<Block, BlockIQ2_S> ? iq_grids().iq2s : iq_grids().iq2xs;
   const __m256i one = _mm256_set1_epi8(1), m4 = _mm256_set1_epi8(0x0f);
@@ -544,63 +556,101 @@ void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const ActBl
                                           _mm_and_si128(_mm_srli_epi16(s8, 4), _mm256_castsi256_si128(m4)));
     const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_add_epi8(_mm_add_epi8(nib, nib), _mm_set1_epi8(1)));
     const __m256i sc_half[2] = {_mm256_permute2x128_si256(sc16, sc16, 0x00), _mm256_permute2x128_si256(sc16, sc16, 0x11)};
-    __m256 blk[NT];
-    for (int t = 0; t < NT; ++t) blk[t] = _mm256_setzero_ps();
-    for (int c = 0; c < 8; ++c) {
-      const uint16_t* ic = idx + 4 * c;
-      const __m256i g = _mm256_setr_epi64x(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]]);
-      uint32_t sbits;
-      __builtin_memcpy(&sbits, signs + 4 * c, 4);
-      const __m256i sgn = _mm256_or_si256(iq_sign_mask(sbits), one);  // -1 or 1
-      const __m256i sc = _mm256_shuffle_epi8(sc_half[c / 4], load32(kPair[c % 4]));
-      const int64_t bk = 8 * i + c;
-      for (int t = 0; t < NT; ++t) {
-        const __m256i a = _mm256_sign_epi8(load32(x[t * nb + bk].qs), sgn);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(g, a), sc);
-        blk[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_broadcast_ss(&xi[t * nb + bk].d), blk[t]);
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const int c = 4 * h + k;
+        const uint16_t* ic = idx + 4 * c;
+        const __m256i g = _mm256_setr_epi64x(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]]);
+        uint32_t sbits;
+        __builtin_memcpy(&sbits, signs + 4 * c, 4);
+        const __m256i sgn = _mm256_or_si256(iq_sign_mask(sbits), one);  // -1 or 1
+        const __m256i sc = _mm256_shuffle_epi8(sc_half[c / 4], load32(kPair[c % 4]));
+        for (int t = 0; t < NT; ++t)
+          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), sgn)), sc);
       }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
     const __m256 s = _mm256_set1_ps(iq_block_scale(b));
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_fmadd_ps(blk[t], s, acc[t]);
+    for (int t = 0; t < NT; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
+                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+  }
+  for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+// TQ2_0: the codes q = 0..2 go to maddubs unsigned; the -1 comes back
+// through the activation sums, sum (q - 1) a = sum q a - sum a, exact in
+// int32. Chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..].
+template <int NT>
+void tq2_row_fused(const BlockTQ2_0* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
+                   int64_t y_stride) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  __m256 acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb / 8; ++i) {
+    const BlockTQ2_0& b = row[i];
+    prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
+    __m256i q[NT][2];
+    for (int h = 0; h < 2; ++h) {
+      const __m256i raw = load32(b.qs + 32 * h);
+      __m256i p[NT][4];
+      for (int k = 0; k < 4; ++k) {
+        const __m256i w = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * k), m3);
+        for (int t = 0; t < NT; ++t) p[t][k] = dot_u8s8(w, load32(x[t * nb + 8 * i + 4 * h + k].qs));
+      }
+      for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
+    }
+    const __m256 d = _mm256_set1_ps(_cvtsh_ss(b.d_fp16));
+    for (int t = 0; t < NT; ++t) {
+      const int64_t at = t * a.nbp + 8 * i;
+      const __m256i sums = _mm256_sub_epi32(chunk_sums8(q[t][0], q[t][1]),
+                                            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.asum + at)));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_loadu_ps(a.da + at)), acc[t]);
+    }
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
 template <typename Block>
 void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb, const BlockQ8_0* x,
-             const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
+             const TokenArrays& a, int64_t n, float* y, int64_t rows) {
   for (int64_t r = r0; r < r1; ++r) {
     const auto* row = reinterpret_cast<const Block*>(w + uint64_t(r) * row_bytes);
     constexpr bool kSigned = std::is_same_v<Block, BlockIQ2_XXS> || std::is_same_v<Block, BlockIQ3_XXS>;
     if constexpr (std::is_same_v<Block, BlockIQ3_S>) {
-      if (n == 2) iq3_s_row_fused<2>(row, nb, x, xi, y + r, rows);
-      else iq3_s_row_fused<1>(row, nb, x, xi, y + r, rows);
+      if (n == 2) iq3_s_row_fused<2>(row, nb, x, a, y + r, rows);
+      else iq3_s_row_fused<1>(row, nb, x, a, y + r, rows);
     } else if constexpr (std::is_same_v<Block, BlockIQ2_S> || std::is_same_v<Block, BlockIQ2_XS>) {
-      if (n == 2) iq2_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
-      else iq2_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+      if (n == 2) iq2_row_fused<Block, 2>(row, nb, x, a, y + r, rows);
+      else iq2_row_fused<Block, 1>(row, nb, x, a, y + r, rows);
+    } else if constexpr (std::is_same_v<Block, BlockTQ2_0>) {
+      if (n == 2) tq2_row_fused<2>(row, nb, x, a, y + r, rows);
+      else tq2_row_fused<1>(row, nb, x, a, y + r, rows);
     } else if constexpr (kSigned) {
-      if (n == 2) iq_signed_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
-      else iq_signed_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+      if (n == 2) iq_signed_row_fused<Block, 2>(row, nb, x, a, y + r, rows);
+      else iq_signed_row_fused<Block, 1>(row, nb, x, a, y + r, rows);
     } else {
-      if (n == 2) iq_row_fused<Block, 2>(row, nb, x, xi, y + r, rows);
-      else iq_row_fused<Block, 1>(row, nb, x, xi, y + r, rows);
+      if (n == 2) iq_row_fused<Block, 2>(row, nb, x, a, y + r, rows);
+      else iq_row_fused<Block, 1>(row, nb, x, a, y + r, rows);
     }
   }
 }
 
 // False for TQ1_0 (no vector code builder) and types that are not IQ / TQ.
 bool iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb,
-                    const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows) {
+                    const BlockQ8_0* x, const TokenArrays& a, int64_t n, float* y, int64_t rows) {
   if (nb % 8 != 0) return false;
   switch (type) {
-    case TensorType::IQ2_XXS: iq_rows<BlockIQ2_XXS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ2_XS: iq_rows<BlockIQ2_XS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ2_S: iq_rows<BlockIQ2_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ3_XXS: iq_rows<BlockIQ3_XXS>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ3_S: iq_rows<BlockIQ3_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ1_S: iq_rows<BlockIQ1_S>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::IQ1_M: iq_rows<BlockIQ1_M>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
-    case TensorType::TQ2_0: iq_rows<BlockTQ2_0>(w, row_bytes, r0, r1, nb, x, xi, n, y, rows); return true;
+    case TensorType::IQ2_XXS: iq_rows<BlockIQ2_XXS>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ2_XS: iq_rows<BlockIQ2_XS>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ2_S: iq_rows<BlockIQ2_S>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ3_XXS: iq_rows<BlockIQ3_XXS>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ3_S: iq_rows<BlockIQ3_S>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ1_S: iq_rows<BlockIQ1_S>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::IQ1_M: iq_rows<BlockIQ1_M>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::TQ2_0: iq_rows<BlockTQ2_0>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
     default: return false;
   }
 }
@@ -610,7 +660,6 @@ bool iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64
 bool avx2_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1,
                              int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, int64_t n, float* y, int64_t rows,
                              uint8_t* scratch) {
-  if (is_iq_type(type)) return iq_decode_rows(type, w, row_bytes, r0, r1, nb, x, xi, n, y, rows);
   const int64_t nbp = (nb + 7) / 8 * 8;
   auto* da = reinterpret_cast<float*>(align64(scratch));
   float* dsum = da + 2 * nbp;
@@ -626,11 +675,12 @@ bool avx2_compat_decode_rows(TensorType type, const uint8_t* w, uint64_t row_byt
       asum_lo[t * nbp + b] = real ? ai.sum_lo : 0;
     }
   int8_t* paired = nullptr;
-  if (has_wide_codes(type)) {
+  if (has_wide_codes(type) && !is_iq_type(type)) {  // IQ4_NL / IQ4_XS
     paired = reinterpret_cast<int8_t*>(align64(reinterpret_cast<uint8_t*>(asum_lo + 2 * nbp)));
     pair_block_halves(x, nb, nbp, n, paired);
   }
   const TokenArrays a{da, dsum, asum, asum_lo, nbp, paired};
+  if (is_iq_type(type)) return iq_decode_rows(type, w, row_bytes, r0, r1, nb, x, a, n, y, rows);
   switch (type) {
     case TensorType::Q4_1: fused_rows<BlockQ4_1>(w, row_bytes, r0, r1, nb, x, n, a, y, rows); return true;
     case TensorType::Q5_0: fused_rows<BlockQ5_0>(w, row_bytes, r0, r1, nb, x, n, a, y, rows); return true;
