@@ -4,7 +4,7 @@
 // iq_grids() (fetched once per row by the caller), equal byte for byte and
 // bit for bit to the reference unpack_row_iq. Grid entries are loaded
 // whole (4 bytes for IQ3, 8 for IQ1 / IQ2); signs become a byte mask and
-// flip the loaded levels. TQ1_0 (base-3 digits) keeps the reference.
+// flip the loaded levels.
 // Include only from files built with the AVX2 flags, after avx2_helpers.h.
 #pragma once
 #if defined(__x86_64__)
@@ -134,11 +134,48 @@ inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch, const IqGri
   return iq1_codes(g, delta);
 }
 
-// TQ2_0: chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..], minus 1.
+// TQ1_0 and TQ2_0 as unsigned codes 0..2 (the value plus 1), for the decode
+// kernel (kernels_compat_decode_avx2.cpp) and the codes below.
+//
+// TQ2_0: chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..].
+inline __m256i tq_unsigned(const BlockTQ2_0& b, int c) {
+  return _mm256_and_si256(_mm256_srl_epi16(load32(b.qs + 32 * (c / 4)), _mm_cvtsi32_si128(2 * (c % 4))),
+                          _mm256_set1_epi8(3));
+}
+// TQ1_0: digit p of a byte is ((byte * 3^p) mod 256) * 3 >> 8, which is 0
+// below 86, 1 below 171 and 2 above. The byte products mod 256 come from
+// 16-bit multiplies of the even and the odd bytes apart; mul16 holds 3^p
+// per 16-bit lane (both bytes of a lane take the same power).
+inline __m256i tq1_digits(__m256i v, __m256i mul16) {
+  const __m256i lo_mask = _mm256_set1_epi16(0x00ff);
+  const __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(v, lo_mask), mul16), lo_mask);
+  const __m256i hi = _mm256_mullo_epi16(_mm256_andnot_si256(lo_mask, v), mul16);
+  const __m256i q = _mm256_or_si256(lo, hi);
+  const __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(char(86))), q);
+  const __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(char(171))), q);
+  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
+}
+// Chunks 0..4: digit c of qs[0..32); chunks 5, 6: digits 2 (c - 5) and
+// 2 (c - 5) + 1 of qs[32..48); chunk 7: digit 4 of qs[32..48), then digit p
+// of qh[m] at 4 p + m.
+inline __m256i tq_unsigned(const BlockTQ1_0& b, int c) {
+  static constexpr int16_t kPow3[5] = {1, 3, 9, 27, 81};
+  if (c < 5) return tq1_digits(load32(b.qs), _mm256_set1_epi16(kPow3[c]));
+  const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
+  if (c < 7)
+    return tq1_digits(_mm256_set_m128i(q16, q16),
+                      _mm256_set_m128i(_mm_set1_epi16(kPow3[2 * (c - 5) + 1]), _mm_set1_epi16(kPow3[2 * (c - 5)])));
+  return tq1_digits(_mm256_set_m128i(_mm_set1_epi32(int(iq_load_u32(b.qh))), q16),
+                    _mm256_set_m128i(_mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27), _mm_set1_epi16(81)));
+}
+
 inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGrids&) {
   ch = iq_chunk(_cvtsh_ss(b.d_fp16));
-  const __m256i q = _mm256_srl_epi16(load32(b.qs + 32 * (c / 4)), _mm_cvtsi32_si128(2 * (c % 4)));
-  return _mm256_sub_epi8(_mm256_and_si256(q, _mm256_set1_epi8(3)), _mm256_set1_epi8(1));
+  return _mm256_sub_epi8(tq_unsigned(b, c), _mm256_set1_epi8(1));
+}
+inline __m256i iq_codes(const BlockTQ1_0& b, int c, CompatChunk& ch, const IqGrids&) {
+  ch = iq_chunk(_cvtsh_ss(b.d_fp16));
+  return _mm256_sub_epi8(tq_unsigned(b, c), _mm256_set1_epi8(1));
 }
 
 // ---- Decode form of IQ2_XXS and IQ3_XXS (IQ2_XS / IQ2_S and IQ3_S have
@@ -211,7 +248,7 @@ void unpack_iq(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chun
     for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c], grids));
 }
 
-// The vector unpack of an IQ / TQ row; false for TQ1_0 (and other types).
+// The vector unpack of an IQ / TQ row; false for other types.
 inline bool unpack_iq_row(TensorType type, const void* blocks, int64_t n, int8_t* codes, CompatChunk* chunks) {
   if (n % 256 != 0) return false;
   switch (type) {
@@ -222,6 +259,7 @@ inline bool unpack_iq_row(TensorType type, const void* blocks, int64_t n, int8_t
     case TensorType::IQ3_S: unpack_iq(static_cast<const BlockIQ3_S*>(blocks), n / 256, codes, chunks); return true;
     case TensorType::IQ1_S: unpack_iq(static_cast<const BlockIQ1_S*>(blocks), n / 256, codes, chunks); return true;
     case TensorType::IQ1_M: unpack_iq(static_cast<const BlockIQ1_M*>(blocks), n / 256, codes, chunks); return true;
+    case TensorType::TQ1_0: unpack_iq(static_cast<const BlockTQ1_0*>(blocks), n / 256, codes, chunks); return true;
     case TensorType::TQ2_0: unpack_iq(static_cast<const BlockTQ2_0*>(blocks), n / 256, codes, chunks); return true;
     default: return false;
   }

@@ -550,24 +550,21 @@ void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const Token
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// TQ2_0: the codes q = 0..2 go to maddubs unsigned; the -1 comes back
-// through the activation sums, sum (q - 1) a = sum q a - sum a, exact in
-// int32. Chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..].
-template <int NT>
-void tq2_row_fused(const BlockTQ2_0* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
-                   int64_t y_stride) {
-  const __m256i m3 = _mm256_set1_epi8(3);
+// TQ1_0 / TQ2_0: the codes q = 0..2 (tq_unsigned) go to maddubs unsigned;
+// the -1 comes back through the activation sums, sum (q - 1) a = sum q a -
+// sum a, exact in int32.
+template <typename Block, int NT>
+void tq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y, int64_t y_stride) {
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
-    const BlockTQ2_0& b = row[i];
+    const Block& b = row[i];
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
     __m256i q[NT][2];
     for (int h = 0; h < 2; ++h) {
-      const __m256i raw = load32(b.qs + 32 * h);
       __m256i p[NT][4];
       for (int k = 0; k < 4; ++k) {
-        const __m256i w = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * k), m3);
+        const __m256i w = tq_unsigned(b, 4 * h + k);
         for (int t = 0; t < NT; ++t) p[t][k] = dot_u8s8(w, load32(x[t * nb + 8 * i + 4 * h + k].qs));
       }
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
@@ -717,7 +714,7 @@ void iq_row(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays&
     iq_signed_row_fused<Block, NT>(row, nb, x, a, y, y_stride);
   else if constexpr (std::is_same_v<Block, BlockIQ1_S>) iq1_s_row_fused<NT>(row, nb, x, a, y, y_stride);
   else if constexpr (std::is_same_v<Block, BlockIQ1_M>) iq1_m_row_fused<NT>(row, nb, x, a, y, y_stride);
-  else tq2_row_fused<NT>(row, nb, x, a, y, y_stride);
+  else tq_row_fused<Block, NT>(row, nb, x, a, y, y_stride);
 }
 
 template <typename Block>
@@ -730,7 +727,7 @@ void iq_rows(const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64
   }
 }
 
-// False for TQ1_0 (no vector code builder) and types that are not IQ / TQ.
+// False for types that are not IQ / TQ.
 bool iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64_t r0, int64_t r1, int64_t nb,
                     const BlockQ8_0* x, const TokenArrays& a, int64_t n, float* y, int64_t rows) {
   if (nb % 8 != 0) return false;
@@ -742,6 +739,7 @@ bool iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, int64
     case TensorType::IQ3_S: iq_rows<BlockIQ3_S>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
     case TensorType::IQ1_S: iq_rows<BlockIQ1_S>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
     case TensorType::IQ1_M: iq_rows<BlockIQ1_M>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
+    case TensorType::TQ1_0: iq_rows<BlockTQ1_0>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
     case TensorType::TQ2_0: iq_rows<BlockTQ2_0>(w, row_bytes, r0, r1, nb, x, a, n, y, rows); return true;
     default: return false;
   }
