@@ -10,6 +10,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <type_traits>
+
 #include "base/fp16.h"
 #include "quant/ggml_compat_types.h"
 #include "quant/ggml_iq_types.h"
@@ -34,10 +36,25 @@ inline __m256i iq_sign_mask(uint32_t bits) {
 // Levels negated where the mask is set: (g ^ m) - m.
 inline __m256i iq_apply_signs(__m256i g, __m256i m) { return _mm256_sub_epi8(_mm256_xor_si256(g, m), m); }
 
-// Four 7-bit ksigns indices (bits 0, 7, 14, 21 of aux) as 32 sign bits.
-inline uint32_t iq_ksigns4(uint32_t aux) {
-  return uint32_t(iq_ksign(aux & 127)) | uint32_t(iq_ksign((aux >> 7) & 127)) << 8 |
-         uint32_t(iq_ksign((aux >> 14) & 127)) << 16 | uint32_t(iq_ksign((aux >> 21) & 127)) << 24;
+// ggml's ksigns with each of the 8 bits spread to a byte: -1 where set, 1
+// where not, the multiplier _mm256_sign_epi8 takes. One 8-byte load per 8
+// values replaces the bit table plus the bits-to-bytes expansion.
+struct IqSignBytes {
+  int64_t v[128];
+  constexpr IqSignBytes() : v() {
+    for (uint32_t i = 0; i < 128; ++i) {
+      uint64_t bytes = 0;
+      for (uint32_t j = 0; j < 8; ++j) bytes |= uint64_t((kIqKsigns.v[i] >> j) & 1 ? 0xff : 0x01) << (8 * j);
+      v[i] = int64_t(bytes);
+    }
+  }
+};
+inline constexpr IqSignBytes kIqSignBytes{};
+
+// The 32 sign multipliers of four 7-bit ksigns indices (bits 0, 7, 14, 21 of aux).
+inline __m256i iq_sign_bytes4(uint32_t aux) {
+  const int64_t* t = kIqSignBytes.v;
+  return _mm256_setr_epi64x(t[aux & 127], t[(aux >> 7) & 127], t[(aux >> 14) & 127], t[(aux >> 21) & 127]);
 }
 
 // Four 8-byte grid entries (IQ1 / IQ2) at the indices of idx's four 32-bit
@@ -63,7 +80,7 @@ inline __m256i iq_codes(const BlockIQ2_XXS& b, int c, CompatChunk& ch, const IqG
   const uint32_t idx = iq_load_u32(&b.qs[4 * c]), aux = iq_load_u32(&b.qs[4 * c + 2]), ls = aux >> 28;
   ch = iq_chunk(_cvtsh_ss(b.d_fp16) * 0.125f, int(2 * ls + 1), int(2 * ls + 1));
   const __m256i g = iq_gather8(grids.iq2xxs, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(int(idx))));
-  return iq_apply_signs(g, iq_sign_mask(iq_ksigns4(aux)));
+  return _mm256_sign_epi8(g, iq_sign_bytes4(aux));
 }
 
 inline __m256i iq_codes(const BlockIQ2_XS& b, int c, CompatChunk& ch, const IqGrids& grids) {
@@ -71,9 +88,9 @@ inline __m256i iq_codes(const BlockIQ2_XS& b, int c, CompatChunk& ch, const IqGr
   ch = iq_chunk(d * 0.125f, 2 * (b.scales[c] & 0x0f) + 1, 2 * (b.scales[c] >> 4) + 1);
   const __m128i q = _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(&b.qs[4 * c])));
   const __m256i g = iq_gather8(grids.iq2xs, _mm_and_si128(q, _mm_set1_epi32(511)));
-  const uint32_t signs = uint32_t(iq_ksign(b.qs[4 * c] >> 9)) | uint32_t(iq_ksign(b.qs[4 * c + 1] >> 9)) << 8 |
-                         uint32_t(iq_ksign(b.qs[4 * c + 2] >> 9)) << 16 | uint32_t(iq_ksign(b.qs[4 * c + 3] >> 9)) << 24;
-  return iq_apply_signs(g, iq_sign_mask(signs));
+  const int64_t* t = kIqSignBytes.v;
+  return _mm256_sign_epi8(g, _mm256_setr_epi64x(t[b.qs[4 * c] >> 9], t[b.qs[4 * c + 1] >> 9], t[b.qs[4 * c + 2] >> 9],
+                                                t[b.qs[4 * c + 3] >> 9]));
 }
 
 inline __m256i iq_codes(const BlockIQ2_S& b, int c, CompatChunk& ch, const IqGrids& grids) {
@@ -89,7 +106,7 @@ inline __m256i iq_codes(const BlockIQ3_XXS& b, int c, CompatChunk& ch, const IqG
   const uint32_t aux = iq_load_u32(b.qs + 64 + 4 * c), ls = aux >> 28;
   ch = iq_chunk(_cvtsh_ss(b.d_fp16) * 0.25f, int(2 * ls + 1), int(2 * ls + 1));
   const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * c)));
-  return iq_apply_signs(iq_gather4(grids.iq3xxs, idx), iq_sign_mask(iq_ksigns4(aux)));
+  return _mm256_sign_epi8(iq_gather4(grids.iq3xxs, idx), iq_sign_bytes4(aux));
 }
 
 inline __m256i iq_codes(const BlockIQ3_S& b, int c, CompatChunk& ch, const IqGrids& grids) {
@@ -134,48 +151,48 @@ inline __m256i iq_codes(const BlockIQ1_M& b, int c, CompatChunk& ch, const IqGri
   return iq1_codes(g, delta);
 }
 
-// TQ1_0 and TQ2_0 as unsigned codes 0..2 (the value plus 1), for the decode
-// kernel (kernels_compat_decode_avx2.cpp) and the codes below.
+// TQ1_0 and TQ2_0 as unsigned codes 0..2 (the value plus 1), half a
+// super-block at a time: w[k] = chunk 4 h + k. For the decode kernel
+// (kernels_compat_decode_avx2.cpp) and the unpack below.
 //
 // TQ2_0: chunk c holds bits 2 (c % 4) of bytes qs[32 (c / 4) ..].
-inline __m256i tq_unsigned(const BlockTQ2_0& b, int c) {
-  return _mm256_and_si256(_mm256_srl_epi16(load32(b.qs + 32 * (c / 4)), _mm_cvtsi32_si128(2 * (c % 4))),
-                          _mm256_set1_epi8(3));
+inline void tq_half(const BlockTQ2_0& b, int h, __m256i w[4]) {
+  const __m256i raw = load32(b.qs + 32 * h), m3 = _mm256_set1_epi8(3);
+  w[0] = _mm256_and_si256(raw, m3);
+  w[1] = _mm256_and_si256(_mm256_srli_epi16(raw, 2), m3);
+  w[2] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m3);
+  w[3] = _mm256_and_si256(_mm256_srli_epi16(raw, 6), m3);
 }
-// TQ1_0: digit p of a byte is ((byte * 3^p) mod 256) * 3 >> 8, which is 0
-// below 86, 1 below 171 and 2 above. The byte products mod 256 come from
-// 16-bit multiplies of the even and the odd bytes apart; mul16 holds 3^p
-// per 16-bit lane (both bytes of a lane take the same power).
-inline __m256i tq1_digits(__m256i v, __m256i mul16) {
-  const __m256i lo_mask = _mm256_set1_epi16(0x00ff);
-  const __m256i lo = _mm256_and_si256(_mm256_mullo_epi16(_mm256_and_si256(v, lo_mask), mul16), lo_mask);
-  const __m256i hi = _mm256_mullo_epi16(_mm256_andnot_si256(lo_mask, v), mul16);
-  const __m256i q = _mm256_or_si256(lo, hi);
-  const __m256i ge1 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(char(86))), q);
-  const __m256i ge2 = _mm256_cmpeq_epi8(_mm256_max_epu8(q, _mm256_set1_epi8(char(171))), q);
-  return _mm256_sub_epi8(_mm256_setzero_si256(), _mm256_add_epi8(ge1, ge2));
+// TQ1_0: digit p of a byte is ((byte * 3^p) mod 256) * 3 >> 8. The products
+// mod 256 are byte adds (x * 3 = x + x + x), and ((q * 3) >> 8) is
+// avg(q', avg(q', 0)) >> 6 with q' = q - 1 saturated at 0 (equal for all 256
+// bytes; llama.cpp's formulation).
+inline __m256i tq1_times3(__m256i v) { return _mm256_add_epi8(v, _mm256_add_epi8(v, v)); }
+inline __m128i tq1_times3(__m128i v) { return _mm_add_epi8(v, _mm_add_epi8(v, v)); }
+inline __m256i tq1_digit(__m256i q) {
+  const __m256i q1 = _mm256_subs_epu8(q, _mm256_set1_epi8(1));
+  const __m256i t = _mm256_avg_epu8(q1, _mm256_avg_epu8(q1, _mm256_setzero_si256()));
+  return _mm256_and_si256(_mm256_srli_epi16(t, 6), _mm256_set1_epi8(3));
 }
 // Chunks 0..4: digit c of qs[0..32); chunks 5, 6: digits 2 (c - 5) and
 // 2 (c - 5) + 1 of qs[32..48); chunk 7: digit 4 of qs[32..48), then digit p
 // of qh[m] at 4 p + m.
-inline __m256i tq_unsigned(const BlockTQ1_0& b, int c) {
-  static constexpr int16_t kPow3[5] = {1, 3, 9, 27, 81};
-  if (c < 5) return tq1_digits(load32(b.qs), _mm256_set1_epi16(kPow3[c]));
-  const __m128i q16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32));
-  if (c < 7)
-    return tq1_digits(_mm256_set_m128i(q16, q16),
-                      _mm256_set_m128i(_mm_set1_epi16(kPow3[2 * (c - 5) + 1]), _mm_set1_epi16(kPow3[2 * (c - 5)])));
-  return tq1_digits(_mm256_set_m128i(_mm_set1_epi32(int(iq_load_u32(b.qh))), q16),
-                    _mm256_set_m128i(_mm_setr_epi16(1, 1, 3, 3, 9, 9, 27, 27), _mm_set1_epi16(81)));
-}
-
-inline __m256i iq_codes(const BlockTQ2_0& b, int c, CompatChunk& ch, const IqGrids&) {
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16));
-  return _mm256_sub_epi8(tq_unsigned(b, c), _mm256_set1_epi8(1));
-}
-inline __m256i iq_codes(const BlockTQ1_0& b, int c, CompatChunk& ch, const IqGrids&) {
-  ch = iq_chunk(_cvtsh_ss(b.d_fp16));
-  return _mm256_sub_epi8(tq_unsigned(b, c), _mm256_set1_epi8(1));
+inline void tq_half(const BlockTQ1_0& b, int h, __m256i w[4]) {
+  const __m256i v = load32(b.qs);
+  if (h == 0) {
+    __m256i q = v;
+    for (int k = 0; k < 4; ++k, q = tq1_times3(q)) w[k] = tq1_digit(q);
+    return;
+  }
+  const __m256i v81 = tq1_times3(tq1_times3(tq1_times3(tq1_times3(v))));
+  w[0] = tq1_digit(v81);
+  const __m128i u1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 32)), u3 = tq1_times3(u1);
+  const __m128i u9 = tq1_times3(u3), u27 = tq1_times3(u9), u81 = tq1_times3(u27);
+  const __m128i e1 = _mm_set1_epi32(int(iq_load_u32(b.qh))), e3 = tq1_times3(e1), e9 = tq1_times3(e3);
+  const __m128i e = _mm_blend_epi32(_mm_blend_epi32(_mm_blend_epi32(e1, e3, 0x2), e9, 0x4), tq1_times3(e9), 0x8);
+  w[1] = tq1_digit(_mm256_set_m128i(u3, u1));
+  w[2] = tq1_digit(_mm256_set_m128i(u27, u9));
+  w[3] = tq1_digit(_mm256_set_m128i(e, u81));
 }
 
 // ---- Decode form of IQ2_XXS and IQ3_XXS (IQ2_XS / IQ2_S and IQ3_S have
@@ -189,27 +206,6 @@ struct IqLevels {
   __m256i g;
   __m256i sgn;
 };
-
-// ggml's ksigns with each of the 8 bits spread to a byte: -1 where set, 1
-// where not, the multiplier _mm256_sign_epi8 takes. One 8-byte load per 8
-// values replaces the bit table plus the bits-to-bytes expansion.
-struct IqSignBytes {
-  int64_t v[128];
-  constexpr IqSignBytes() : v() {
-    for (uint32_t i = 0; i < 128; ++i) {
-      uint64_t bytes = 0;
-      for (uint32_t j = 0; j < 8; ++j) bytes |= uint64_t((kIqKsigns.v[i] >> j) & 1 ? 0xff : 0x01) << (8 * j);
-      v[i] = int64_t(bytes);
-    }
-  }
-};
-inline constexpr IqSignBytes kIqSignBytes{};
-
-// The 32 sign multipliers of four 7-bit ksigns indices (bits 0, 7, 14, 21 of aux).
-inline __m256i iq_sign_bytes4(uint32_t aux) {
-  const int64_t* t = kIqSignBytes.v;
-  return _mm256_setr_epi64x(t[aux & 127], t[(aux >> 7) & 127], t[(aux >> 14) & 127], t[(aux >> 21) & 127]);
-}
 
 inline IqLevels iq_levels(const BlockIQ2_XXS& b, int c, const IqGrids& grids) {
   const int64_t* g = grids.iq2xxs;
@@ -243,9 +239,21 @@ inline float iq_block_scale(const BlockIQ3_XXS& b) { return _cvtsh_ss(b.d_fp16) 
 
 template <typename Block>
 void unpack_iq(const Block* blocks, int64_t nb, int8_t* codes, CompatChunk* chunks) {
-  const IqGrids& grids = iq_grids();  // once: a call in the loop would spill every vector register
-  for (int64_t i = 0; i < nb; ++i)
-    for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c], grids));
+  constexpr bool kTernary = std::is_same_v<Block, BlockTQ1_0> || std::is_same_v<Block, BlockTQ2_0>;
+  if constexpr (kTernary) {
+    for (int64_t i = 0; i < nb; ++i) {
+      for (int h = 0; h < 2; ++h) {
+        __m256i w[4];
+        tq_half(blocks[i], h, w);
+        for (int k = 0; k < 4; ++k, codes += 32) store32(codes, _mm256_sub_epi8(w[k], _mm256_set1_epi8(1)));
+      }
+      for (int c = 0; c < 8; ++c) chunks[8 * i + c] = iq_chunk(_cvtsh_ss(blocks[i].d_fp16));
+    }
+  } else {
+    const IqGrids& grids = iq_grids();  // once: a call in the loop would spill every vector register
+    for (int64_t i = 0; i < nb; ++i)
+      for (int c = 0; c < 8; ++c, codes += 32) store32(codes, iq_codes(blocks[i], c, chunks[8 * i + c], grids));
+  }
 }
 
 // The vector unpack of an IQ / TQ row; false for other types.

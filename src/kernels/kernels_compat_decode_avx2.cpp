@@ -550,7 +550,7 @@ void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const Token
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
 
-// TQ1_0 / TQ2_0: the codes q = 0..2 (tq_unsigned) go to maddubs unsigned;
+// TQ1_0 / TQ2_0: the codes q = 0..2 (tq_half) go to maddubs unsigned;
 // the -1 comes back through the activation sums, sum (q - 1) a = sum q a -
 // sum a, exact in int32.
 template <typename Block, int NT>
@@ -562,11 +562,10 @@ void tq_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenA
     prefetch_block(reinterpret_cast<const uint8_t*>(&b), sizeof(b));
     __m256i q[NT][2];
     for (int h = 0; h < 2; ++h) {
-      __m256i p[NT][4];
-      for (int k = 0; k < 4; ++k) {
-        const __m256i w = tq_unsigned(b, 4 * h + k);
-        for (int t = 0; t < NT; ++t) p[t][k] = dot_u8s8(w, load32(x[t * nb + 8 * i + 4 * h + k].qs));
-      }
+      __m256i w[4], p[NT][4];
+      tq_half(b, h, w);
+      for (int k = 0; k < 4; ++k)
+        for (int t = 0; t < NT; ++t) p[t][k] = dot_u8s8(w[k], load32(x[t * nb + 8 * i + 4 * h + k].qs));
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
     const __m256 d = _mm256_set1_ps(_cvtsh_ss(b.d_fp16));
