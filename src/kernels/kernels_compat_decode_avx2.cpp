@@ -648,14 +648,18 @@ void iq1_m_row_fused(const BlockIQ1_M* row, int64_t nb, const BlockQ8_0* x, cons
   const int64_t* grid = iq_grids().iq1s;
   const __m256i eight = _mm256_set1_epi8(8), one = _mm256_set1_epi8(1), m7 = _mm256_set1_epi16(7);
   const __m128i m4 = _mm_set1_epi8(0x0f);
-  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
-                                          2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   // Sub-block j's 3 bits: bits 3 (j % 4) of u16 word j / 4, moved to bits 13..15 and shifted down.
   const __m256i sc_pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3,  //
                                            4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7);
   const __m256i mul = _mm256_setr_epi16(8192, 1024, 128, 16, 8192, 1024, 128, 16, 8192, 1024, 128, 16, 8192, 1024, 128, 16);
+  // Chunk k of a half super-block: group bytes 4 k .. 4 k + 3 of that half, each spread over 8 bytes.
+  alignas(32) static constexpr int8_t kSpread[4][32] = {
+      {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+      {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+      {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+      {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13,  //
+       14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15}};
   alignas(32) uint16_t idx[32];
-  alignas(32) uint8_t nib[32];
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
@@ -664,8 +668,11 @@ void iq1_m_row_fused(const BlockIQ1_M* row, int64_t nb, const BlockQ8_0* x, cons
     const __m128i qh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qh));
     const __m128i lo4 = _mm_and_si128(qh, m4), hi4 = _mm_and_si128(_mm_srli_epi16(qh, 4), m4);
     const __m128i n0 = _mm_unpacklo_epi8(lo4, hi4), n1 = _mm_unpackhi_epi8(lo4, hi4);  // groups 0..15, 16..31
-    _mm_store_si128(reinterpret_cast<__m128i*>(nib), n0);
-    _mm_store_si128(reinterpret_cast<__m128i*>(nib + 16), n1);
+    // Per group, all ones where the delta is negative (bit 3 of its nibble), both halves in both lanes.
+    const __m128i eight16 = _mm_set1_epi8(8);
+    const __m256i dmask[2] = {
+        _mm256_broadcastsi128_si256(_mm_cmpeq_epi8(_mm_and_si128(n0, eight16), eight16)),
+        _mm256_broadcastsi128_si256(_mm_cmpeq_epi8(_mm_and_si128(n1, eight16), eight16))};
     for (int q = 0; q < 2; ++q) {
       const __m256i hi = _mm256_and_si256(_mm256_cvtepu8_epi16(q == 0 ? n0 : n1), m7);
       const __m256i lo = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs + 16 * q)));
@@ -682,8 +689,7 @@ void iq1_m_row_fused(const BlockIQ1_M* row, int64_t nb, const BlockQ8_0* x, cons
         const int c = 4 * h + k;
         const uint16_t* ic = idx + 4 * c;
         const __m256i g = _mm256_setr_epi64x(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]]);
-        const __m256i dbit = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(int(iq_load_u32(nib + 4 * c))), spread), eight);
-        const __m256i delta = _mm256_or_si256(_mm256_cmpeq_epi8(dbit, eight), one);  // -1 or 1
+        const __m256i delta = _mm256_or_si256(_mm256_shuffle_epi8(dmask[h], load32(kSpread[k])), one);  // -1 or 1
         const __m256i w = _mm256_add_epi8(_mm256_sign_epi8(eight, g), delta);
         const __m256i aw = _mm256_sign_epi8(w, w);
         const __m256i sc = _mm256_shuffle_epi8(sc_half[h], load32(kPair[k]));
