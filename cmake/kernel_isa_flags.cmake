@@ -11,7 +11,8 @@ function(qat_kernel_isa_flags root)
   set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno;-Wno-psabi")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp ${root}/src/kernels/kernels_compat_avx2.cpp
-      ${root}/src/kernels/kernels_compat_decode_avx2.cpp PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+      ${root}/src/kernels/kernels_compat_decode_avx2.cpp ${root}/src/kernels/kernels_iq_decode_avx2.cpp
+      PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
     # GCC 12's avx512fintrin.h trips -Wmaybe-uninitialized (GCC bug 105593).
     # The level requires F, BW, VL and VNNI (base/cpu_features.cpp) and no
     # more: the other AVX-512 subsets are switched off so that a file using
