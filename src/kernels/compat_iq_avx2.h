@@ -3,8 +3,11 @@
 // (elements 32 c .. 32 c + 31) of one super-block, from the grids of
 // iq_grids() (fetched once per row by the caller), equal byte for byte and
 // bit for bit to the reference unpack_row_iq. Grid entries are loaded
-// whole (4 bytes for IQ3, 8 for IQ1 / IQ2); signs become a byte mask and
-// flip the loaded levels.
+// whole (4 bytes for IQ3, 8 for IQ1 / IQ2); stored sign bits become a byte
+// mask, 7-bit sign indices 8 sign bytes from a table, and either flips the
+// loaded levels. TQ1_0 / TQ2_0 codes come half a super-block at a time
+// (tq_half). The decode kernels (kernels_iq_decode_avx2.cpp) use these
+// pieces and the unsigned-level forms below.
 // Include only from files built with the AVX2 flags, after avx2_helpers.h.
 #pragma once
 #if defined(__x86_64__)

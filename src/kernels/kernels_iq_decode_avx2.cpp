@@ -1,7 +1,9 @@
 // AVX2 decode kernels (1-2 tokens) for llama.cpp's codebook and ternary
 // types (IQ1_S .. IQ3_S, TQ1_0, TQ2_0): one kernel per type, one row times
-// the tokens with the codes built in registers. Built with the AVX2 flags;
-// kernels_compat_decode_avx2.cpp calls avx2_iq_decode_rows.
+// the tokens with the codes built in registers. Each chunk's int32 lanes are
+// summed (hadd4, chunk_sums8 of compat_decode_avx2.h) and the float stage
+// runs once a super-block, as in the K-quant kernels. Built with the AVX2
+// flags; kernels_compat_decode_avx2.cpp calls avx2_iq_decode_rows.
 #include "kernels/avx2_helpers.h"
 #include "kernels/compat_decode_avx2.h"
 #include "kernels/compat_iq_avx2.h"
@@ -11,10 +13,6 @@
 
 namespace qat {
 namespace {
-
-// ---- IQ / TQ decode kernels. Each chunk's int32 lanes are summed (hadd4,
-// chunk_sums8) and the float stage runs once a super-block, as in the
-// K-quant kernels above.
 
 // IQ3_S: the 64 grid indices of a super-block built as one vector pass and
 // stored, then 8 scalar loads per chunk; the grid levels stay unsigned (1 ..
