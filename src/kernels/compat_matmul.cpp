@@ -1,6 +1,7 @@
 #include "kernels/compat_matmul.h"
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "base/error.h"
@@ -38,6 +39,19 @@ void matmul_compat(TensorType type, const void* w, int64_t rows, int64_t cols, c
   const auto* wb = static_cast<const uint8_t*>(w);
   // Small products are not worth waking the thread pool (as in quant_matmul).
   const bool parallel = rows * cols * n >= (1 << 18) && rows > 1;
+  if (n <= 2) {
+    // Decode: threads take ranges of rows (about 32 per thread, whole 8-row
+    // groups, at least 64 rows) from a shared counter, so a core slowed by
+    // other work does not leave the other waiting at the end of every product.
+    // Each row's result is the same whichever thread computes it.
+    std::atomic<int64_t> next{0};
+    parallel_team(parallel, [&](int64_t, int64_t nt) {
+      const int64_t chunk_rows = std::max<int64_t>(64, (rows + 32 * nt - 1) / (32 * nt) + 7) / 8 * 8;
+      for (int64_t r0; (r0 = next.fetch_add(chunk_rows, std::memory_order_relaxed)) < rows;)
+        rows_times_tokens(type, wb, row_bytes, r0, std::min(rows, r0 + chunk_rows), rows, cols, a, n, y);
+    });
+    return;
+  }
   parallel_team(parallel, [&](int64_t id, int64_t nt) {
     // Whole 8-row groups per thread (the prompt kernels' tile).
     const int64_t groups = (rows + 7) / 8;

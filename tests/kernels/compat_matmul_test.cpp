@@ -183,20 +183,24 @@ TEST(CompatMatmul, EveryLevelMatchesTheReference) {
 }
 
 TEST(CompatMatmul, ThreadedProductsSplitRowsInWholeTiles) {
-  // Large enough for the thread pool (rows * cols * n >= 2^18): rows split in
-  // 8-row groups, prompt tiles plus a remainder row, against the reference.
+  // Large enough for the thread pool (rows * cols * n >= 2^18), against the
+  // reference: a prompt's rows split in 8-row groups, prompt tiles plus a
+  // remainder row; decode's rows taken in 64-row ranges from a shared
+  // counter (16 ranges, the last one short).
   std::mt19937 rng(15);
+  const int64_t cols = 512;
   for (TensorType t : {TensorType::Q4_K, TensorType::Q6_K, TensorType::Q5_1, TensorType::IQ4_XS, TensorType::Q2_K,
-                       TensorType::IQ3_S, TensorType::IQ1_M}) {
-    const int64_t rows = 101, cols = 512, n = 9;
-    const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
-    const std::vector<float> x = random_acts(n * cols, rng);
-    std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows), NAN);
-    matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
-    matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
-    for (size_t i = 0; i < y.size(); ++i)
-      ASSERT_NEAR(y[i], ref[i], 1e-4 * (std::fabs(ref[i]) + 1)) << tensor_type_name(t) << " element " << i;
-  }
+                       TensorType::IQ3_S, TensorType::IQ1_M})
+    for (const auto [rows, n] : {std::pair<int64_t, int64_t>{101, 9}, {1003, 1}, {1003, 2}}) {
+      const std::vector<uint8_t> w = random_blocks(t, rows, cols, rng);
+      const std::vector<float> x = random_acts(n * cols, rng);
+      std::vector<float> ref(size_t(n * rows)), y(size_t(n * rows), NAN);
+      matmul_compat_ref(t, w.data(), rows, cols, x.data(), ref.data(), n);
+      matmul_compat(t, w.data(), rows, cols, x.data(), y.data(), n);
+      for (size_t i = 0; i < y.size(); ++i)
+        ASSERT_NEAR(y[i], ref[i], 1e-4 * (std::fabs(ref[i]) + 1))
+            << tensor_type_name(t) << " rows " << rows << ", n " << n << ", element " << i;
+    }
 }
 
 // Q6_K codes -32 (every bit 0) with the given sub-scales, in `rows` equal
