@@ -61,6 +61,13 @@ inline __m256i hadd4(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
   return _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
 }
 
+// One super-block's float stage: acc += float(sum_c) * (s_c * d_a,c) for its
+// 8 chunk sums q0 / q1 (hadd4 per half), s the 8 chunks' float scales and da
+// the token's 8 activation scales.
+inline __m256 float_stage(__m256 acc, __m256i q0, __m256i q1, __m256 s, const float* da) {
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q0, q1)), _mm256_mul_ps(s, _mm256_loadu_ps(da)), acc);
+}
+
 }  // namespace
 }  // namespace qat
 #endif

@@ -59,9 +59,7 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
     const __m128i ls = _mm_unpacklo_epi8(_mm_and_si128(s4, _mm_set1_epi8(0x0f)), _mm_and_si128(_mm_srli_epi16(s4, 4), _mm_set1_epi8(0x0f)));
     const __m256i sc = _mm256_cvtepu8_epi32(_mm_add_epi8(_mm_add_epi8(ls, ls), _mm_set1_epi8(1)));
     const __m256 d = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b.d_fp16)), _mm256_cvtepi32_ps(sc));
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
-                               _mm256_mul_ps(d, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+    for (int t = 0; t < NT; ++t) acc[t] = float_stage(acc[t], q[t][0], q[t][1], d, a.da + t * a.nbp + 8 * i);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -92,9 +90,7 @@ void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
     const __m256 s = _mm256_mul_ps(_mm256_set1_ps(iq_block_scale(b)), iq_sub_scales8(b));
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
-                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+    for (int t = 0; t < NT; ++t) acc[t] = float_stage(acc[t], q[t][0], q[t][1], s, a.da + t * a.nbp + 8 * i);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -176,9 +172,7 @@ void iq2_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const Token
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
     const __m256 s = _mm256_set1_ps(iq_block_scale(b));
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
-                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+    for (int t = 0; t < NT; ++t) acc[t] = float_stage(acc[t], q[t][0], q[t][1], s, a.da + t * a.nbp + 8 * i);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
@@ -335,9 +329,7 @@ void iq1_m_row_fused(const BlockIQ1_M* row, int64_t nb, const BlockQ8_0* x, cons
     __builtin_memcpy(w16, b.scales, 8);
     const uint16_t d_bits = uint16_t((w16[0] >> 12) | ((w16[1] >> 8) & 0x00f0) | ((w16[2] >> 4) & 0x0f00) | (w16[3] & 0xf000));
     const __m256 s = _mm256_set1_ps(_cvtsh_ss(d_bits) * 0.125f);
-    for (int t = 0; t < NT; ++t)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(chunk_sums8(q[t][0], q[t][1])),
-                               _mm256_mul_ps(s, _mm256_loadu_ps(a.da + t * a.nbp + 8 * i)), acc[t]);
+    for (int t = 0; t < NT; ++t) acc[t] = float_stage(acc[t], q[t][0], q[t][1], s, a.da + t * a.nbp + 8 * i);
   }
   for (int t = 0; t < NT; ++t) y[t * y_stride] = hsum(acc[t]);
 }
