@@ -26,7 +26,7 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
   const int32_t* grid = iq_grids().iq3s;
   const __m256i bits16 = _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
                                            int16_t(-32768));
-  const __m256i one = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  const __m256i one = _mm256_set1_epi8(1);
   alignas(32) uint16_t idx[64];
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
@@ -49,8 +49,7 @@ void iq3_s_row_fused(const BlockIQ3_S* row, int64_t nb, const BlockQ8_0* x, cons
                                             grid[ic[6]], grid[ic[7]]);
         const __m256i sgn = _mm256_or_si256(iq_sign_mask(iq_load_u32(b.signs + 4 * c)), one);  // -1 or 1
         for (int t = 0; t < NT; ++t)
-          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), sgn)),
-                                      ones16);
+          p[t][k] = dot_u8s8(g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), sgn));
       }
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
@@ -71,7 +70,6 @@ template <typename Block, int NT>
 void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                          int64_t y_stride) {
   const IqGrids& grids = iq_grids();
-  const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t i = 0; i < nb / 8; ++i) {
@@ -84,8 +82,7 @@ void iq_signed_row_fused(const Block* row, int64_t nb, const BlockQ8_0* x, const
         const int c = 4 * h + k;
         const IqLevels l = iq_levels(b, c, grids);
         for (int t = 0; t < NT; ++t)
-          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(l.g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), l.sgn)),
-                                      ones16);
+          p[t][k] = dot_u8s8(l.g, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), l.sgn));
       }
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
@@ -217,7 +214,7 @@ template <int NT>
 void iq1_s_row_fused(const BlockIQ1_S* row, int64_t nb, const BlockQ8_0* x, const TokenArrays a, float* y,
                      int64_t y_stride) {
   const int64_t* grid = iq_grids().iq1s;
-  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  const __m256i ones8 = _mm256_set1_epi8(1);
   const __m256i mul = _mm256_setr_epi16(8192, 1024, 128, 16, 8192, 1024, 128, 16, 8192, 1024, 128, 16, 8192, 1024, 128, 16);
   alignas(32) uint16_t idx[32];
   __m256 acc[NT];
@@ -244,8 +241,7 @@ void iq1_s_row_fused(const BlockIQ1_S* row, int64_t nb, const BlockQ8_0* x, cons
         const uint16_t* ic = idx + 4 * c;
         const __m256i g = _mm256_setr_epi64x(grid[ic[0]], grid[ic[1]], grid[ic[2]], grid[ic[3]]);
         for (int t = 0; t < NT; ++t)
-          p[t][k] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), g)),
-                                      ones16);
+          p[t][k] = dot_u8s8(ones8, _mm256_sign_epi8(load32(x[t * nb + 8 * i + c].qs), g));
       }
       for (int t = 0; t < NT; ++t) q[t][h] = hadd4(p[t][0], p[t][1], p[t][2], p[t][3]);
     }
