@@ -43,8 +43,8 @@ namespace {  // each AVX2 file gets its own copy
 // bytes s in that lane (every caller's maddubs pair sums stay within int16,
 // so both forms give the same sums). One vpdpbusd where the build targets a
 // CPU with AVX512-VNNI (QAT_NATIVE on such a host: -march=native applies to
-// these files too): TQ1_0 / TQ2_0 decode 9-16 % faster, IQ1_S 9 %
-// (bench_compat_matmul n = 1, stop 28). A separate AVX-512-level build of
+// these files too): TQ1_0 / TQ2_0 decode 5-16 % faster, IQ1_S 6 %
+// (bench_compat_matmul n = 1, one thread, an Intel Xeon, stop 28). A separate AVX-512-level build of
 // the IQ kernels was tried: its flags leave out AVX512DQ (kernel_isa_flags),
 // so 64-bit inserts became vmovhps and IQ2_S / IQ1_M ran 25-30 % slower.
 inline __m256i dot_u8s8(__m256i u, __m256i s) {

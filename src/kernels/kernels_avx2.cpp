@@ -103,8 +103,9 @@ void q4_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockI
 // s + the products of |w| and sign(a, w), 4 to an int32 lane: one vpdpbusd
 // where the build targets AVX512-VNNI (-march=native on such a host), with
 // the same sums (the maddubs pairs never saturate, above). On a Xeon whose
-// one core ran this kernel compute-bound, 1B Q8_0 decode went from 9.4 to
-// 11.6 t/s (stop 28); the same change to the Q4_0 tile gained nothing there.
+// one core ran this kernel compute-bound, 1B Q8_0 decode went from 9.4-9.7
+// to 11.7-11.9 t/s (stop 28); the same change to the Q4_0 tile gained
+// nothing there.
 inline __m256i q8_accumulate(__m256i s, __m256i aw, __m256i a) {
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
   return _mm256_dpbusd_epi32(s, aw, a);
