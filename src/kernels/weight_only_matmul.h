@@ -31,9 +31,9 @@ void dequantize_packed_group(const PackedMatrix& w, int64_t g, float* out);
 void matmul_quant_a16(TensorType wtype, const void* w, int64_t rows, int64_t cols, const float* x, float* y,
                       int64_t n);
 
-// Reference: each row dequantized with dequantize_row_*, then plain scalar
-// loops with one accumulator (the order of matmul_ref), single-threaded. It
-// equals matmul_ref of the dequantized F32 matrix bit for bit.
+// Reference: each row dequantized with dequantize_row_*, then multiplied by
+// matmul_ref, single-threaded. It equals matmul_ref of the dequantized F32
+// matrix bit for bit.
 void matmul_quant_a16_ref(TensorType wtype, const void* w, int64_t rows, int64_t cols, const float* x,
                           float* y, int64_t n);
 
