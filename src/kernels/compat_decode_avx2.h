@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "kernels/avx2_helpers.h"
 #include "kernels/kernel_table.h"
 #include "quant/quant_types.h"
 
@@ -40,20 +41,12 @@ bool avx2_iq_decode_rows(TensorType type, const uint8_t* w, uint64_t row_bytes, 
 namespace {  // each AVX2 file gets its own copy
 
 // Per int32 lane, the sum of the 4 products of unsigned bytes u and signed
-// bytes s in that lane (every caller's maddubs pair sums stay within int16,
-// so both forms give the same sums). One vpdpbusd where the build targets a
-// CPU with AVX512-VNNI (QAT_NATIVE on such a host: -march=native applies to
-// these files too): TQ1_0 / TQ2_0 decode 5-16 % faster, IQ1_S 6 %
-// (bench_compat_matmul n = 1, one thread, an Intel Xeon, stop 28). A separate AVX-512-level build of
-// the IQ kernels was tried: its flags leave out AVX512DQ (kernel_isa_flags),
-// so 64-bit inserts became vmovhps and IQ2_S / IQ1_M ran 25-30 % slower.
-inline __m256i dot_u8s8(__m256i u, __m256i s) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-#else
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
-#endif
-}
+// bytes s in that lane (every caller's maddubs pair sums stay within int16;
+// dot_add_u8s8, one vpdpbusd on a VNNI build). A separate AVX-512-level
+// build of the IQ kernels, to get vpdpbusd without -march=native, was tried
+// in stop 28: its flags leave out AVX512DQ (kernel_isa_flags), so 64-bit
+// inserts became vmovhps and IQ2_S / IQ1_M ran 25-30 % slower.
+inline __m256i dot_u8s8(__m256i u, __m256i s) { return dot_add_u8s8(_mm256_setzero_si256(), u, s); }
 
 // Decode kernels: one row of a super-block type times NT tokens without an
 // unpacked copy: codes are built in registers and used at once. Each chunk's

@@ -99,21 +99,7 @@ void q4_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockI
 // ---- Q8_0 R8: 8 rows x NT tokens. Sign trick: maddubs(|w|, sign(a, w)) = w*a
 // exactly because activation codes stay in -127..127 (quantize_row_q8_0 maps
 // amax to 127), so sign(a, w) never overflows and |w| <= 128 fits a byte;
-// pair sums <= 2*128*127 = 32512 do not saturate.
-// s + the products of |w| and sign(a, w), 4 to an int32 lane: one vpdpbusd
-// where the build targets AVX512-VNNI (-march=native on such a host), with
-// the same sums (the maddubs pairs never saturate, above). On a Xeon whose
-// one core ran this kernel compute-bound, 1B Q8_0 decode went from 9.4-9.7
-// to 11.7-11.9 t/s (stop 28); the same change to the Q4_0 tile gained
-// nothing there.
-inline __m256i q8_accumulate(__m256i s, __m256i aw, __m256i a) {
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
-  return _mm256_dpbusd_epi32(s, aw, a);
-#else
-  return _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(aw, a), _mm256_set1_epi16(1)));
-#endif
-}
-
+// pair sums <= 2*128*127 = 32512 do not saturate (dot_add_u8s8).
 template <int NT>
 void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y, int64_t ldy,
              int64_t nrows) {
@@ -130,7 +116,7 @@ void q8_tile(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockIn
       const __m256i aw = _mm256_abs_epi8(w);
       for (int t = 0; t < NT; ++t) {
         const __m256i a = _mm256_sign_epi8(bcast4(x[t * nb + b].qs + 4 * c), w);
-        s32[t] = q8_accumulate(s32[t], aw, a);
+        s32[t] = dot_add_u8s8(s32[t], aw, a);
       }
     }
     for (int t = 0; t < NT; ++t) {
@@ -156,7 +142,7 @@ void q8_tile4(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockI
     for (int c = 0; c < 8; ++c) {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
       const __m256i aw = _mm256_abs_epi8(w);
-#define QAT_Q8_STEP(s, xt) s = q8_accumulate(s, aw, _mm256_sign_epi8(bcast4(xt[b].qs + 4 * c), w))
+#define QAT_Q8_STEP(s, xt) s = dot_add_u8s8(s, aw, _mm256_sign_epi8(bcast4(xt[b].qs + 4 * c), w))
       QAT_Q8_STEP(s0, x0);
       QAT_Q8_STEP(s1, x1);
       QAT_Q8_STEP(s2, x2);
