@@ -141,6 +141,57 @@ BENCHMARK(BM_QuantMatmulStream)
     ->UseRealTime();
 BENCHMARK(BM_QuantMatmul)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// One decoded token's products of a Gemma 3 1B file, in the model's order
+// and one huge-page arena (26 layers of q, k, v, o, gate, up, down, then the
+// 262144-row tied output): the weight stream of `qat bench` tg without the
+// attention and norms between the products.
+//   build/bench/bench_quant_matmul --benchmark_filter=DecodeSequence
+void BM_DecodeSequence(benchmark::State& state) {
+  const auto type = TensorType(state.range(0));
+  omp_set_num_threads(int(state.range(1)));
+  struct Shape {
+    int64_t rows, cols;
+  };
+  const std::vector<Shape> layer = {{1024, 1152}, {256, 1152}, {256, 1152}, {1152, 1024},
+                                    {6912, 1152}, {6912, 1152}, {1152, 6912}};
+  std::vector<Shape> shapes;
+  for (int l = 0; l < 26; ++l) shapes.insert(shapes.end(), layer.begin(), layer.end());
+  shapes.push_back({262144, 1152});
+  auto padded = [&](const Shape& s) { return (qat::packed_bytes(type, s.rows, s.cols) + 63) / 64 * 64; };
+  int64_t total = 0;
+  for (const Shape& s : shapes) total += padded(s);
+  const std::shared_ptr<uint8_t> arena = qat::allocate_large(size_t(total));
+  std::vector<qat::PackedMatrix> pool;
+  // Every layer gets the first layer's values (random weights for 1B
+  // parameters take a minute); each matrix still has its own bytes.
+  std::vector<std::vector<uint8_t>> values(layer.size() + 1);
+  int64_t offset = 0, weight_bytes = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    std::vector<uint8_t>& w = values[i + 1 < shapes.size() ? i % layer.size() : layer.size()];
+    if (w.empty()) w = random_weights(type, s.rows, s.cols);
+    weight_bytes += int64_t(w.size());
+    pool.push_back(qat::make_packed_matrix_in(std::shared_ptr<uint8_t>(arena, arena.get() + offset), type, w.data(),
+                                              s.rows, s.cols, /*release_source=*/false));
+    offset += padded(s);
+  }
+  std::vector<float> x(6912), y(262144);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i % 17) - 8) * 0.1f;
+  for (auto _ : state) {
+    for (const qat::PackedMatrix& m : pool) qat::matmul_packed(m, x.data(), y.data(), 1);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * weight_bytes);
+  state.SetLabel(std::string(type == TensorType::Q8_0 ? "W8A8 " : "W4A8 ") + qat::cpu_level_name(qat::kernels().level) +
+                 ", threads=" + std::to_string(state.range(1)));
+  omp_set_num_threads(1);
+}
+BENCHMARK(BM_DecodeSequence)
+    ->ArgNames({"type", "thr"})
+    ->ArgsProduct({{int64_t(TensorType::Q8_0), int64_t(TensorType::Q4_0)}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // FP32 activations to Q8_0 blocks plus their sums, as every W8A8 / W4A8
 // product starts: 65 tokens of a 512-wide input (the fraud demo's FFN down).
 void BM_QuantizeActivations(benchmark::State& state) {

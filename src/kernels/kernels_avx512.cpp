@@ -14,6 +14,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/avx2_helpers.h"
 #include "kernels/avx512_helpers.h"
 #include "kernels/compat_decode_avx512.h"
 #include "kernels/compat_prompt_avx512.h"
@@ -135,17 +136,91 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts,
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
+// One token's Q4_0 product, one 8-row group at a time (one stream with the
+// AVX2 kernels' software prefetch), two of a block's four 32-byte chunks per
+// 512-bit register: lanes 0-7 are chunk c's rows, lanes 8-15 chunk c + 1's,
+// and vpermd gives each half its four activation bytes. Lanes i and i + 8
+// are added before a block's integer sum becomes a float, so each row's
+// result is the AVX2 kernel's (q4_tile<1>) bit for bit, with about half its
+// instructions per weight byte; decode is streaming, and fewer instructions
+// per byte keep more of the weight stream in flight (BM_DecodeSeq, 1B shapes).
+void q4_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                     int64_t nrows) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  // Low nibbles of chunks 0 and 1 take activation dwords 0 and 1 (elements
+  // 0-7), their high nibbles dwords 4 and 5 (elements 16-23); chunks 2, 3
+  // likewise dwords 2, 3 and 6, 7.
+  const __m512i lo01 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i hi01 = _mm512_add_epi32(lo01, _mm512_set1_epi32(4));
+  const __m512i lo23 = _mm512_add_epi32(lo01, _mm512_set1_epi32(2));
+  const __m512i hi23 = _mm512_add_epi32(lo01, _mm512_set1_epi32(6));
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 144;
+    prefetch_block(blk, 144);
+    const __m512i a = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
+    const __m512i c01 = _mm512_loadu_si512(blk + 16), c23 = _mm512_loadu_si512(blk + 80);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c01, m4), _mm512_permutexvar_epi32(lo01, a));
+    __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c23, m4), _mm512_permutexvar_epi32(lo23, a));
+    s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(c01, 4), m4), _mm512_permutexvar_epi32(hi01, a));
+    t = _mm512_dpbusd_epi32(t, _mm512_and_si512(_mm512_srli_epi16(c23, 4), m4), _mm512_permutexvar_epi32(hi23, a));
+    s = _mm512_add_epi32(s, t);
+    const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(xi[b].sum), 3);  // 8 * sum
+    const __m256i s8 = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), corr);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s8), _mm256_mul_ps(dw, _mm256_set1_ps(xi[b].d)), acc);
+  }
+  store_rows(y, acc, nrows);
+}
+
+// The same for Q8_0: four 64-byte loads hold a block's eight chunks, each
+// pair's activation dwords c and c + 1 again by vpermd; codes w ^ 0x80 =
+// w + 128 are unsigned and 128 * sum(a) comes off (as the prompt tile does).
+void q8_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
+                     int64_t nrows) {
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  const __m512i p01 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+  const __m512i p23 = _mm512_add_epi32(p01, _mm512_set1_epi32(2));
+  const __m512i p45 = _mm512_add_epi32(p01, _mm512_set1_epi32(4));
+  const __m512i p67 = _mm512_add_epi32(p01, _mm512_set1_epi32(6));
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = gw + b * 272;
+    prefetch_block(blk, 272);
+    const __m512i a = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
+    auto codes = [&](int c) { return _mm512_xor_si512(_mm512_loadu_si512(blk + 16 + 32 * c), flip); };
+    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes(0), _mm512_permutexvar_epi32(p01, a));
+    __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes(2), _mm512_permutexvar_epi32(p23, a));
+    s = _mm512_dpbusd_epi32(s, codes(4), _mm512_permutexvar_epi32(p45, a));
+    t = _mm512_dpbusd_epi32(t, codes(6), _mm512_permutexvar_epi32(p67, a));
+    s = _mm512_add_epi32(s, t);
+    const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(xi[b].sum), 7);  // 128 * sum
+    const __m256i s8 = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), corr);
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s8), _mm256_mul_ps(dw, _mm256_set1_ps(xi[b].d)), acc);
+  }
+  store_rows(y, acc, nrows);
+}
+
 template <bool kQ4>
 void gemm_packed(const uint8_t* w, int64_t nb, int64_t g0, int64_t g1, const BlockQ8_0* x, const ActBlockInfo* xi,
                  const uint8_t* tiles, int64_t n, float* y, int64_t rows) {
-  // Decode (1-2 tokens) streams the weights from DRAM once per token; the
-  // AVX2 kernel (one group at a time) streamed the 262144 x 640 output
-  // projection twice as fast as this tile on an AMD EPYC with AVX-512
-  // (bench_quant_matmul, one thread: Q8_0 7.0 vs 15.0 ms, Q4_0 3.9 vs 8.0 ms),
-  // while the tile wins prompts 2.5x (Q8_0) and 1.4x (Q4_0). (A software
-  // prefetch in this tile, as the AVX2 kernels have, did not change that.
-  // Re-measured with the stop-20 tile: 1B decode Q8_0 26.7 vs 17.3 t/s, Q4_0
-  // 44-47 vs 25 t/s, although it wins 1.3-1.5x on cache-resident matrices.)
+  // Decode streams the weights from DRAM once per token, one 8-row group at
+  // a time: this tile (two groups side by side) streamed the 262144 x 640
+  // output projection half as fast as the AVX2 kernel on an AMD EPYC
+  // (bench_quant_matmul, one thread: Q8_0 15.0 vs 7.0 ms, Q4_0 8.0 vs 3.9 ms;
+  // stop-20 tile, 1B decode Q8_0 17.3 vs 26.7 t/s), although it wins 1.3-1.5x
+  // on cache-resident matrices and prompts 1.4-2.5x. One token runs the
+  // one-group 512-bit kernels above; two run the AVX2 kernels. On an Intel
+  // Xeon (stop 29, BM_DecodeSequence, 1B shapes) the 512-bit one-token
+  // kernels took Q4_0 from 47.4 to 40.5-41.3 ms a token on one thread and
+  // from 26.9-27.8 to 24.3-25.4 ms on two; Q8_0 2-9 % (not measured on AMD).
+  if (n == 1) {
+    for (int64_t g = g0; g < g1; ++g)
+      (kQ4 ? q4_decode_group : q8_decode_group)(w + g * (kQ4 ? 144 : 272) * nb, nb, x, xi, y + g * kPackRows,
+                                                rows - g * kPackRows);
+    return;
+  }
   if (n <= kDecodeMaxTokens) return (kQ4 ? avx2_gemm_q4_0 : avx2_gemm_q8_0)(w, nb, g0, g1, x, xi, tiles, n, y, rows);
   const int64_t gbytes = (kQ4 ? 144 : 272) * nb;
   // Groups outside, tokens inside: a pair of groups' weights (nb * 544

@@ -232,6 +232,64 @@ TEST(QuantMatmul, EveryLevelMatchesReferenceOnRandomBlocks) {
   }
 }
 
+TEST(QuantMatmul, Avx512DecodeEqualsAvx2BitForBit) {
+  // The AVX-512 level's one-token kernels add each block's two half sums
+  // before converting, so their rows are the AVX2 kernels' exactly.
+  if (!cpu_supports(CpuLevel::Avx512Vnni)) GTEST_SKIP() << "needs AVX-512 VNNI";
+  LevelGuard guard;
+  std::mt19937 rng(21);
+  std::normal_distribution<float> nd;
+  for (int64_t rows : {1, 9, 300})
+    for (int64_t nb : {1, 3, 36}) {
+      const int64_t cols = nb * 32;
+      const auto w8 = random_q8(rows * nb, rng);
+      const auto w4 = random_q4(rows * nb, rng);
+      std::vector<float> x(static_cast<size_t>(cols));
+      for (auto& v : x) v = nd(rng);
+      for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0}) {
+        const void* w = t == TensorType::Q8_0 ? static_cast<const void*>(w8.data()) : w4.data();
+        std::vector<float> y2(static_cast<size_t>(rows)), y5(static_cast<size_t>(rows));
+        set_cpu_level(CpuLevel::Avx2);
+        matmul_quant(t, w, rows, cols, x.data(), y2.data(), 1);
+        set_cpu_level(CpuLevel::Avx512Vnni);
+        matmul_quant(t, w, rows, cols, x.data(), y5.data(), 1);
+        EXPECT_EQ(0, std::memcmp(y2.data(), y5.data(), y2.size() * sizeof(float)))
+            << tensor_type_name(t) << " rows " << rows << " nb " << nb;
+      }
+    }
+}
+
+TEST(QuantMatmul, ThreadedDecodeMatchesReference) {
+  // Large enough for the thread pool (rows * cols >= 2^18): one and two
+  // tokens, 1,003 rows split between the threads in whole 8-row groups (the
+  // last group short), against the reference on every level.
+  LevelGuard guard;
+  std::mt19937 rng(22);
+  std::normal_distribution<float> nd;
+  const int64_t rows = 1003, nb = 16, cols = nb * 32;
+  for (CpuLevel l : levels()) {
+    set_cpu_level(l);
+    for (int64_t n : {1, 2})
+      for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0}) {
+        const auto w8 = random_q8(rows * nb, rng);
+        const auto w4 = random_q4(rows * nb, rng);
+        const void* w = t == TensorType::Q8_0 ? static_cast<const void*>(w8.data()) : w4.data();
+        const auto wd = t == TensorType::Q8_0 ? deq(w8) : deq(w4);
+        std::vector<float> x(size_t(n * cols)), xd(x.size());
+        for (auto& v : x) v = nd(rng);
+        fake_quant_q8_0(x.data(), xd.data(), int64_t(x.size()));
+        std::vector<float> y(size_t(n * rows), NAN), yr(y.size());
+        matmul_quant(t, w, rows, cols, x.data(), y.data(), n);
+        matmul_quant_ref(t, w, rows, cols, x.data(), yr.data(), n);
+        for (int64_t tk = 0; tk < n; ++tk)
+          for (int64_t r = 0; r < rows; ++r)
+            ASSERT_NEAR(y[size_t(tk * rows + r)], yr[size_t(tk * rows + r)],
+                        tolerance(wd.data() + r * cols, xd.data() + tk * cols, cols))
+                << cpu_level_name(l) << " " << tensor_type_name(t) << " n " << n << " r " << r;
+      }
+  }
+}
+
 TEST(QuantMatmul, NibbleOrder) {
   // Element j is the low nibble of byte j, element j+16 the high nibble.
   BlockQ4_0 w{f32_to_fp16(1.0f), {}};
