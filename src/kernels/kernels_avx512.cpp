@@ -136,6 +136,15 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts,
   for (int t = 0; t < NT; ++t) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
+// acc (the group's 8 rows) += d_w * d_a * (s's lanes i and i + 8 added,
+// less the unsigned codes' offset): the AVX2 decode tiles' float steps.
+inline __m256 add_block(__m256 acc, __m512i s, int32_t offset, const uint8_t* blk, float d) {
+  const __m256i s8 = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)),
+                                      _mm256_set1_epi32(offset));
+  const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s8), _mm256_mul_ps(dw, _mm256_set1_ps(d)), acc);
+}
+
 // One token's Q4_0 product, one 8-row group at a time (one stream with the
 // AVX2 kernels' software prefetch), two of a block's four 32-byte chunks per
 // 512-bit register: lanes 0-7 are chunk c's rows, lanes 8-15 chunk c + 1's,
@@ -143,7 +152,7 @@ void tile(const uint8_t* ga, const uint8_t* gb, int64_t nb, const uint8_t* acts,
 // are added before a block's integer sum becomes a float, so each row's
 // result is the AVX2 kernel's (q4_tile<1>) bit for bit, with about half its
 // instructions per weight byte; decode is streaming, and fewer instructions
-// per byte keep more of the weight stream in flight (BM_DecodeSeq, 1B shapes).
+// per byte keep more of the weight stream in flight (BM_DecodeSequence).
 void q4_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const ActBlockInfo* xi, float* y,
                      int64_t nrows) {
   const __m512i m4 = _mm512_set1_epi8(0x0f);
@@ -164,11 +173,7 @@ void q4_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const Ac
     __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c23, m4), _mm512_permutexvar_epi32(lo23, a));
     s = _mm512_dpbusd_epi32(s, _mm512_and_si512(_mm512_srli_epi16(c01, 4), m4), _mm512_permutexvar_epi32(hi01, a));
     t = _mm512_dpbusd_epi32(t, _mm512_and_si512(_mm512_srli_epi16(c23, 4), m4), _mm512_permutexvar_epi32(hi23, a));
-    s = _mm512_add_epi32(s, t);
-    const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(xi[b].sum), 3);  // 8 * sum
-    const __m256i s8 = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), corr);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s8), _mm256_mul_ps(dw, _mm256_set1_ps(xi[b].d)), acc);
+    acc = add_block(acc, _mm512_add_epi32(s, t), 8 * xi[b].sum, blk, xi[b].d);
   }
   store_rows(y, acc, nrows);
 }
@@ -193,11 +198,7 @@ void q8_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const Ac
     __m512i t = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes(2), _mm512_permutexvar_epi32(p23, a));
     s = _mm512_dpbusd_epi32(s, codes(4), _mm512_permutexvar_epi32(p45, a));
     t = _mm512_dpbusd_epi32(t, codes(6), _mm512_permutexvar_epi32(p67, a));
-    s = _mm512_add_epi32(s, t);
-    const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(xi[b].sum), 7);  // 128 * sum
-    const __m256i s8 = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), corr);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk)));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s8), _mm256_mul_ps(dw, _mm256_set1_ps(xi[b].d)), acc);
+    acc = add_block(acc, _mm512_add_epi32(s, t), 128 * xi[b].sum, blk, xi[b].d);
   }
   store_rows(y, acc, nrows);
 }
