@@ -1,5 +1,6 @@
 // Small AVX2 helpers shared by the AVX2-level kernel files (kernels_avx2.cpp,
-// kernels_compat_avx2.cpp, the compat decode kernels). Include it ONLY from files compiled with the
+// kernels_compat_avx2.cpp, the compat decode kernels) and the AVX-512 ones,
+// whose flags include AVX2. Include it ONLY from files compiled with the
 // AVX2 flags (cmake/kernel_isa_flags.cmake); everything here has internal
 // linkage, so no generic translation unit can pick up an AVX2 copy.
 #pragma once

@@ -62,6 +62,22 @@ std::vector<float> deq(const std::vector<BlockQ4_0>& b) {
   return f;
 }
 
+// matmul_quant against matmul_quant_ref on the same blocks and inputs, each
+// element within the summation-order tolerance. wd: the weight blocks
+// dequantized; xd: x through Q8_0 fake quantization.
+void expect_near_reference(TensorType t, const void* w, const std::vector<float>& wd, const std::vector<float>& x,
+                           const std::vector<float>& xd, int64_t rows, int64_t cols, int64_t n,
+                           const std::string& where) {
+  std::vector<float> y(size_t(n * rows), NAN), yr(y.size());
+  matmul_quant(t, w, rows, cols, x.data(), y.data(), n);
+  matmul_quant_ref(t, w, rows, cols, x.data(), yr.data(), n);
+  for (int64_t tk = 0; tk < n; ++tk)
+    for (int64_t r = 0; r < rows; ++r)
+      ASSERT_NEAR(y[size_t(tk * rows + r)], yr[size_t(tk * rows + r)],
+                  tolerance(wd.data() + r * cols, xd.data() + tk * cols, cols))
+          << where << " " << tensor_type_name(t) << " n " << n << " r " << r << " t " << tk;
+}
+
 std::vector<CpuLevel> levels() { return test::kernel_levels(); }
 using test::LevelGuard;
 
@@ -217,16 +233,10 @@ TEST(QuantMatmul, EveryLevelMatchesReferenceOnRandomBlocks) {
           const auto w8d = deq(w8), w4d = deq(w4);
           for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0}) {
             const void* w = t == TensorType::Q8_0 ? static_cast<const void*>(w8.data()) : w4.data();
-            const auto& wd = t == TensorType::Q8_0 ? w8d : w4d;
-            std::vector<float> y(size_t(n * rows)), yr(y.size());
-            matmul_quant(t, w, rows, cols, x.data(), y.data(), n);
-            matmul_quant_ref(t, w, rows, cols, x.data(), yr.data(), n);
-            for (int64_t tk = 0; tk < n; ++tk)
-              for (int64_t r = 0; r < rows; ++r)
-                ASSERT_NEAR(y[size_t(tk * rows + r)], yr[size_t(tk * rows + r)],
-                            tolerance(wd.data() + r * cols, xd.data() + tk * cols, cols))
-                    << cpu_level_name(l) << " " << tensor_type_name(t) << " rows " << rows << " nb " << nb
-                    << " n " << n << " r " << r << " t " << tk;
+            expect_near_reference(t, w, t == TensorType::Q8_0 ? w8d : w4d, x, xd, rows, cols, n,
+                                  std::string(cpu_level_name(l)) + " rows " + std::to_string(rows) + " nb " +
+                                      std::to_string(nb));
+            if (HasFatalFailure()) return;
           }
         }
   }
@@ -278,14 +288,8 @@ TEST(QuantMatmul, ThreadedDecodeMatchesReference) {
         std::vector<float> x(size_t(n * cols)), xd(x.size());
         for (auto& v : x) v = nd(rng);
         fake_quant_q8_0(x.data(), xd.data(), int64_t(x.size()));
-        std::vector<float> y(size_t(n * rows), NAN), yr(y.size());
-        matmul_quant(t, w, rows, cols, x.data(), y.data(), n);
-        matmul_quant_ref(t, w, rows, cols, x.data(), yr.data(), n);
-        for (int64_t tk = 0; tk < n; ++tk)
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_NEAR(y[size_t(tk * rows + r)], yr[size_t(tk * rows + r)],
-                        tolerance(wd.data() + r * cols, xd.data() + tk * cols, cols))
-                << cpu_level_name(l) << " " << tensor_type_name(t) << " n " << n << " r " << r;
+        expect_near_reference(t, w, wd, x, xd, rows, cols, n, cpu_level_name(l));
+        if (HasFatalFailure()) return;
       }
   }
 }
