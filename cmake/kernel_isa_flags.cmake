@@ -8,7 +8,11 @@ function(qat_kernel_isa_flags root)
   # Values are unchanged. The softmax's 64-byte GCC vectors (F32x16) draw a
   # -Wpsabi note where AVX-512 is off; they never cross a call between files
   # (inline, ops.cpp only).
-  set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "-fno-trapping-math;-fno-math-errno;-Wno-psabi")
+  set(ops_flags "-fno-trapping-math;-fno-math-errno;-Wno-psabi")
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    list(APPEND ops_flags "-mprefer-vector-width=512")
+  endif()
+  set_source_files_properties(${root}/src/kernels/ops.cpp PROPERTIES COMPILE_OPTIONS "${ops_flags}")
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set_source_files_properties(${root}/src/kernels/kernels_avx2.cpp ${root}/src/kernels/kernels_compat_avx2.cpp
       ${root}/src/kernels/kernels_compat_decode_avx2.cpp ${root}/src/kernels/kernels_iq_decode_avx2.cpp
