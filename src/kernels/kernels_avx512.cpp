@@ -295,7 +295,8 @@ inline __m512 max_of_each(const __m512* m) {
 
 bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) {
   const __m512 fmax = _mm512_set1_ps(3.40282347e38f);
-  const __m256i bias = _mm256_set1_epi8(char(0x80));
+  const __m512i bias = _mm512_set1_epi8(char(0x80));
+  const __m512i unpack_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   alignas(64) float ids[16], ds[16];
   alignas(32) uint16_t dh[16];
   for (int64_t b0 = 0; b0 < nb; b0 += 16, x += 16 * 32) {
@@ -321,28 +322,38 @@ bool quantize_act(const float* x, int64_t nb, BlockQ8_0* y, ActBlockInfo* info) 
     const __m256i h = _mm512_cvtps_ph(d, _MM_FROUND_TO_NEAREST_INT);
     _mm256_store_si256(reinterpret_cast<__m256i*>(dh), h);
     _mm512_store_ps(ds, _mm512_cvtph_ps(h));
-    for (int i = 0; i < cnt; ++i) {
-      BlockQ8_0& yb = y[b0 + i];
-      ActBlockInfo& ib = info[b0 + i];
-      yb.d_fp16 = dh[i];
-      ib.d = ds[i];
-      if (!(ids[i] <= 3.40282347e38f)) {  // 1/d overflowed: the reference writes zeros
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb.qs), _mm256_setzero_si256());
-        ib.sum = ib.sum_lo = 0;
-        continue;
+    // Two blocks at a time: the codes narrow to bytes by two saturating
+    // packs and one dword permute for both (two vpmovdb, two uops each, per
+    // block before), and one 512-bit sad sums both blocks' quarters. Intel
+    // Xeon, stop 30: 6.8-7.1 -> 6.6-6.7 ns a block (3 alternating runs).
+    for (int i = 0; i < cnt; i += 2) {
+      const bool two = i + 1 < cnt;
+      const float* xb = x + 32 * i;
+      const __m512 id0 = _mm512_set1_ps(ids[i]), id1 = _mm512_set1_ps(two ? ids[i + 1] : 0.0f);
+      const __m512i i0 = round_codes(_mm512_loadu_ps(xb), id0), i1 = round_codes(_mm512_loadu_ps(xb + 16), id0);
+      const __m512i i2 = two ? round_codes(_mm512_loadu_ps(xb + 32), id1) : _mm512_setzero_si512();
+      const __m512i i3 = two ? round_codes(_mm512_loadu_ps(xb + 48), id1) : _mm512_setzero_si512();
+      // Codes are within -127..127, so neither pack saturates. Each 128-bit
+      // lane k then holds elements 4k..4k+3 of i0, i1, i2, i3 in that order.
+      const __m512i packed = _mm512_packs_epi16(_mm512_packs_epi32(i0, i1), _mm512_packs_epi32(i2, i3));
+      __m512i codes = _mm512_permutexvar_epi32(unpack_order, packed);  // block i, then block i + 1
+      // 1/d overflowed: the reference writes zeros.
+      const __mmask64 keep = (ids[i] <= 3.40282347e38f ? 0xffffffffull : 0) |
+                             (two && ids[i + 1] <= 3.40282347e38f ? 0xffffffff00000000ull : 0);
+      codes = _mm512_maskz_mov_epi8(keep, codes);
+      // Sums of 8 codes (each + 128) per 64-bit lane: four per block.
+      alignas(64) uint64_t q[8];
+      _mm512_store_si512(q, _mm512_sad_epu8(_mm512_xor_si512(codes, bias), _mm512_setzero_si512()));
+      for (int j = 0; j < (two ? 2 : 1); ++j) {
+        BlockQ8_0& yb = y[b0 + i + j];
+        ActBlockInfo& ib = info[b0 + i + j];
+        yb.d_fp16 = dh[i + j];
+        ib.d = ds[i + j];
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb.qs),
+                            j == 0 ? _mm512_castsi512_si256(codes) : _mm512_extracti64x4_epi64(codes, 1));
+        ib.sum_lo = int32_t(q[4 * j] + q[4 * j + 1]) - 16 * 128;
+        ib.sum = ib.sum_lo + int32_t(q[4 * j + 2] + q[4 * j + 3]) - 16 * 128;
       }
-      const __m512 id = _mm512_set1_ps(ids[i]);
-      const __m512i i0 = round_codes(_mm512_loadu_ps(x + 32 * i), id);
-      const __m512i i1 = round_codes(_mm512_loadu_ps(x + 32 * i + 16), id);
-      // Codes are within -127..127: the truncating narrow keeps them.
-      const __m256i codes =
-          _mm256_inserti128_si256(_mm256_castsi128_si256(_mm512_cvtepi32_epi8(i0)), _mm512_cvtepi32_epi8(i1), 1);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yb.qs), codes);
-      // Sums of 8 codes (each + 128) per 64-bit lane.
-      const __m256i s8 = _mm256_sad_epu8(_mm256_xor_si256(codes, bias), _mm256_setzero_si256());
-      const __m128i lo = _mm256_castsi256_si128(s8), hi = _mm256_extracti128_si256(s8, 1);
-      ib.sum_lo = _mm_cvtsi128_si32(_mm_add_epi64(lo, _mm_unpackhi_epi64(lo, lo))) - 16 * 128;
-      ib.sum = ib.sum_lo + _mm_cvtsi128_si32(_mm_add_epi64(hi, _mm_unpackhi_epi64(hi, hi))) - 16 * 128;
     }
   }
   return true;
