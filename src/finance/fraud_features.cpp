@@ -148,6 +148,9 @@ Transaction transaction_from_json(const nlohmann::json& t) {
   if (x.channel != Channel::CardPresent)
     QAT_CHECK(t.contains("device") && !t["device"].is_null(), "\"device\" is required (not null) for channel \"",
               t["channel"].get<std::string>(), "\"");
+  // A card-present payment's device is not used, but a value of the wrong
+  // type is still refused rather than silently ignored.
+  if (x.channel == Channel::CardPresent && t.contains("device")) id_of(t["device"], "device", true);
   x.device = x.channel == Channel::CardPresent ? 0 : id_of(t["device"], "device", false);
   QAT_CHECK(t.contains("merchant"), "missing \"merchant\"");
   x.merchant = int32_t(id_of(t["merchant"], "merchant", false) & 0x7fffffff);
@@ -186,8 +189,15 @@ FraudEvent fraud_event_from_json(const nlohmann::json& j) {
       } catch (const Error& err) {
         fail("history[", i, "]: ", err.what());
       }
+      // The features read time gaps between neighbours: a history out of
+      // order (a caller's sorting bug) would score as gaps of zero.
+      QAT_CHECK(i == 0 || e.history[i].time_s >= e.history[i - 1].time_s, "history[", i, "]: \"time_s\" ",
+                e.history[i].time_s, " is before history[", i - 1, "]'s ", e.history[i - 1].time_s,
+                " (history must be oldest first)");
       ++i;
     }
+    QAT_CHECK(e.history.empty() || e.current.time_s >= e.history.back().time_s, "transaction: \"time_s\" ",
+              e.current.time_s, " is before the last history transaction's ", e.history.back().time_s);
   }
   return e;
 }

@@ -135,7 +135,8 @@ void check_score_rejects(const std::string* dir_) {
                             "{\"transaction\": {\"amount\": 1e400}}\n" +  // 9 number overflow
                             with_id.dump() + "\n" +           // 10 ok, id echoed
                             typo.dump() + "\n" +              // 11 unknown key
-                            std::string(5 << 20, ' ');         // 12 a 5 MiB line without its end
+                            first + std::string(1, '\0') + "x\n" +  // 12 a NUL byte: not text
+                            std::string(5 << 20, ' ');         // 13 a 5 MiB line without its end
   const auto r = test::run_qat("score -m " + *dir_ + "/int4-qat.gguf", input);
   EXPECT_EQ(r.exit_code, 1) << "rejected lines make the exit status 1";
   EXPECT_EQ(r.signal, 0);
@@ -150,8 +151,8 @@ void check_score_rejects(const std::string* dir_) {
   for (const char* want : {"stdin:2: not valid JSON", "stdin:3: missing \"transaction\"", "stdin:4:",
                            "stdin:5: JSON nested deeper", "stdin:6: transaction: \"amount\" must be",
                            "stdin:7: transaction: unknown \"category\"", "stdin:9:",
-                           "stdin:11: transaction: unknown key \"distance\"", "stdin:12: line of 5242880 bytes",
-                           "9 of 11 records rejected"})
+                           "stdin:11: transaction: unknown key \"distance\"", "stdin:12: a NUL byte at column",
+                           "stdin:13: line of 5242880 bytes", "10 of 12 records rejected"})
     EXPECT_NE(r.err.find(want), std::string::npos) << want << "\n" << r.err;
   EXPECT_EQ(r.err.find("stdin:8:"), std::string::npos);
 }

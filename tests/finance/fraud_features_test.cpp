@@ -278,6 +278,23 @@ TEST(FraudFeatures, JsonErrorsNameTheField) {
   j["History"] = j["history"];
   j.erase("history");
   expect_error(j, {"unknown key \"History\"", "history"});
+  // A card-present payment ignores its device, but not a malformed one.
+  j = valid_event();
+  j["history"][0]["device"] = {{"a", 1}};
+  expect_error(j, {"history[0]", "device"});
+  j = valid_event();
+  j["history"][1]["device"] = "phone-7";
+  EXPECT_NO_THROW(fraud_event_from_json(j));
+  // Time order: history oldest first, the transaction not before it.
+  j = valid_event();
+  j["history"][1]["time_s"] = 1699999999;
+  expect_error(j, {"history[1]", "before history[0]", "oldest first"});
+  j = valid_event();
+  j["transaction"]["time_s"] = 1700003599;
+  expect_error(j, {"transaction", "before the last history"});
+  j = valid_event();
+  j["transaction"]["time_s"] = 1700003600;  // the same second is allowed
+  EXPECT_NO_THROW(fraud_event_from_json(j));
   // "id" is the one extra key a record may carry (`qat score` echoes it).
   j = valid_event();
   j["id"] = "txn-42";
