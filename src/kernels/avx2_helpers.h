@@ -27,11 +27,9 @@ inline void store_rows(float* y, __m256 v, int64_t nrows) {
 // Measured on the 262144 x 640 output projection (bench_quant_matmul): Q8_0
 // 21-22 -> 16-19 ms, Q4_0 11-12 -> 9-11 ms on one core. The F32 kernels
 // stream fast enough for the hardware prefetcher alone (no gain measured).
-// kAhead: the distance; the AVX-512 Q4_0 decode kernel asks for 8 KiB.
 constexpr int64_t kPrefetchAhead = 4096;
-template <int64_t kAhead = kPrefetchAhead>
 inline void prefetch_block(const uint8_t* blk, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + kAhead + o), _MM_HINT_T0);
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchAhead + o), _MM_HINT_T0);
 }
 
 inline __m256i bcast4(const int8_t* p) {

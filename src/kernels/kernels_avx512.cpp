@@ -166,13 +166,17 @@ void q4_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const Ac
   const __m512i lo23 = _mm512_add_epi32(lo01, _mm512_set1_epi32(2));
   const __m512i hi23 = _mm512_add_epi32(lo01, _mm512_set1_epi32(6));
   __m256 acc = _mm256_setzero_ps();
+  // The software prefetch distance: 8 KiB for rows of 1024 or more, else
+  // the AVX2 kernels' 4 KiB. On the Intel Xeon (stop 30, two threads) 8 KiB
+  // took the 1B products (BM_DecodeSequence, 8 alternating rounds) from 24.1
+  // to 22.4 ms a token and 1B decode from 39.7 to 42.2-43.0 t/s, but 270M
+  // decode (its 640-wide rows, 262144 x 640 output) from 147.9-151.9 to
+  // 143.6-145.5; one thread was unchanged either way. 12 and 16 KiB were no
+  // better. Q8_0's kernel below lost 5 % on one thread at 8 KiB.
+  const int64_t ahead = nb >= 32 ? 8192 : 4096;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gw + b * 144;
-    // 8 KiB ahead, not the AVX2 kernels' 4: on the Intel Xeon (stop 30,
-    // BM_DecodeSequence, 8 alternating rounds) two threads took 22.4 instead
-    // of 24.1 ms a token, one thread 42.4 against 41.9 (noise); 12 and 16
-    // KiB no better. Q8_0's kernel below lost 5 % on one thread at 8 KiB.
-    prefetch_block<8192>(blk, 144);
+    for (int64_t o = 0; o < 144; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + ahead + o), _MM_HINT_T0);
     const __m512i a = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
     const __m512i c01 = _mm512_loadu_si512(blk + 16), c23 = _mm512_loadu_si512(blk + 80);
     __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c01, m4), _mm512_permutexvar_epi32(lo01, a));
