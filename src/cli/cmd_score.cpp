@@ -102,8 +102,8 @@ void run_score(const ScoreFlags& f) {
     try {
       QAT_CHECK(length <= kMaxLine, "line of ", length, " bytes (at most ", kMaxLine, ")");
       // The JSON parser stops at a NUL byte and would score the text before it.
-      QAT_CHECK(line.find('\0') == std::string::npos, "a NUL byte at column ", line.find('\0') + 1,
-                " (not a line of JSON text)");
+      const size_t nul = line.find('\0');
+      QAT_CHECK(nul == std::string::npos, "a NUL byte at column ", nul + 1, " (not a line of JSON text)");
       QAT_CHECK(json_depth(line) <= kMaxDepth, "JSON nested deeper than ", kMaxDepth, " levels");
       nlohmann::json rec;
       try {

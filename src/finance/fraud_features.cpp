@@ -148,10 +148,10 @@ Transaction transaction_from_json(const nlohmann::json& t) {
   if (x.channel != Channel::CardPresent)
     QAT_CHECK(t.contains("device") && !t["device"].is_null(), "\"device\" is required (not null) for channel \"",
               t["channel"].get<std::string>(), "\"");
-  // A card-present payment's device is not used, but a value of the wrong
-  // type is still refused rather than silently ignored.
-  if (x.channel == Channel::CardPresent && t.contains("device")) id_of(t["device"], "device", true);
-  x.device = x.channel == Channel::CardPresent ? 0 : id_of(t["device"], "device", false);
+  // Read (and type-checked) even where unused: a card-present payment's
+  // device of the wrong type is refused, not silently ignored.
+  const uint32_t device = t.contains("device") ? id_of(t["device"], "device", true) : 0;
+  x.device = x.channel == Channel::CardPresent ? 0 : device;
   QAT_CHECK(t.contains("merchant"), "missing \"merchant\"");
   x.merchant = int32_t(id_of(t["merchant"], "merchant", false) & 0x7fffffff);
   return x;

@@ -28,8 +28,8 @@ inline void store_rows(float* y, __m256 v, int64_t nrows) {
 // 21-22 -> 16-19 ms, Q4_0 11-12 -> 9-11 ms on one core. The F32 kernels
 // stream fast enough for the hardware prefetcher alone (no gain measured).
 constexpr int64_t kPrefetchAhead = 4096;
-inline void prefetch_block(const uint8_t* blk, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchAhead + o), _MM_HINT_T0);
+inline void prefetch_block(const uint8_t* blk, int64_t bytes, int64_t ahead = kPrefetchAhead) {
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + ahead + o), _MM_HINT_T0);
 }
 
 inline __m256i bcast4(const int8_t* p) {

@@ -176,7 +176,7 @@ void q4_decode_group(const uint8_t* gw, int64_t nb, const BlockQ8_0* x, const Ac
   const int64_t ahead = nb >= 32 ? 8192 : 4096;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = gw + b * 144;
-    for (int64_t o = 0; o < 144; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk + ahead + o), _MM_HINT_T0);
+    prefetch_block(blk, 144, ahead);
     const __m512i a = _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs)));
     const __m512i c01 = _mm512_loadu_si512(blk + 16), c23 = _mm512_loadu_si512(blk + 80);
     __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(c01, m4), _mm512_permutexvar_epi32(lo01, a));
